@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lumina-workbench/lumina/data"
+)
+
+// evalTestFolder writes the ground-truth renders of the quick suite, each with a sidecar naming the
+// prompt shift places after it within its category (0: its own prompt).
+func evalTestFolder(t *testing.T, shift int) (string, []data.Prompt) {
+	t.Helper()
+	dir := t.TempDir()
+	ps, err := data.Suite("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCat := map[string][]data.Prompt{}
+	for _, p := range ps {
+		byCat[p.Category] = append(byCat[p.Category], p)
+	}
+	k := map[string]int{}
+	for i, p := range ps {
+		img, err := data.Render(p.Scene, 32, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, p.ID)
+		if err := data.WritePNG(name+".png", img); err != nil {
+			t.Fatal(err)
+		}
+		cat := byCat[p.Category]
+		side := cat[(k[p.Category]+shift)%len(cat)]
+		k[p.Category]++
+		sc := data.ImageSidecar{ID: side.ID}
+		if i == 0 {
+			// One sidecar brings its own facts instead of an id.
+			sc = data.ImageSidecar{Prompt: side.Text, Category: side.Category, Facts: side.Facts}
+		}
+		if err := data.WriteImageSidecar(name+".json", sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, ps
+}
+
+func TestEvalCmd(t *testing.T) {
+	dir, ps := evalTestFolder(t, 0)
+	out, err := luminaRun(t, "eval", "--images", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Images []struct {
+			File  string  `json:"file"`
+			Score float64 `json:"score"`
+		} `json:"images"`
+		Categories []data.CategoryScore `json:"categories"`
+		Overall    float64              `json:"overall"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(res.Images) != len(ps) || len(res.Categories) != len(data.Categories()) || res.Overall < 0.98 {
+		t.Errorf("%d images, %d categories, overall %.3f", len(res.Images), len(res.Categories), res.Overall)
+	}
+	table, err := luminaRun(t, "eval", "--images", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", table)
+	for _, s := range append(data.Categories(), "geneval", "overall") {
+		if !strings.Contains(table, s) {
+			t.Errorf("table lacks %q:\n%s", s, table)
+		}
+	}
+
+	// The same images with the wrong sidecars score low.
+	dir, _ = evalTestFolder(t, 1)
+	out, err = luminaRun(t, "eval", "--images", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Overall = -1
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Overall > 0.25 || res.Overall < 0 {
+		t.Errorf("wrong sidecars: overall %.3f (%v)", res.Overall, err)
+	}
+}
+
+func TestEvalCmdErrors(t *testing.T) {
+	dir, _ := evalTestFolder(t, 0)
+	os.Remove(filepath.Join(dir, "colors-000.json"))
+	os.WriteFile(filepath.Join(dir, "counting-000.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644)
+	os.WriteFile(filepath.Join(dir, "dpg-000.json"), []byte("{not json"), 0o644)
+	os.WriteFile(filepath.Join(dir, "position-000.json"), []byte(`{"id": "position-999"}`), 0o644)
+	_, err := luminaRun(t, "eval", "--images", dir)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, s := range []string{"4 problem(s)", "colors-000.png: no sidecar colors-000.json", "counting-000.png: not a valid PNG",
+		"dpg-000.json", "position-000.json", "position-999"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error lacks %q:\n%v", s, err)
+		}
+	}
+	empty := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval"}, "--images is required"},
+		{[]string{"eval", "--images", filepath.Join(empty, "nope")}, "nope"},
+		{[]string{"eval", "--images", empty}, "no .png files"},
+	} {
+		if _, err := luminaRun(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
+		}
+	}
+}
