@@ -1,0 +1,392 @@
+package infer
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/ckpt"
+	gu "github.com/lumina-workbench/lumina/model/graphutil"
+	"github.com/lumina-workbench/lumina/model/textenc"
+)
+
+// MaxCaptionTokens bounds a prompt's length in text-encoder tokens (with <bos>); longer prompts are
+// cut, as the paper's pipeline cuts at Gemma's maximum length.
+const MaxCaptionTokens = 128
+
+// Pipeline is a checkpoint ready to sample: the Next-DiT split where TeaCache cuts it (before the main
+// layers, the main layers, the final layer), each part a Gorgonia graph cached per batch shape, and the
+// frozen text encoder with a cache of caption features per prompt. It implements Denoiser. It is not
+// safe for concurrent use: one sampling run at a time.
+type Pipeline struct {
+	Bundle *ckpt.Bundle
+	Cfg    model.Config
+	enc    *textenc.Encoder
+	feats  map[string]captionFeatures
+	pre    map[model.Shape]*preGraph
+	main   map[model.Shape]*mainGraph
+	post   map[model.Shape]*postGraph
+}
+
+type captionFeatures struct {
+	v []float64 // [n, CapDim]
+	n int
+}
+
+// LoadPipeline loads a checkpoint bundle (float32) for sampling.
+func LoadPipeline(path string) (*Pipeline, error) {
+	b, err := ckpt.LoadBundle(path, tensor.Float32)
+	if err != nil {
+		return nil, err
+	}
+	return NewPipeline(b)
+}
+
+// NewPipeline wraps a loaded bundle.
+func NewPipeline(b *ckpt.Bundle) (*Pipeline, error) {
+	if b.TextCfg.Dim != b.DiT.Cfg.CapDim {
+		return nil, fmt.Errorf("pipeline: text encoder width %d, DiT caption width %d", b.TextCfg.Dim, b.DiT.Cfg.CapDim)
+	}
+	enc, err := textenc.NewEncoder(b.Tokenizer, b.TextCfg, b.TextW, b.DiT.Dtype)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{},
+		pre: map[model.Shape]*preGraph{}, main: map[model.Shape]*mainGraph{}, post: map[model.Shape]*postGraph{}}, nil
+}
+
+// Close releases every cached graph.
+func (p *Pipeline) Close() {
+	for _, g := range p.pre {
+		g.vm.Close()
+	}
+	for _, g := range p.main {
+		g.vm.Close()
+	}
+	for _, g := range p.post {
+		g.vm.Close()
+	}
+	p.enc.Close()
+}
+
+// preGraph runs embedders and refiners and emits the joint sequence, SiLU(c) and the first main
+// block's modulated input.
+type preGraph struct {
+	in            *model.Inputs
+	h, siluC, mod *G.Node
+	vm            G.VM
+}
+
+type mainGraph struct {
+	h, siluC *G.Node
+	joint    model.Rope
+	out      *G.Node
+	vm       G.VM
+}
+
+type postGraph struct {
+	h, siluC *G.Node
+	v        *G.Node
+	vm       G.VM
+}
+
+// pipeState is one forward's state: the joint sequence of every sample, host side.
+type pipeState struct {
+	shape   model.Shape
+	capLens []int
+	h       [][]float64 // per sample [L, D], L = CapLen + image tokens
+	hIn     [][]float64 // per sample, the main stack's input at the last Main
+	siluC   [][]float64 // per sample [A]
+	mod     [][]float64 // per sample [L, D]
+}
+
+func (p *Pipeline) features(text string) (captionFeatures, error) {
+	if f, ok := p.feats[text]; ok {
+		return f, nil
+	}
+	v, _, lens, err := p.enc.Features([]string{text}, MaxCaptionTokens)
+	if err != nil {
+		return captionFeatures{}, err
+	}
+	f := captionFeatures{v: v, n: lens[0]}
+	p.feats[text] = f
+	return f, nil
+}
+
+// Begin encodes the captions (cached per text), builds the batch and runs everything before the main layers.
+func (p *Pipeline) Begin(x []float32, shape [4]int, t []float32, cond []Cond) (State, error) {
+	B, C, H, W := shape[0], shape[1], shape[2], shape[3]
+	if C != p.Cfg.Channels {
+		return nil, fmt.Errorf("pipeline: %d channels, model has %d", C, p.Cfg.Channels)
+	}
+	if len(cond) != B || len(t) != B || len(x) != B*C*H*W {
+		return nil, fmt.Errorf("pipeline: batch of %d with %d conditions, %d times, %d values", B, len(cond), len(t), len(x))
+	}
+	fs := make([]captionFeatures, B)
+	capLen := 1
+	for i, c := range cond {
+		f, err := p.features(c.Text)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		fs[i] = f
+		capLen = max(capLen, f.n)
+	}
+	s := model.Shape{Batch: B, Height: H, Width: W, CapLen: capLen}
+	g, err := p.preGraphFor(s)
+	if err != nil {
+		return nil, err
+	}
+	cd := p.Cfg.CapDim
+	b := model.Batch{X: make([]float64, len(x)), T: make([]float64, B), Cap: make([]float64, B*capLen*cd), CapLens: make([]int, B)}
+	for i, v := range x {
+		b.X[i] = float64(v)
+	}
+	for i := range t {
+		b.T[i] = float64(t[i])
+		b.CapLens[i] = fs[i].n
+		copy(b.Cap[i*capLen*cd:], fs[i].v)
+	}
+	if err := g.in.Set(p.Cfg, b); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if err := g.vm.RunAll(); err != nil {
+		g.vm.Reset()
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	defer g.vm.Reset()
+	st := &pipeState{shape: s, capLens: b.CapLens}
+	st.h = split(g.h, B)
+	st.siluC = split(g.siluC, B)
+	st.mod = split(g.mod, B)
+	st.hIn = make([][]float64, B)
+	return st, nil
+}
+
+// split copies a node's value into one slice per sample.
+func split(n *G.Node, B int) [][]float64 {
+	all := gu.Float64s(n.Value().(*tensor.Dense))
+	per := len(all) / B
+	out := make([][]float64, B)
+	for i := range out {
+		out[i] = all[i*per : (i+1)*per]
+	}
+	return out
+}
+
+// validRowsD lists the rows of sample i's joint sequence (rows of width D) that belong to it alone:
+// its real caption tokens and every image token. Caption padding depends on the rest of the batch, so
+// it is left out (the Denoiser's per-sample layout rule).
+func (st *pipeState) validRowsD(i, D int) []int {
+	L := len(st.h[i]) / D
+	rows := make([]int, 0, st.capLens[i]+L-st.shape.CapLen)
+	for r := 0; r < st.capLens[i]; r++ {
+		rows = append(rows, r)
+	}
+	for r := st.shape.CapLen; r < L; r++ {
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func (p *Pipeline) gather(st *pipeState, rowsOf []float64, i int) []float32 {
+	D := p.Cfg.Dim
+	rows := st.validRowsD(i, D)
+	out := make([]float32, 0, len(rows)*D)
+	for _, r := range rows {
+		for _, v := range rowsOf[r*D : (r+1)*D] {
+			out = append(out, float32(v))
+		}
+	}
+	return out
+}
+
+// Modulated is sample i's first-main-block modulated input on its valid tokens.
+func (p *Pipeline) Modulated(s State, i int) ([]float32, error) {
+	st := s.(*pipeState)
+	return p.gather(st, st.mod[i], i), nil
+}
+
+// Main runs the main layers for the listed samples as one batch.
+func (p *Pipeline) Main(s State, samples []int) error {
+	st := s.(*pipeState)
+	sub := model.Shape{Batch: len(samples), Height: st.shape.Height, Width: st.shape.Width, CapLen: st.shape.CapLen}
+	g, err := p.mainGraphFor(sub)
+	if err != nil {
+		return err
+	}
+	var h, c []float64
+	lens := make([]int, len(samples))
+	for k, i := range samples {
+		h = append(h, st.h[i]...)
+		c = append(c, st.siluC[i]...)
+		lens[k] = st.capLens[i]
+	}
+	if err := gu.Fill(g.h, h); err != nil {
+		return err
+	}
+	if err := gu.Fill(g.siluC, c); err != nil {
+		return err
+	}
+	if err := model.RopeData(p.Cfg, sub, lens)[2].Fill(g.joint); err != nil {
+		return err
+	}
+	defer g.vm.Reset()
+	if err := g.vm.RunAll(); err != nil {
+		return fmt.Errorf("pipeline main layers: %w", err)
+	}
+	out := split(g.out, len(samples))
+	for k, i := range samples {
+		st.hIn[i] = st.h[i]
+		st.h[i] = out[k]
+	}
+	return nil
+}
+
+// Residual is sample i's main-stack output minus input on its valid tokens.
+func (p *Pipeline) Residual(s State, i int) ([]float32, error) {
+	st := s.(*pipeState)
+	if st.hIn[i] == nil {
+		return nil, fmt.Errorf("pipeline: no main-layer run for sample %d in this forward", i)
+	}
+	diff := make([]float64, len(st.h[i]))
+	for j := range diff {
+		diff[j] = st.h[i][j] - st.hIn[i][j]
+	}
+	return p.gather(st, diff, i), nil
+}
+
+// ApplyResidual adds a cached residual to sample i's valid tokens in place of the main layers.
+func (p *Pipeline) ApplyResidual(s State, i int, r []float32) error {
+	st := s.(*pipeState)
+	D := p.Cfg.Dim
+	rows := st.validRowsD(i, D)
+	if len(r) != len(rows)*D {
+		return fmt.Errorf("pipeline: cached residual has %d values, sample %d needs %d", len(r), i, len(rows)*D)
+	}
+	h := append([]float64(nil), st.h[i]...)
+	for k, row := range rows {
+		for j := 0; j < D; j++ {
+			h[row*D+j] += float64(r[k*D+j])
+		}
+	}
+	st.h[i] = h
+	return nil
+}
+
+// Finish runs the final layer on the whole batch.
+func (p *Pipeline) Finish(s State) ([]float32, error) {
+	st := s.(*pipeState)
+	g, err := p.postGraphFor(st.shape)
+	if err != nil {
+		return nil, err
+	}
+	var h, c []float64
+	for i := range st.h {
+		h = append(h, st.h[i]...)
+		c = append(c, st.siluC[i]...)
+	}
+	if err := gu.Fill(g.h, h); err != nil {
+		return nil, err
+	}
+	if err := gu.Fill(g.siluC, c); err != nil {
+		return nil, err
+	}
+	defer g.vm.Reset()
+	if err := g.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("pipeline final layer: %w", err)
+	}
+	v := gu.Float64s(g.v.Value().(*tensor.Dense))
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out, nil
+}
+
+func (p *Pipeline) preGraphFor(s model.Shape) (*preGraph, error) {
+	if g, ok := p.pre[s]; ok {
+		return g, nil
+	}
+	w := p.Bundle.DiT
+	g := G.NewGraph()
+	m, err := model.NewNextDiT(g, w)
+	if err != nil {
+		return nil, err
+	}
+	in, err := model.NewInputs(g, w.Dtype, p.Cfg, s, "")
+	if err != nil {
+		return nil, err
+	}
+	h, siluC, err := m.Pre(in)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := firstModulated(m, h, siluC)
+	if err != nil {
+		return nil, err
+	}
+	pg := &preGraph{in: in, h: h, siluC: siluC, mod: mod, vm: G.NewTapeMachine(g)}
+	p.pre[s] = pg
+	return pg, nil
+}
+
+func firstModulated(m *model.NextDiT, h, siluC *G.Node) (n *G.Node, err error) {
+	defer gu.Catch(&err)
+	if len(m.Layers) == 0 {
+		return h, nil
+	}
+	l0 := m.Layers[0]
+	return l0.ModulatedInput(h, l0.Modulation(siluC)), nil // [B, L, D]
+}
+
+func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
+	if g, ok := p.main[s]; ok {
+		return g, nil
+	}
+	w := p.Bundle.DiT
+	g := G.NewGraph()
+	m, err := model.NewNextDiT(g, w)
+	if err != nil {
+		return nil, err
+	}
+	L := s.CapLen + s.ImageTokens(p.Cfg.Patch)
+	half := p.Cfg.HeadDim() / 2
+	mg := &mainGraph{
+		h:     gu.Input(g, w.Dtype, "h", s.Batch, L, p.Cfg.Dim),
+		siluC: gu.Input(g, w.Dtype, "siluc", s.Batch, p.Cfg.AdaDim()),
+		joint: model.Rope{Cos: gu.Input(g, w.Dtype, "cos", s.Batch, L, half), Sin: gu.Input(g, w.Dtype, "sin", s.Batch, L, half),
+			Mask: gu.Input(g, w.Dtype, "mask", s.Batch, L)},
+	}
+	if mg.out, err = m.Main(mg.h, mg.siluC, mg.joint); err != nil {
+		return nil, err
+	}
+	mg.vm = G.NewTapeMachine(g)
+	p.main[s] = mg
+	return mg, nil
+}
+
+func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
+	if g, ok := p.post[s]; ok {
+		return g, nil
+	}
+	w := p.Bundle.DiT
+	g := G.NewGraph()
+	m, err := model.NewNextDiT(g, w)
+	if err != nil {
+		return nil, err
+	}
+	L := s.CapLen + s.ImageTokens(p.Cfg.Patch)
+	pg := &postGraph{
+		h:     gu.Input(g, w.Dtype, "h", s.Batch, L, p.Cfg.Dim),
+		siluC: gu.Input(g, w.Dtype, "siluc", s.Batch, p.Cfg.AdaDim()),
+	}
+	if pg.v, err = m.Post(pg.h, pg.siluC, s); err != nil {
+		return nil, err
+	}
+	pg.vm = G.NewTapeMachine(g)
+	p.post[s] = pg
+	return pg, nil
+}

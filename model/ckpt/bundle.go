@@ -1,0 +1,137 @@
+package ckpt
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/textenc"
+)
+
+// Metadata keys of a bundle beside MetaConfig.
+const (
+	MetaTextConfig = "text_encoder_config" // textenc.LMConfig as JSON
+	MetaTokenizer  = "tokenizer"           // the tokenizer's JSON
+	MetaTeaCache   = "teacache_coeffs"     // TeaCache polynomial, JSON array, highest power first
+	MetaKind       = "kind"                // "lumina-bundle"
+	bundleKind     = "lumina-bundle"
+	// TextPrefix namespaces the text encoder's tensors; the DiT's keep the PyTorch reference's names,
+	// so the DiT part of a bundle loads into ref_nextdit.py by name.
+	TextPrefix = "text_encoder."
+)
+
+// Bundle is everything sampling needs in one file: the Next-DiT, the frozen text encoder and its
+// tokenizer, plus free-form metadata (training command, ToyEval scores, TeaCache coefficients).
+type Bundle struct {
+	DiT       *model.Weights
+	TextCfg   textenc.LMConfig
+	TextW     map[string]*tensor.Dense
+	Tokenizer *textenc.Tokenizer
+	Meta      map[string]string
+}
+
+// SaveBundle writes b atomically (see Save).
+func SaveBundle(path string, b *Bundle) error {
+	if err := b.DiT.Check(); err != nil {
+		return fmt.Errorf("save bundle %s: %w", path, err)
+	}
+	ts := make(map[string]*tensor.Dense, len(b.DiT.T)+len(b.TextW))
+	for k, v := range b.DiT.T {
+		ts[k] = v
+	}
+	for k, v := range b.TextW {
+		ts[TextPrefix+k] = v
+	}
+	meta := map[string]string{}
+	for k, v := range b.Meta {
+		meta[k] = v
+	}
+	tc, err := json.Marshal(b.TextCfg)
+	if err != nil {
+		return fmt.Errorf("save bundle %s: %w", path, err)
+	}
+	tok, err := b.Tokenizer.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("save bundle %s: %w", path, err)
+	}
+	meta[MetaConfig] = ConfigMeta(b.DiT.Cfg)
+	meta[MetaTextConfig] = string(tc)
+	meta[MetaTokenizer] = string(tok)
+	meta[MetaKind] = bundleKind
+	return Save(path, ts, meta)
+}
+
+// LoadBundle reads a bundle strictly: the configs and tokenizer from its metadata, then exactly the
+// tensors those configs call for, converted to dtype.
+func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
+	fail := func(err error) (*Bundle, error) { return nil, fmt.Errorf("load checkpoint %s: %w", path, err) }
+	head, err := ReadMeta(path)
+	if err != nil {
+		return nil, err
+	}
+	if head[MetaKind] != bundleKind {
+		return fail(fmt.Errorf("not a lumina checkpoint bundle (no %q=%q in its metadata); is it a bare weights file?", MetaKind, bundleKind))
+	}
+	var cfg model.Config
+	if err := json.Unmarshal([]byte(head[MetaConfig]), &cfg); err != nil {
+		return fail(fmt.Errorf("metadata %q: %s", MetaConfig, oneLine(err)))
+	}
+	if err := cfg.Validate(); err != nil {
+		return fail(err)
+	}
+	var tc textenc.LMConfig
+	if err := json.Unmarshal([]byte(head[MetaTextConfig]), &tc); err != nil {
+		return fail(fmt.Errorf("metadata %q: %s", MetaTextConfig, oneLine(err)))
+	}
+	if err := tc.Validate(); err != nil {
+		return fail(err)
+	}
+	tok, err := textenc.FromJSON([]byte(head[MetaTokenizer]))
+	if err != nil {
+		return fail(fmt.Errorf("metadata %q: %s", MetaTokenizer, oneLine(err)))
+	}
+	want := cfg.ParamShapes()
+	for _, p := range tc.ParamShapes() {
+		want = append(want, model.Param{Name: TextPrefix + p.Name, Shape: p.Shape})
+	}
+	ts, meta, err := LoadInto(path, want, dtype)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bundle{DiT: &model.Weights{Cfg: cfg, Dtype: dtype, T: map[string]*tensor.Dense{}},
+		TextCfg: tc, TextW: map[string]*tensor.Dense{}, Tokenizer: tok, Meta: meta}
+	for k, v := range ts {
+		if name, ok := strings.CutPrefix(k, TextPrefix); ok {
+			b.TextW[name] = v
+		} else {
+			b.DiT.T[k] = v
+		}
+	}
+	if tok.Size() != tc.Vocab {
+		return fail(fmt.Errorf("tokenizer has %d tokens, text encoder vocabulary %d", tok.Size(), tc.Vocab))
+	}
+	return b, nil
+}
+
+// ReadMeta reads only a checkpoint's header metadata (the header is still checked against the file
+// size, so a truncated file is reported here).
+func ReadMeta(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
+	}
+	_, meta, _, err := readHeader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %s", path, oneLine(err))
+	}
+	return meta, nil
+}

@@ -1,0 +1,100 @@
+package ckpt
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/textenc"
+)
+
+func testBundle(t *testing.T) *Bundle {
+	t.Helper()
+	cfg, _ := model.LookupConfig("tiny")
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := textenc.Build([]string{"a red circle", "一个红色圆形"}, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5}
+	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, Meta: map[string]string{"note": "test"}}
+}
+
+func TestBundleRoundTrip(t *testing.T) {
+	b := testBundle(t)
+	path := filepath.Join(t.TempDir(), "b.safetensors")
+	if err := SaveBundle(path, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadBundle(path, tensor.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DiT.Cfg != b.DiT.Cfg || got.TextCfg != b.TextCfg || got.Meta["note"] != "test" {
+		t.Fatalf("configs or metadata differ: %+v %+v", got.DiT.Cfg, got.TextCfg)
+	}
+	for k, v := range b.DiT.T {
+		if !equalData(v, got.DiT.T[k]) {
+			t.Fatalf("DiT tensor %s differs", k)
+		}
+	}
+	for k, v := range b.TextW {
+		if !equalData(v, got.TextW[k]) {
+			t.Fatalf("text encoder tensor %s differs", k)
+		}
+	}
+	ids1, _, _ := b.Tokenizer.Encode("a red circle 一个", 10)
+	ids2, _, _ := got.Tokenizer.Encode("a red circle 一个", 10)
+	if len(ids1) != len(ids2) || len(ids1) == 0 {
+		t.Fatalf("tokenizer differs: %v vs %v", ids1, ids2)
+	}
+}
+
+func TestBundleBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	bare := filepath.Join(dir, "bare.safetensors")
+	b := testBundle(t)
+	if err := Save(bare, b.DiT.T, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadBundle(bare, tensor.Float32); err == nil || !strings.Contains(err.Error(), "not a lumina checkpoint bundle") {
+		t.Fatalf("bare weights: %v", err)
+	}
+	good := filepath.Join(dir, "good.safetensors")
+	if err := SaveBundle(good, b); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(good)
+	cut := filepath.Join(dir, "cut.safetensors")
+	os.WriteFile(cut, data[:len(data)-100], 0o644)
+	if _, err := LoadBundle(cut, tensor.Float32); err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), cut) {
+		t.Fatalf("truncated bundle: want a one-line error naming the file, got %v", err)
+	}
+	if _, err := LoadBundle(filepath.Join(dir, "missing.safetensors"), tensor.Float32); err == nil {
+		t.Fatal("missing file loaded")
+	}
+}
+
+func equalData(a, b *tensor.Dense) bool {
+	x, y := a.Data().([]float32), b.Data().([]float32)
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}

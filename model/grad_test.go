@@ -1,0 +1,135 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// gradConfig is small enough to finite-difference every parameter tensor of the whole model.
+var gradConfig = Config{Name: "grad", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
+	Refiners: 1, Patch: 2, Channels: 3, CapDim: 8, FreqDim: 16, AdaLNMax: 1024, NormEps: 1e-5}
+
+// TestWholeModelGradients checks the flow loss with the aux forward against central finite differences
+// in float64, for two entries of every parameter tensor. Every parameter is perturbed away from the
+// reference init first, since zero-initialised adaLN and final layers would block most gradient paths.
+func TestWholeModelGradients(t *testing.T) {
+	cfg := gradConfig
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWeights(cfg, tensor.Float64, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, p := range cfg.ParamShapes() {
+		d := w.T[p.Name].Data().([]float64)
+		for i := range d {
+			d[i] += 0.3 * rng.NormFloat64()
+		}
+	}
+	s := Shape{Batch: 2, Height: 8, Width: 16, CapLen: 3}
+	fl, err := NewFlowLoss(w, s, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	randn := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		return v
+	}
+	main := Batch{X: randn(2 * 3 * 8 * 16), T: []float64{0.2, 0.7}, Cap: randn(2 * 3 * 8), CapLens: []int{3, 1}}
+	aux := Batch{X: randn(2 * 3 * 2 * 4), T: []float64{0.5, 0.9}, Cap: main.Cap, CapLens: main.CapLens}
+	target, auxTarget := randn(len(main.X)), randn(len(aux.X))
+	loss := func() float64 {
+		lv, err := fl.Step(main, target, &aux, auxTarget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lv.Total
+	}
+	lv, err := fl.Step(main, target, &aux, auxTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(lv.Total-lv.Main-lv.Aux) > 1e-12 || lv.Aux == 0 {
+		t.Fatalf("total %g should be main %g + aux %g, aux non-zero", lv.Total, lv.Main, lv.Aux)
+	}
+	var grads [][]float64
+	for _, g := range fl.Grads() {
+		grads = append(grads, append([]float64(nil), g.Data().([]float64)...))
+	}
+	// A second step must give the same gradients: the tape machine would otherwise accumulate them.
+	loss()
+	for i, g := range fl.Grads() {
+		for j, v := range g.Data().([]float64) {
+			if v != grads[i][j] {
+				t.Fatalf("gradient of %s changed on a repeated step (%g then %g): gradients accumulate", cfg.ParamShapes()[i].Name, grads[i][j], v)
+			}
+		}
+	}
+	const h = 1e-5
+	worst := 0.0
+	for pi, p := range cfg.ParamShapes() {
+		d := w.T[p.Name].Data().([]float64)
+		for _, j := range []int{0, rng.IntN(len(d))} {
+			orig := d[j]
+			d[j] = orig + h
+			up := loss()
+			d[j] = orig - h
+			down := loss()
+			d[j] = orig
+			num := (up - down) / (2 * h)
+			got := grads[pi][j]
+			err := math.Abs(num-got) / math.Max(1e-6, math.Abs(num)+math.Abs(got))
+			worst = math.Max(worst, err)
+			if err > 1e-5 {
+				t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g (rel %.2g)", p.Name, j, got, num, err)
+			}
+		}
+	}
+	t.Logf("worst relative gradient error over %d parameter tensors: %.2g", len(cfg.ParamShapes()), worst)
+}
+
+// TestBuiltGraphParamCount counts the parameters of a built tiny graph from the graph itself (every
+// input node that is not a data input) and compares it with the analytic count.
+func TestBuiltGraphParamCount(t *testing.T) {
+	for _, name := range []string{"tiny", "small"} {
+		cfg, err := LookupConfig(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewWeights(cfg, tensor.Float32, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := NewForwardGraph(w, Shape{Batch: 1, Height: 32, Width: 32, CapLen: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := map[string]bool{}
+		for _, n := range []*G.Node{f.In.X, f.In.TFreq, f.In.Cap} {
+			data[n.Name()] = true
+		}
+		for _, r := range []Rope{f.In.CapRope, f.In.ImgRope, f.In.Joint} {
+			data[r.Cos.Name()], data[r.Sin.Name()], data[r.Mask.Name()] = true, true, true
+		}
+		var built int64
+		for _, n := range f.Graph.Inputs() {
+			if !data[n.Name()] {
+				built += int64(n.Shape().TotalSize())
+			}
+		}
+		if built != cfg.ParamCount() {
+			t.Errorf("%s: built graph holds %d parameters, analytic count %d", name, built, cfg.ParamCount())
+		}
+		f.Close()
+	}
+}

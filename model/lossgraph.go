@@ -1,0 +1,148 @@
+package model
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	gu "github.com/lumina-workbench/lumina/model/graphutil"
+	"github.com/lumina-workbench/lumina/model/ops"
+)
+
+// AuxPool is the auxiliary loss's downsampling factor (the paper's AvgPool4).
+const AuxPool = 4
+
+// FlowLoss is a training graph for one batch shape: the flow-matching loss mean((v − (x1 − x0))²) and,
+// optionally, the auxiliary loss of a second, independent forward on AvgPool4 of the image (its own
+// noise and t, the same caption features), summed with equal weights. Gradients reach every parameter.
+// The graph is built once per shape and fed each step; its parameters are bound to shared Weights.
+type FlowLoss struct {
+	Graph  *G.ExprGraph
+	Model  *NextDiT
+	Main   *Inputs
+	Target *G.Node // [B, C, H, W] = x1 − x0
+	// Aux and AuxTarget are nil when the aux loss is off.
+	Aux       *Inputs
+	AuxTarget *G.Node // [B, C, H/4, W/4]
+	Loss      *G.Node // scalar: main + aux
+	MainLoss  *G.Node // scalar
+	AuxLoss   *G.Node // scalar, nil without aux
+	vm        G.VM
+}
+
+// NewFlowLoss builds the loss graph for shape s. With aux, s's sides must be multiples of 4·patch.
+func NewFlowLoss(w *Weights, s Shape, aux bool) (fl *FlowLoss, err error) {
+	defer gu.Catch(&err)
+	g := G.NewGraph()
+	m, err := NewNextDiT(g, w)
+	if err != nil {
+		return nil, err
+	}
+	cfg := w.Cfg
+	fl = &FlowLoss{Graph: g, Model: m}
+	if fl.Main, err = NewInputs(g, w.Dtype, cfg, s, ""); err != nil {
+		return nil, err
+	}
+	v, err := m.Forward(fl.Main) // [B, C, H, W]
+	if err != nil {
+		return nil, err
+	}
+	fl.Target = gu.Input(g, w.Dtype, "target", s.Batch, cfg.Channels, s.Height, s.Width)
+	fl.MainLoss = gu.Must(ops.MSE(v, fl.Target)) // scalar
+	fl.Loss = fl.MainLoss
+	if aux {
+		as := Shape{Batch: s.Batch, Height: s.Height / AuxPool, Width: s.Width / AuxPool, CapLen: s.CapLen}
+		if s.Height%(AuxPool*cfg.Patch) != 0 || s.Width%(AuxPool*cfg.Patch) != 0 {
+			return nil, fmt.Errorf("aux loss needs image sides that are multiples of %d (pool %d × patch %d), got %d×%d",
+				AuxPool*cfg.Patch, AuxPool, cfg.Patch, s.Width, s.Height)
+		}
+		if fl.Aux, err = NewInputs(g, w.Dtype, cfg, as, "aux."); err != nil {
+			return nil, err
+		}
+		va, err := m.Forward(fl.Aux) // [B, C, H/4, W/4]
+		if err != nil {
+			return nil, err
+		}
+		fl.AuxTarget = gu.Input(g, w.Dtype, "aux.target", as.Batch, cfg.Channels, as.Height, as.Width)
+		fl.AuxLoss = gu.Must(ops.MSE(va, fl.AuxTarget))   // scalar
+		fl.Loss = gu.Must(G.Add(fl.MainLoss, fl.AuxLoss)) // scalar
+	}
+	if _, err := G.Grad(fl.Loss, m.Params...); err != nil {
+		return nil, fmt.Errorf("loss gradients: %w", err)
+	}
+	fl.vm = G.NewTapeMachine(g, G.BindDualValues(m.Params...))
+	return fl, nil
+}
+
+// LossValues are one step's losses.
+type LossValues struct{ Total, Main, Aux float64 }
+
+// Step runs forward and backward on one batch: x_t with its t and caption features, and the velocity
+// target. aux and auxTarget are required exactly when the graph has the aux loss. Gradients are
+// written (not accumulated) into the parameter gradients; read them with Grads.
+func (fl *FlowLoss) Step(main Batch, target []float64, aux *Batch, auxTarget []float64) (LossValues, error) {
+	cfg := fl.Model.Cfg
+	if (aux != nil) != (fl.Aux != nil) {
+		return LossValues{}, fmt.Errorf("flow loss: aux batch given = %v, graph has aux loss = %v", aux != nil, fl.Aux != nil)
+	}
+	if err := fl.Main.Set(cfg, main); err != nil {
+		return LossValues{}, fmt.Errorf("flow loss inputs: %w", err)
+	}
+	if err := gu.Fill(fl.Target, target); err != nil {
+		return LossValues{}, fmt.Errorf("flow loss target: %w", err)
+	}
+	if aux != nil {
+		if err := fl.Aux.Set(cfg, *aux); err != nil {
+			return LossValues{}, fmt.Errorf("aux loss inputs: %w", err)
+		}
+		if err := gu.Fill(fl.AuxTarget, auxTarget); err != nil {
+			return LossValues{}, fmt.Errorf("aux loss target: %w", err)
+		}
+	}
+	// The tape machine adds into the bound gradients, so they are cleared before every run.
+	for _, p := range fl.Model.Params {
+		if g, err := p.Grad(); err == nil && g != nil {
+			g.(*tensor.Dense).Zero()
+		}
+	}
+	defer fl.vm.Reset()
+	if err := fl.vm.RunAll(); err != nil {
+		return LossValues{}, fmt.Errorf("flow loss step: %w", err)
+	}
+	lv := LossValues{Total: scalar(fl.Loss), Main: scalar(fl.MainLoss)}
+	if fl.AuxLoss != nil {
+		lv.Aux = scalar(fl.AuxLoss)
+	}
+	return lv, nil
+}
+
+// Grads are the parameter gradients of the last Step, in ParamShapes order.
+func (fl *FlowLoss) Grads() []*tensor.Dense {
+	out := make([]*tensor.Dense, len(fl.Model.Params))
+	for i, p := range fl.Model.Params {
+		g, err := p.Grad()
+		if err != nil || g == nil {
+			return nil // no step has run yet
+		}
+		out[i] = g.(*tensor.Dense)
+	}
+	return out
+}
+
+// Close releases the machine.
+func (fl *FlowLoss) Close() error { return fl.vm.Close() }
+
+func scalar(n *G.Node) float64 {
+	switch v := n.Value().Data().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	case []float32:
+		return float64(v[0])
+	case []float64:
+		return v[0]
+	}
+	return 0
+}

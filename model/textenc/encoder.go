@@ -1,0 +1,114 @@
+package textenc
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	gu "github.com/lumina-workbench/lumina/model/graphutil"
+)
+
+// Encoder turns captions into caption features for the Next-DiT: tokenise (with <bos> first, as Gemma
+// does, so even the empty caption of CFG's unconditional branch has one token), run the frozen LM, and
+// keep the second-to-last layer's hidden states of the real tokens.
+type Encoder struct {
+	Tok    *Tokenizer
+	Cfg    LMConfig
+	Dtype  tensor.Dtype
+	W      map[string]*tensor.Dense
+	graphs map[[2]int]*featureGraph
+}
+
+type featureGraph struct {
+	lm *LM
+	vm G.VM
+}
+
+// NewEncoder wraps a tokenizer and LM weights; the weights are checked when the first graph is built.
+func NewEncoder(tok *Tokenizer, cfg LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype) (*Encoder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if tok.Size() != cfg.Vocab {
+		return nil, fmt.Errorf("text encoder: tokenizer has %d tokens, model vocabulary %d", tok.Size(), cfg.Vocab)
+	}
+	return &Encoder{Tok: tok, Cfg: cfg, Dtype: dt, W: w, graphs: map[[2]int]*featureGraph{}}, nil
+}
+
+// Tokenize encodes each text as <bos> + tokens, cut to maxLen tokens in all.
+func (e *Encoder) Tokenize(texts []string, maxLen int) (ids [][]int, lens []int, err error) {
+	bos, ok := e.Tok.ID("<bos>")
+	if !ok {
+		return nil, nil, fmt.Errorf("text encoder: tokenizer has no <bos>")
+	}
+	if maxLen < 1 || maxLen > e.Cfg.MaxLen {
+		return nil, nil, fmt.Errorf("text encoder: max length %d outside 1..%d", maxLen, e.Cfg.MaxLen)
+	}
+	for i, t := range texts {
+		body, _, err := e.Tok.Encode(t, maxLen-1)
+		if err != nil {
+			return nil, nil, fmt.Errorf("caption %d: %w", i, err)
+		}
+		row := append([]int{bos}, body...)
+		ids = append(ids, row)
+		lens = append(lens, len(row))
+	}
+	return ids, lens, nil
+}
+
+// Features runs the encoder on texts and returns caption features [B, L, Dim] flattened, padded to the
+// longest text (L), and each text's length in tokens.
+func (e *Encoder) Features(texts []string, maxLen int) (feats []float64, L int, lens []int, err error) {
+	ids, lens, err := e.Tokenize(texts, maxLen)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	for _, n := range lens {
+		L = max(L, n)
+	}
+	fg, err := e.graph(len(texts), L)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if err := fg.lm.SetTokens(ids, lens); err != nil {
+		return nil, 0, nil, err
+	}
+	defer fg.vm.Reset()
+	if err := fg.vm.RunAll(); err != nil {
+		return nil, 0, nil, fmt.Errorf("text encoder: %w", err)
+	}
+	feats = gu.Float64s(fg.lm.Features.Value().(*tensor.Dense)) // [B, L, D]
+	// Padding rows carry whatever the LM computed there; zero them so features depend only on the text.
+	for b, n := range lens {
+		for i := n; i < L; i++ {
+			row := feats[(b*L+i)*e.Cfg.Dim : (b*L+i+1)*e.Cfg.Dim]
+			for j := range row {
+				row[j] = 0
+			}
+		}
+	}
+	return feats, L, lens, nil
+}
+
+func (e *Encoder) graph(b, l int) (*featureGraph, error) {
+	if fg, ok := e.graphs[[2]int{b, l}]; ok {
+		return fg, nil
+	}
+	g := G.NewGraph()
+	lm, err := NewLM(g, e.Cfg, e.W, e.Dtype, b, l)
+	if err != nil {
+		return nil, err
+	}
+	fg := &featureGraph{lm: lm, vm: G.NewTapeMachine(g)}
+	e.graphs[[2]int{b, l}] = fg
+	return fg, nil
+}
+
+// Close releases every cached graph.
+func (e *Encoder) Close() {
+	for k, fg := range e.graphs {
+		fg.vm.Close()
+		delete(e.graphs, k)
+	}
+}

@@ -1,0 +1,165 @@
+package textenc
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	gu "github.com/lumina-workbench/lumina/model/graphutil"
+)
+
+var tinyLM = LMConfig{Vocab: 20, Dim: 12, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 8, MaxLen: 8, NormEps: 1e-5}
+
+func lmGraph(t *testing.T, w map[string]*tensor.Dense, B, L int) (*LM, *G.Node, *G.Node, *G.Node, G.VM) {
+	t.Helper()
+	g := G.NewGraph()
+	lm, err := NewLM(g, tinyLM, w, tensor.Float64, B, L)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, targets, tmask, err := lm.NextTokenLoss(g, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := G.Grad(loss, lm.Params...); err != nil {
+		t.Fatal(err)
+	}
+	return lm, loss, targets, tmask, G.NewTapeMachine(g, G.BindDualValues(lm.Params...))
+}
+
+// TestLMGradients checks the next-token loss gradient of every parameter tensor against central finite
+// differences in float64, with padded rows.
+func TestLMGradients(t *testing.T) {
+	w, err := NewLMWeights(tinyLM, tensor.Float64, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, d := range w {
+		v := d.Data().([]float64)
+		for i := range v {
+			v[i] += 0.2 * rng.NormFloat64()
+		}
+	}
+	ids := [][]int{{2, 5, 7, 9, 11}, {2, 13, 4}}
+	lens := []int{5, 3}
+	lm, loss, targets, tmask, vm := lmGraph(t, w, 2, 5)
+	defer vm.Close()
+	tg, tm := Shift(ids, lens, 5)
+	run := func() float64 {
+		if err := lm.SetTokens(ids, lens); err != nil {
+			t.Fatal(err)
+		}
+		if err := gu.Fill(targets, tg); err != nil {
+			t.Fatal(err)
+		}
+		if err := gu.Fill(tmask, tm); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range lm.Params {
+			if g, err := p.Grad(); err == nil && g != nil {
+				g.(*tensor.Dense).Zero()
+			}
+		}
+		defer vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return loss.Value().Data().(float64)
+	}
+	l0 := run()
+	if !(l0 > 0) {
+		t.Fatalf("loss %g", l0)
+	}
+	var grads [][]float64
+	for _, p := range lm.Params {
+		g, _ := p.Grad()
+		grads = append(grads, append([]float64(nil), g.Data().([]float64)...))
+	}
+	const h = 1e-5
+	for pi, p := range tinyLM.ParamShapes() {
+		d := w[p.Name].Data().([]float64)
+		for _, j := range []int{0, rng.IntN(len(d)), len(d) - 1} {
+			orig := d[j]
+			d[j] = orig + h
+			up := run()
+			d[j] = orig - h
+			down := run()
+			d[j] = orig
+			num := (up - down) / (2 * h)
+			if e := math.Abs(num-grads[pi][j]) / math.Max(1e-7, math.Abs(num)+math.Abs(grads[pi][j])); e > 1e-5 {
+				t.Errorf("%s[%d]: analytic %.8g, finite difference %.8g", p.Name, j, grads[pi][j], num)
+			}
+		}
+	}
+}
+
+// TestFeaturesAreCausalAndSecondToLast checks that a token's features ignore later tokens (the encoder
+// is causal, which is why the DiT has a context refiner) and that they are the hidden states before the
+// last layer: changing the last layer's weights leaves them unchanged.
+func TestFeaturesAreCausalAndSecondToLast(t *testing.T) {
+	corpus := []string{"a red circle", "two blue squares", "一个红色圆形"}
+	tok, err := Build(corpus, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyLM
+	cfg.Vocab = tok.Size()
+	w, err := NewLMWeights(cfg, tensor.Float64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := NewEncoder(tok, cfg, w, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	f1, L1, lens1, err := enc.Features([]string{"a red circle", "two blue squares"}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, L2, _, err := enc.Features([]string{"a red square", "two blue squares"}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if L1 != L2 || lens1[0] != 4 {
+		t.Fatalf("lengths %d %d %v, want <bos> + 3 tokens", L1, L2, lens1)
+	}
+	D := cfg.Dim
+	same := func(a, b []float64) bool {
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	// Tokens 0..2 (<bos> a red) are shared; token 3 differs.
+	if !same(f1[:3*D], f2[:3*D]) {
+		t.Fatal("features of earlier tokens changed when a later token changed: not causal")
+	}
+	if same(f1[3*D:4*D], f2[3*D:4*D]) {
+		t.Fatal("features of the changed token did not change")
+	}
+	last := w[tokLast(cfg)].Data().([]float64)
+	for i := range last {
+		last[i] *= 3
+	}
+	f3, _, _, err := enc.Features([]string{"a red circle", "two blue squares"}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !same(f1, f3) {
+		t.Fatal("features depend on the last layer: they should be hidden_states[-2]")
+	}
+	empty, _, lens, err := enc.Features([]string{""}, 8)
+	if err != nil || lens[0] != 1 || len(empty) != D {
+		t.Fatalf("empty caption: %v lens %v len %d, want one <bos> token", err, lens, len(empty))
+	}
+}
+
+func tokLast(c LMConfig) string { return fmt.Sprintf("layers.%d.ffn.w2.weight", c.Layers-1) }
