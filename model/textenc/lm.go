@@ -233,3 +233,21 @@ func (lm *LM) SetTokens(ids [][]int, lens []int) error {
 	}
 	return nil
 }
+
+// lmConfigs are the named encoder sizes; the vocabulary comes from the tokenizer built for a run.
+var lmConfigs = map[string]LMConfig{
+	// tiny: the CPU preset's encoder, its width the tiny DiT's caption width (128).
+	"tiny":  {Dim: 128, Layers: 3, Heads: 4, KVHeads: 2, MultipleOf: 256, MaxLen: 128, NormEps: 1e-6},
+	"small": {Dim: 256, Layers: 4, Heads: 8, KVHeads: 4, MultipleOf: 256, MaxLen: 128, NormEps: 1e-6},
+	"base":  {Dim: 512, Layers: 6, Heads: 8, KVHeads: 4, MultipleOf: 256, MaxLen: 256, NormEps: 1e-6},
+}
+
+// LookupLMConfig returns a named encoder size with the given vocabulary.
+func LookupLMConfig(name string, vocab int) (LMConfig, error) {
+	c, ok := lmConfigs[name]
+	if !ok {
+		return LMConfig{}, fmt.Errorf("unknown text encoder config %q (known: base, small, tiny)", name)
+	}
+	c.Vocab = vocab
+	return c, c.Validate()
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/textenc"
+)
+
+// randomCheckpoint writes a small random bundle: enough to exercise the whole sampling path quickly.
+func randomCheckpoint(t *testing.T) string {
+	t.Helper()
+	cfg := model.Config{Name: "test", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
+		Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, v := range w.T {
+		d := v.Data().([]float32)
+		for i := range d {
+			d[i] += float32(0.1 * rng.NormFloat64())
+		}
+	}
+	tok, err := textenc.Build([]string{"a red circle", "two blue squares"}, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
+	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "test.safetensors")
+	if err := ckpt.SaveBundle(path, &ckpt.Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSampleWritesPNGAndSidecarDeterministically(t *testing.T) {
+	ck := randomCheckpoint(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	for _, out := range []string{a, b} {
+		if msg, err := luminaRun(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--steps", "5", "--res", "16",
+			"--trunc", "0.5", "--seed", "3", "--out", out); err != nil {
+			t.Fatalf("%v: %s", err, msg)
+		}
+	}
+	pa, _ := os.ReadFile(a)
+	pb, _ := os.ReadFile(b)
+	if len(pa) == 0 || !bytes.Equal(pa, pb) {
+		t.Fatal("same seed and settings gave different PNG bytes")
+	}
+	var side struct {
+		Prompt   string         `json:"prompt"`
+		Seed     uint64         `json:"seed"`
+		Settings map[string]any `json:"settings"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "a.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &side); err != nil {
+		t.Fatal(err)
+	}
+	// 5 grid points = 4 Euler steps; CFG-Trunc at 0.5 drops the uncond branch for the late steps.
+	if side.Prompt != "a red circle" || side.Seed != 3 || side.Settings["nfe"] != 4.0 || side.Settings["forwards"].(float64) >= 8 {
+		t.Fatalf("sidecar %s", raw)
+	}
+	if steps, ok := side.Settings["wall_ms_per_step"].([]any); !ok || len(steps) != 4 {
+		t.Fatalf("per-step wall times missing: %s", raw)
+	}
+	c := filepath.Join(dir, "c.png")
+	if _, err := luminaRun(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--steps", "5", "--res", "16", "--seed", "4", "--out", c); err != nil {
+		t.Fatal(err)
+	}
+	if pc, _ := os.ReadFile(c); bytes.Equal(pa, pc) {
+		t.Fatal("a different seed gave the same image")
+	}
+}
+
+func TestSampleRefusesBadFlagsBeforeLoading(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.safetensors")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--steps", "-3"}, "--steps"},
+		{[]string{"--cfg", "NaN"}, "--cfg"},
+		{[]string{"--solver", "heun"}, "--solver"},
+		{[]string{"--trunc", "1.5"}, "--trunc"},
+		{[]string{"--shift", "0"}, "--shift"},
+		{[]string{"--renorm", "-1"}, "--renorm"},
+		{[]string{"--system", "D"}, "--system"},
+		{[]string{"--res", "8"}, "--res"},
+		{[]string{}, "--ckpt"}, // flags fine: now the missing checkpoint is reported
+	} {
+		args := append([]string{"sample", "--prompt", "a red circle", "--ckpt", missing}, tc.args...)
+		_, err := luminaRun(t, args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want an error naming %s, got %v", tc.args, tc.want, err)
+		}
+	}
+}
+
+func TestSampleRefusesBadPrompts(t *testing.T) {
+	ck := randomCheckpoint(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("a red circle\n\xff\xfe broken\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--prompt", "   "}, "empty"},
+		{[]string{"--prompt", strings.Repeat("red ", 2000)}, "shorten"},
+		{[]string{"--prompt", "a \xff circle"}, "UTF-8"},
+		{[]string{"--prompts", bad, "--outdir", dir}, "UTF-8"},
+		{[]string{"--prompts", bad}, "--outdir"},
+		{[]string{"--prompt", "a red circle", "--out", filepath.Join(dir, "x.jpg")}, ".png"},
+	} {
+		args := append([]string{"sample", "--ckpt", ck}, tc.args...)
+		if _, err := luminaRun(t, args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want an error mentioning %q, got %v", tc.args[:1], tc.want, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("refused runs left files behind: %v", entries)
+	}
+}
+
+func TestSampleCorruptCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	ck := randomCheckpoint(t)
+	raw, _ := os.ReadFile(ck)
+	cut := filepath.Join(dir, "cut.safetensors")
+	os.WriteFile(cut, raw[:len(raw)/2], 0o644)
+	_, err := luminaRun(t, "sample", "--ckpt", cut, "--prompt", "a red circle", "--out", filepath.Join(dir, "o.png"))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), cut) {
+		t.Fatalf("want a one-line error naming %s, got %v", cut, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o.png")); err == nil {
+		t.Fatal("an image was written from a corrupt checkpoint")
+	}
+}
+
+func TestSamplePromptsFile(t *testing.T) {
+	ck := randomCheckpoint(t)
+	dir := t.TempDir()
+	list := filepath.Join(dir, "p.txt")
+	os.WriteFile(list, []byte("# two prompts\na red circle\n\ntwo blue squares\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	if msg, err := luminaRun(t, "sample", "--ckpt", ck, "--prompts", list, "--outdir", out, "--steps", "3", "--res", "16"); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	for _, f := range []string{"000.png", "000.json", "001.png", "001.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+}

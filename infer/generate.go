@@ -1,0 +1,162 @@
+package infer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lumina-workbench/lumina/data"
+)
+
+// MaxPromptBytes bounds a prompt: far beyond any caption the captioner writes, small enough that a
+// pasted file is refused with a message instead of being cut silently.
+const MaxPromptBytes = 4096
+
+// CheckPrompt refuses an empty, oversized or non-UTF-8 prompt with a message that says what to do.
+func CheckPrompt(p string) error {
+	switch {
+	case !utf8.ValidString(p):
+		return errors.New("prompt is not valid UTF-8 text: re-save it as UTF-8")
+	case strings.TrimSpace(p) == "":
+		return errors.New("prompt is empty: describe the image, e.g. \"a red circle to the left of a blue square\"")
+	case len(p) > MaxPromptBytes:
+		return fmt.Errorf("prompt is %d bytes, more than %d: shorten it", len(p), MaxPromptBytes)
+	}
+	return nil
+}
+
+// System is the system prompt choice of a sampling run: a template, or none.
+type System struct {
+	Template data.Template
+	None     bool
+}
+
+// ParseSystem reads --system: A, B, C or none.
+func ParseSystem(s string) (System, error) {
+	if strings.EqualFold(s, "none") {
+		return System{None: true}, nil
+	}
+	t, err := data.ParseTemplate(s)
+	if err != nil {
+		return System{}, fmt.Errorf("--system must be A, B, C or none, got %q", s)
+	}
+	return System{Template: t}, nil
+}
+
+func (s System) String() string {
+	if s.None {
+		return "none"
+	}
+	return s.Template.String()
+}
+
+// Full is the caption the model sees: the system prompt (if any) followed by the prompt.
+func (s System) Full(prompt string) string {
+	if s.None {
+		return prompt
+	}
+	return data.WithSystemPrompt(s.Template, prompt)
+}
+
+// Spec is one image to generate.
+type Spec struct {
+	Prompt        string
+	System        System
+	Width, Height int
+	Options       SampleOptions
+	OnStep        func(StepInfo)
+}
+
+// Generated is one finished image with everything its sidecar records.
+type Generated struct {
+	Image   *image.RGBA
+	Result  *Result
+	Spec    Spec
+	Sidecar data.ImageSidecar
+}
+
+// Generate samples one image. The same spec and checkpoint give the same pixels: the noise comes from
+// the seed alone.
+func Generate(ctx context.Context, p *Pipeline, spec Spec) (*Generated, error) {
+	if err := CheckPrompt(spec.Prompt); err != nil {
+		return nil, err
+	}
+	if err := spec.Options.Validate(); err != nil {
+		return nil, err
+	}
+	patch := p.Cfg.Patch
+	for _, side := range []struct {
+		name string
+		v    int
+	}{{"width", spec.Width}, {"height", spec.Height}} {
+		if side.v < 16 || side.v > 256 || side.v%patch != 0 {
+			return nil, fmt.Errorf("--res: image %s %d must be in 16..256 and a multiple of the model's patch size %d", side.name, side.v, patch)
+		}
+	}
+	req := Request{Prompts: []string{spec.System.Full(spec.Prompt)}, Shape: [3]int{p.Cfg.Channels, spec.Height, spec.Width}, OnStep: spec.OnStep}
+	res, err := Sample(ctx, p, req, spec.Options)
+	if err != nil {
+		return nil, err
+	}
+	img := data.CHWToImage(res.Images[0], spec.Width, spec.Height)
+	return &Generated{Image: img, Result: res, Spec: spec, Sidecar: sidecar(spec, res)}, nil
+}
+
+func sidecar(spec Spec, res *Result) data.ImageSidecar {
+	o := spec.Options
+	perStep := make([]float64, len(res.Steps))
+	for i, s := range res.Steps {
+		perStep[i] = ms(s.Wall)
+	}
+	seed := o.Seed
+	sc := data.ImageSidecar{
+		Prompt: spec.Prompt,
+		Seed:   &seed,
+		Settings: map[string]any{
+			"system": spec.System.String(), "width": spec.Width, "height": spec.Height,
+			"steps": o.Steps, "cfg": o.CFG, "solver": o.Solver, "shift": o.Shift,
+			"renorm": o.Renorm, "trunc": o.Trunc, "teacache": o.TeaCache,
+			"nfe": res.NFE, "forwards": res.Forwards, "main_skipped": res.MainSkipped,
+			"wall_ms_total": ms(res.Total), "wall_ms_per_step": perStep,
+		},
+	}
+	// Prompts the caption reader understands carry their facts, so `lumina eval --images` can judge them.
+	if facts, err := data.ReadCaption(spec.Prompt, detectLang(spec.Prompt)); err == nil && len(facts) > 0 {
+		sc.Facts = facts
+	}
+	return sc
+}
+
+func detectLang(s string) data.Lang {
+	for _, r := range s {
+		if r >= 0x4e00 && r <= 0x9fff {
+			return data.Zh
+		}
+	}
+	return data.En
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// TeaCoeffsFromMeta reads a checkpoint's fitted TeaCache polynomial (JSON, highest power first).
+func TeaCoeffsFromMeta(s string) ([]float64, error) {
+	if s == "" {
+		return nil, errors.New("the checkpoint has no fitted TeaCache polynomial")
+	}
+	var c []float64
+	if err := json.Unmarshal([]byte(s), &c); err != nil || len(c) < 2 {
+		return nil, fmt.Errorf("the checkpoint's TeaCache polynomial %q is not a list of at least two numbers", s)
+	}
+	return c, nil
+}
+
+// TeaCoeffsMeta is the metadata value recording a fitted polynomial.
+func TeaCoeffsMeta(c []float64) string {
+	b, _ := json.Marshal(c) // finite floats only: FitTeaCache rejects NaN
+	return string(b)
+}
