@@ -16,12 +16,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/infer"
 )
 
 func init() {
 	var (
 		imagesDir string
 		asJSON    bool
+		suite     string
+		outdir    string
+		sf        sampleFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -33,14 +37,25 @@ into objects (shape, colour, size, position) and checks the facts its prompt ask
 prompt id ({"id": "counting-004"}) or the prompt and its facts ({"prompt": "...", "facts": [...]});
 ` + "`lumina sample`" + ` writes these sidecars. GenEval categories score an image 1 only when every fact holds;
 DPG and the CompBench bindings score the fraction of facts found. The overall score is the mean of the
-category means.`,
-		Example: "  lumina eval --images runs/tiny/samples\n  lumina eval --images runs/tiny/samples --json > scores.json",
-		Args:    cobra.NoArgs,
+category means.
+
+Without --images it samples the prompts of --suite with the checkpoint --ckpt (the shipped one by default)
+and the sampling flags (the same as ` + "`lumina sample`" + `; prompt i uses seed --seed + i), then scores them;
+--outdir keeps the images and sidecars.`,
+		Example: "  lumina eval --images runs/tiny/samples\n  lumina eval --images runs/tiny/samples --json > scores.json\n" +
+			"  lumina eval --suite geneval --steps 20 --solver fdpm\n  lumina eval --ckpt runs/x/final.safetensors --suite quick --outdir out/eval",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if imagesDir == "" {
-				return errors.New("--images is required (a folder of NAME.png with NAME.json sidecars)")
+			var res *evalResult
+			var err error
+			if imagesDir != "" {
+				if cmd.Flags().Changed("ckpt") || cmd.Flags().Changed("suite") {
+					return errors.New("--images scores existing images: it takes neither --ckpt nor --suite")
+				}
+				res, err = evalFolder(imagesDir)
+			} else {
+				res, err = evalCheckpoint(cmd, &sf, suite, outdir)
 			}
-			res, err := evalFolder(imagesDir)
 			if err != nil {
 				return err
 			}
@@ -56,6 +71,9 @@ category means.`,
 	f := cmd.Flags()
 	f.StringVar(&imagesDir, "images", "", "folder of NAME.png images, each with a NAME.json sidecar")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
+	f.StringVar(&suite, "suite", "quick", "ToyEval suite to sample and score: "+strings.Join(data.SuiteNames(), ", "))
+	f.StringVar(&outdir, "outdir", "", "with --ckpt: also write each image and its sidecar here")
+	sf.register(cmd)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -175,4 +193,48 @@ func printEvalTable(w io.Writer, res *evalResult) {
 	}
 	fmt.Fprintf(tw, "overall (mean of categories)\t%d\t%.3f\n", len(res.Images), res.Overall)
 	tw.Flush()
+}
+
+// evalCheckpoint samples a suite's prompts with the checkpoint and scores them.
+func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string) (*evalResult, error) {
+	prompts, err := data.Suite(suite)
+	if err != nil {
+		return nil, fmt.Errorf("--suite: %w", err)
+	}
+	o, sys, err := sf.options()
+	if err != nil {
+		return nil, err
+	}
+	if outdir != "" {
+		if err := os.MkdirAll(outdir, 0o755); err != nil {
+			return nil, fmt.Errorf("--outdir: %w", err)
+		}
+	}
+	p, err := sf.load(&o)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	res := &evalResult{Dir: outdir}
+	var writeErr error
+	spec := infer.Spec{System: sys, Width: sf.res, Height: sf.res, Options: o}
+	rep, err := infer.EvalSuite(cmd.Context(), p, prompts, spec, func(i int, g *infer.Generated) {
+		name := fmt.Sprintf("%03d.png", i)
+		res.Images = append(res.Images, evalImage{File: name, ID: prompts[i].ID, Category: prompts[i].Category, Prompt: prompts[i].Text})
+		if outdir != "" && writeErr == nil {
+			g.Sidecar.Settings["checkpoint"] = sf.ckpt
+			writeErr = writeGenerated(filepath.Join(outdir, name), g)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if writeErr != nil {
+		return nil, writeErr
+	}
+	for i := range res.Images {
+		res.Images[i].Score = rep.Scores[i]
+	}
+	res.Report = rep
+	return res, nil
 }

@@ -171,3 +171,61 @@ func TestSamplePromptsFile(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalCheckpointSuite(t *testing.T) {
+	ck := randomCheckpoint(t)
+	out := filepath.Join(t.TempDir(), "eval")
+	msg, err := luminaRun(t, "eval", "--ckpt", ck, "--suite", "quick", "--steps", "3", "--res", "16", "--outdir", out, "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	var res evalResult
+	if err := json.Unmarshal([]byte(msg), &res); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	if len(res.Images) == 0 || len(res.Images) != len(res.Scores) {
+		t.Fatalf("%d images, %d scores", len(res.Images), len(res.Scores))
+	}
+	// The written images score the same when judged again from the folder.
+	again, err := evalFolder(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Overall != res.Overall {
+		t.Fatalf("folder re-score %.4f, run %.4f", again.Overall, res.Overall)
+	}
+	if _, err := luminaRun(t, "eval", "--images", out, "--suite", "dpg"); err == nil {
+		t.Fatal("--images with --suite accepted")
+	}
+}
+
+// TestTeaCacheFitStoresPolynomial fits on a random checkpoint, then samples with TeaCache on: a high
+// threshold skips main stacks and the sidecar says how many.
+func TestTeaCacheFitStoresPolynomial(t *testing.T) {
+	ck := randomCheckpoint(t)
+	dir := t.TempDir()
+	if _, err := luminaRun(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--teacache", "0.5", "--out", filepath.Join(dir, "x.png")); err == nil ||
+		!strings.Contains(err.Error(), "teacache fit") {
+		t.Fatalf("TeaCache without a fitted polynomial: want advice to run `teacache fit`, got %v", err)
+	}
+	if msg, err := luminaRun(t, "teacache", "fit", "--ckpt", ck, "--prompts", "2", "--steps", "8", "--res", "16"); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	b, err := ckpt.LoadBundle(ck, tensor.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Meta[ckpt.MetaTeaCache] == "" {
+		t.Fatal("no polynomial stored")
+	}
+	out := filepath.Join(dir, "t.png")
+	if msg, err := luminaRun(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--steps", "12", "--res", "16", "--teacache", "5", "--out", out); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "t.json"))
+	var side struct{ Settings map[string]any }
+	json.Unmarshal(raw, &side)
+	if side.Settings["main_skipped"].(float64) <= 0 {
+		t.Fatalf("TeaCache at a high threshold skipped nothing: %s", raw)
+	}
+}
