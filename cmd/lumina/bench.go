@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +20,11 @@ import (
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/ablation"
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/optim"
 )
 
@@ -45,7 +51,7 @@ Without /usr/bin/python3 and torch, only the Go figures are printed.`,
 	train.Flags().StringVar(&o.ref, "ref", "", "path of ref_nextdit.py (default: found in ../shared/bench above the working directory)")
 	train.Flags().BoolVar(&o.noRef, "no-ref", false, "skip the PyTorch reference")
 	bench := &cobra.Command{Use: "bench", Short: "Benchmarks that print a ratio against a reference measured in the same run"}
-	bench.AddCommand(train)
+	bench.AddCommand(train, newBenchSampleCmd())
 	rootCmd.AddCommand(bench)
 }
 
@@ -280,4 +286,65 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+func newBenchSampleCmd() *cobra.Command {
+	var (
+		sf       sampleFlags
+		suite    string
+		tea      []float64
+		markdown bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sample",
+		Short: "Time every inference strategy on a checkpoint and score it: speed against quality",
+		Long: `Runs the baseline (Euler, --steps grid points, full CFG, no renorm) and, on the same prompts and seeds,
++Renorm, +Trunc, Renorm+Trunc, Flow-DPM-Solver at 14 and 20 NFE, TeaCache at the --teacache-thresholds (with
+the checkpoint's fitted polynomial; see ` + "`lumina teacache fit`" + `) and everything combined, then prints one table:
+NFE, samples forwarded, wall time per image, speed-up over the baseline, ToyEval overall, and the PSNR to the
+baseline's image for the same seed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prompts, err := data.Suite(suite)
+			if err != nil {
+				return fmt.Errorf("--suite: %w", err)
+			}
+			for _, t := range tea {
+				if !(t > 0) || math.IsInf(t, 0) {
+					return fmt.Errorf("--teacache-thresholds must be positive numbers, got %v", t)
+				}
+			}
+			o, sys, err := sf.options()
+			if err != nil {
+				return err
+			}
+			p, err := sf.load(&o)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			coeffs, _ := infer.TeaCoeffsFromMeta(p.Bundle.Meta[ckpt.MetaTeaCache])
+			if coeffs == nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: the checkpoint has no fitted TeaCache polynomial; TeaCache rows are left out")
+			}
+			strategies := ablation.DefaultStrategies(sf.steps, coeffs, tea)
+			for i := range strategies {
+				strategies[i].Options.CFG, strategies[i].Options.Shift = o.CFG, o.Shift
+			}
+			rows, err := ablation.Compare(cmd.Context(), p, ablation.Config{Prompts: prompts, System: sys, Width: sf.res, Height: sf.res, Seed: sf.seed}, strategies)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "checkpoint %s, suite %s (%d prompts), %d×%d, CFG %g, shift %g, GOMAXPROCS %d\n",
+				sf.ckpt, suite, len(prompts), sf.res, sf.res, o.CFG, o.Shift, runtime.GOMAXPROCS(0))
+			return ablation.WriteTable(cmd.OutOrStdout(), rows, markdown)
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().Lookup("steps").DefValue = "50"
+	cmd.Flags().Set("steps", "50")
+	cmd.Flags().StringVar(&suite, "suite", "quick", "ToyEval suite: "+strings.Join(data.SuiteNames(), ", "))
+	cmd.Flags().Float64SliceVar(&tea, "teacache-thresholds", []float64{0.1, 0.3, 0.6}, "TeaCache thresholds to time")
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print a Markdown table")
+	return cmd
 }

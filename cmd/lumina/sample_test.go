@@ -229,3 +229,16 @@ func TestTeaCacheFitStoresPolynomial(t *testing.T) {
 		t.Fatalf("TeaCache at a high threshold skipped nothing: %s", raw)
 	}
 }
+
+func TestBenchSampleTable(t *testing.T) {
+	ck := randomCheckpoint(t)
+	msg, err := luminaRun(t, "bench", "sample", "--ckpt", ck, "--steps", "4", "--res", "16", "--markdown")
+	if err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	for _, want := range []string{"| baseline: euler 4, full CFG | 3 | 6 |", "| renorm + trunc |", "| fdpm 14 NFE | 14 |"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("table lacks %q:\n%s", want, msg)
+		}
+	}
+}
