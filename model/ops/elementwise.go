@@ -37,6 +37,36 @@ func elementwise(n, perItem int, fn func(lo, hi int)) { parallel(n, grain(n, per
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
+// sigmoid32 is sigmoid in float32 through the attention kernel's table exponential (within 2 ulp,
+// 3.5× faster than math.Exp here): SiLU and SwiGLU spend most of their time in exp.
+func sigmoid32(x float32) float32 {
+	t := -x
+	switch {
+	case t > 88:
+		return 0
+	case !(t >= -87.33): // very negative, or NaN
+		if t != t {
+			return t
+		}
+		return 1
+	}
+	z := t*92.332482616893656 + 12582912
+	k := int32(math.Float32bits(z)) - 0x4B400000
+	fk := z - 12582912
+	r := t - fk*(0.693359375/64) - fk*(-2.12194440e-4/64)
+	e := (1 + r + 0.5*r*r) * math.Float32frombits(uint32(int32(math.Float32bits(attnExp2Tab[k&63]))+(k>>6)<<23))
+	return 1 / (1 + e)
+}
+
+// sigmoidT picks the float32 fast path; float64 (the gradient checks' precision) keeps math.Exp.
+// The size test is a compile-time constant in each instantiation, so the branch costs nothing.
+func sigmoidT[T float32 | float64](v T) T {
+	if attnIsF32[T]() {
+		return T(sigmoid32(float32(v)))
+	}
+	return T(sigmoid(float64(v)))
+}
+
 // ---- SiLU ----
 
 type siluK struct{}
@@ -67,8 +97,8 @@ func (siluK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tensor.D
 func siluFwd[T float32 | float64](x, y []T) {
 	elementwise(len(x), 20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			y[i] = T(v * sigmoid(v))
+			v := x[i]
+			y[i] = v * sigmoidT(v)
 		}
 	})
 }
@@ -77,9 +107,9 @@ func siluFwd[T float32 | float64](x, y []T) {
 func siluBwd[T float32 | float64](x, g, dx []T) {
 	elementwise(len(x), 24, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			s := sigmoid(v)
-			dx[i] = T(float64(g[i]) * s * (1 + v*(1-s)))
+			v := x[i]
+			s := sigmoidT(v)
+			dx[i] = g[i] * s * (1 + v*(1-s))
 		}
 	})
 }
@@ -114,8 +144,8 @@ func (swigluK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tensor
 func swigluFwd[T float32 | float64](a, b, y []T) {
 	elementwise(len(a), 20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := float64(a[i])
-			y[i] = T(v * sigmoid(v) * float64(b[i]))
+			v := a[i]
+			y[i] = v * sigmoidT(v) * b[i]
 		}
 	})
 }
@@ -123,14 +153,14 @@ func swigluFwd[T float32 | float64](a, b, y []T) {
 func swigluBwd[T float32 | float64](a, b, g, da, db []T) {
 	elementwise(len(a), 30, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := float64(a[i])
-			s := sigmoid(v)
-			gi := float64(g[i])
+			v := a[i]
+			s := sigmoidT(v)
+			gi := g[i]
 			if da != nil {
-				da[i] = T(gi * float64(b[i]) * s * (1 + v*(1-s)))
+				da[i] = gi * b[i] * s * (1 + v*(1-s))
 			}
 			if db != nil {
-				db[i] = T(gi * v * s)
+				db[i] = gi * v * s
 			}
 		}
 	})

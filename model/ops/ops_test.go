@@ -679,3 +679,22 @@ func TestNodeGradMatchesGradNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestSigmoid32 checks the float32 fast path against math.Exp over the whole useful range, and at the
+// overflow and NaN edges.
+func TestSigmoid32(t *testing.T) {
+	worst := 0.0
+	for x := -100.0; x <= 100; x += 0.00731 {
+		want := 1 / (1 + math.Exp(-x))
+		got := float64(sigmoid32(float32(x)))
+		if d := math.Abs(got - want); d > worst {
+			worst = d
+		}
+	}
+	if worst > 2e-7 {
+		t.Fatalf("sigmoid32 differs from the float64 formula by up to %.3g", worst)
+	}
+	if sigmoid32(float32(math.Inf(1))) != 1 || sigmoid32(float32(math.Inf(-1))) != 0 || !math.IsNaN(float64(sigmoid32(float32(math.NaN())))) {
+		t.Fatal("sigmoid32 edges: want 1 at +Inf, 0 at -Inf, NaN at NaN")
+	}
+}
