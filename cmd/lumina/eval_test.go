@@ -112,7 +112,7 @@ func TestEvalCmdErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"eval"}, "--images is required"},
+		{[]string{"eval", "--ckpt", filepath.Join(empty, "none.safetensors")}, "--ckpt"},
 		{[]string{"eval", "--images", filepath.Join(empty, "nope")}, "nope"},
 		{[]string{"eval", "--images", empty}, "no .png files"},
 	} {

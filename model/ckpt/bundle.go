@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -18,10 +19,13 @@ const (
 	MetaTokenizer  = "tokenizer"           // the tokenizer's JSON
 	MetaTeaCache   = "teacache_coeffs"     // TeaCache polynomial, JSON array, highest power first
 	MetaKind       = "kind"                // "lumina-bundle"
+	MetaEMA        = "train.ema"           // "1": the file holds EMA weights under TrainPrefix+"ema."
 	bundleKind     = "lumina-bundle"
 	// TextPrefix namespaces the text encoder's tensors; the DiT's keep the PyTorch reference's names,
 	// so the DiT part of a bundle loads into ref_nextdit.py by name.
 	TextPrefix = "text_encoder."
+	// TrainPrefix namespaces a training checkpoint's optimiser and EMA state.
+	TrainPrefix = "train."
 )
 
 // Bundle is everything sampling needs in one file: the Next-DiT, the frozen text encoder and its
@@ -94,21 +98,46 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 	if err != nil {
 		return fail(fmt.Errorf("metadata %q: %s", MetaTokenizer, oneLine(err)))
 	}
-	want := cfg.ParamShapes()
-	for _, p := range tc.ParamShapes() {
-		want = append(want, model.Param{Name: TextPrefix + p.Name, Shape: p.Shape})
-	}
-	ts, meta, err := LoadInto(path, want, dtype)
+	f, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
 	b := &Bundle{DiT: &model.Weights{Cfg: cfg, Dtype: dtype, T: map[string]*tensor.Dense{}},
-		TextCfg: tc, TextW: map[string]*tensor.Dense{}, Tokenizer: tok, Meta: meta}
-	for k, v := range ts {
-		if name, ok := strings.CutPrefix(k, TextPrefix); ok {
-			b.TextW[name] = v
-		} else {
-			b.DiT.T[k] = v
+		TextCfg: tc, TextW: map[string]*tensor.Dense{}, Tokenizer: tok, Meta: f.Meta}
+	// A training checkpoint is a bundle plus its training state under TrainPrefix; sampling from it
+	// uses the EMA weights when the run kept them (they are what the run's evaluations scored).
+	useEMA := f.Meta[MetaEMA] == "1"
+	take := func(p model.Param, stored string, dst map[string]*tensor.Dense) error {
+		t, ok := f.Tensors[stored]
+		if !ok {
+			return fmt.Errorf("missing tensor %s", stored)
+		}
+		if !slices.Equal([]int(t.Shape()), p.Shape) {
+			return fmt.Errorf("tensor %s has shape %v, want %v", stored, []int(t.Shape()), p.Shape)
+		}
+		dst[p.Name] = convert(t, dtype)
+		return nil
+	}
+	known := map[string]bool{}
+	for _, p := range cfg.ParamShapes() {
+		stored := p.Name
+		if useEMA {
+			stored = TrainPrefix + "ema." + p.Name
+		}
+		known[p.Name] = true
+		if err := take(p, stored, b.DiT.T); err != nil {
+			return fail(err)
+		}
+	}
+	for _, p := range tc.ParamShapes() {
+		known[TextPrefix+p.Name] = true
+		if err := take(model.Param{Name: p.Name, Shape: p.Shape}, TextPrefix+p.Name, b.TextW); err != nil {
+			return fail(err)
+		}
+	}
+	for name := range f.Tensors {
+		if !known[name] && !strings.HasPrefix(name, TrainPrefix) {
+			return fail(fmt.Errorf("unexpected tensor %s", name))
 		}
 	}
 	if tok.Size() != tc.Vocab {
