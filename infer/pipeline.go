@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"strconv"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -25,6 +26,7 @@ type Pipeline struct {
 	Cfg    model.Config
 	enc    *textenc.Encoder
 	feats  map[string]captionFeatures
+	maxCap int
 	pre    map[model.Shape]*preGraph
 	main   map[model.Shape]*mainGraph
 	post   map[model.Shape]*postGraph
@@ -53,7 +55,11 @@ func NewPipeline(b *ckpt.Bundle) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{},
+	maxCap := min(MaxCaptionTokens, b.TextCfg.MaxLen)
+	if n, err := strconv.Atoi(b.Meta[ckpt.MetaCaptionTokens]); err == nil && n > 0 {
+		maxCap = min(n, b.TextCfg.MaxLen)
+	}
+	return &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{}, maxCap: maxCap,
 		pre: map[model.Shape]*preGraph{}, main: map[model.Shape]*mainGraph{}, post: map[model.Shape]*postGraph{}}, nil
 }
 
@@ -106,7 +112,7 @@ func (p *Pipeline) features(text string) (captionFeatures, error) {
 	if f, ok := p.feats[text]; ok {
 		return f, nil
 	}
-	v, _, lens, err := p.enc.Features([]string{text}, MaxCaptionTokens)
+	v, _, lens, err := p.enc.Features([]string{text}, p.maxCap)
 	if err != nil {
 		return captionFeatures{}, err
 	}

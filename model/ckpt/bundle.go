@@ -19,8 +19,10 @@ const (
 	MetaTokenizer  = "tokenizer"           // the tokenizer's JSON
 	MetaTeaCache   = "teacache_coeffs"     // TeaCache polynomial, JSON array, highest power first
 	MetaKind       = "kind"                // "lumina-bundle"
-	MetaEMA        = "train.ema"           // "1": the file holds EMA weights under TrainPrefix+"ema."
-	bundleKind     = "lumina-bundle"
+	// MetaCaptionTokens is the most caption tokens the DiT was trained on; samplers cut prompts there.
+	MetaCaptionTokens = "max_caption_tokens"
+	MetaEMA           = "train.ema" // "1": the file holds EMA weights under TrainPrefix+"ema."
+	bundleKind        = "lumina-bundle"
 	// TextPrefix namespaces the text encoder's tensors; the DiT's keep the PyTorch reference's names,
 	// so the DiT part of a bundle loads into ref_nextdit.py by name.
 	TextPrefix = "text_encoder."
@@ -50,23 +52,32 @@ func SaveBundle(path string, b *Bundle) error {
 	for k, v := range b.TextW {
 		ts[TextPrefix+k] = v
 	}
+	meta, err := BundleMeta(b)
+	if err != nil {
+		return fmt.Errorf("save bundle %s: %w", path, err)
+	}
+	return Save(path, ts, meta)
+}
+
+// BundleMeta is a bundle's metadata: b.Meta plus the configs, the tokenizer and the kind marker.
+func BundleMeta(b *Bundle) (map[string]string, error) {
 	meta := map[string]string{}
 	for k, v := range b.Meta {
 		meta[k] = v
 	}
 	tc, err := json.Marshal(b.TextCfg)
 	if err != nil {
-		return fmt.Errorf("save bundle %s: %w", path, err)
+		return nil, err
 	}
 	tok, err := b.Tokenizer.MarshalJSON()
 	if err != nil {
-		return fmt.Errorf("save bundle %s: %w", path, err)
+		return nil, err
 	}
 	meta[MetaConfig] = ConfigMeta(b.DiT.Cfg)
 	meta[MetaTextConfig] = string(tc)
 	meta[MetaTokenizer] = string(tok)
 	meta[MetaKind] = bundleKind
-	return Save(path, ts, meta)
+	return meta, nil
 }
 
 // LoadBundle reads a bundle strictly: the configs and tokenizer from its metadata, then exactly the

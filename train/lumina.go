@@ -1,0 +1,561 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/ckpt"
+	gu "github.com/lumina-workbench/lumina/model/graphutil"
+	"github.com/lumina-workbench/lumina/model/optim"
+	"github.com/lumina-workbench/lumina/model/textenc"
+)
+
+// Training-checkpoint metadata beside the bundle's.
+const (
+	metaStage = "train.stage" // index of the stage whose optimiser state the file holds
+	metaKind  = "train.kind"  // that stage's kind
+)
+
+// capBucket rounds padded caption lengths up to a multiple of this, so a stage builds a handful of
+// graphs instead of one per caption length.
+const capBucket = 16
+
+// maxGraphs bounds the compiled graphs kept per kind; each holds its activations.
+const maxGraphs = 3
+
+// SampleFunc generates images from a bundle: the CLI wires the sampler (infer) in, since train and
+// infer sit side by side and neither imports the other.
+type SampleFunc func(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error)
+
+// Lumina is the real Model: the causal text encoder (stage 0, next-token loss) and the Next-DiT
+// (flow matching with the auxiliary loss), trained with AdamW, global-norm clipping and an EMA. All
+// tensors are float32. It also implements Sampler when SampleWith is set.
+type Lumina struct {
+	DiT       *model.Weights
+	TextCfg   textenc.LMConfig
+	TextW     map[string]*tensor.Dense
+	Tokenizer *textenc.Tokenizer
+	// SampleWith, if set, makes periodic sample grids and stage-end ToyEval possible.
+	SampleWith SampleFunc
+
+	optCfg OptimizerConfig
+	stage  StageInfo
+	active bool
+	names  []string
+	params []*tensor.Dense
+	opt    *optim.AdamW
+	ema    *optim.EMA
+
+	enc       *textenc.Encoder
+	capTokens int
+	capCache  map[string]capFeat
+	capMax    int
+	flows     graphCache[model.Shape, *model.FlowLoss]
+	lms       graphCache[[2]int, *lmTrainer]
+}
+
+type capFeat struct {
+	v []float32 // [n, CapDim]
+	n int
+}
+
+// NewLumina builds the tokenizer from the captioner's corpus (deterministic for the preset's seed) and
+// initialises both models.
+func NewLumina(p *Preset) (*Lumina, error) {
+	tok, err := BuildTokenizer(p.Seed)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := model.LookupConfig(p.Model)
+	if err != nil {
+		return nil, err
+	}
+	if p.Objective.Patch != 0 && p.Objective.Patch != cfg.Patch {
+		return nil, fmt.Errorf("preset %s: objective.patch %d, model %s has patch %d", p.Name, p.Objective.Patch, cfg.Name, cfg.Patch)
+	}
+	tc, err := textenc.LookupLMConfig(p.TextEncoder, tok.Size())
+	if err != nil {
+		return nil, err
+	}
+	if tc.Dim != cfg.CapDim {
+		return nil, fmt.Errorf("preset %s: text encoder width %d, model %s takes caption features of width %d", p.Name, tc.Dim, cfg.Name, cfg.CapDim)
+	}
+	w, err := model.NewWeights(cfg, tensor.Float32, p.Seed)
+	if err != nil {
+		return nil, err
+	}
+	tw, err := textenc.NewLMWeights(tc, tensor.Float32, p.Seed+1)
+	if err != nil {
+		return nil, err
+	}
+	capTokens := tc.MaxLen
+	if p.CaptionTokens > 0 {
+		capTokens = min(p.CaptionTokens, tc.MaxLen)
+	}
+	m := &Lumina{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens}
+	m.flows.close = func(f *model.FlowLoss) { f.Close() }
+	m.lms.close = func(l *lmTrainer) { l.vm.Close() }
+	return m, nil
+}
+
+// BuildTokenizer builds the vocabulary from the captioner's corpus and every system prompt.
+func BuildTokenizer(seed uint64) (*textenc.Tokenizer, error) {
+	corpus := data.CaptionCorpus(20000, seed)
+	for t := data.Template(0); int(t) < data.NumTemplates; t++ {
+		corpus = append(corpus, data.SystemPrompt(t))
+	}
+	for k := data.PanelKind(0); int(k) < data.NumPanelKinds; k++ {
+		corpus = append(corpus, data.DualPanelSystemPrompt(data.PanelPromptKind(k)))
+	}
+	tok, err := textenc.Build(corpus, 1, 100000)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return tok, nil
+}
+
+// BeginStage starts stage st's optimiser and EMA from the current weights.
+func (m *Lumina) BeginStage(st StageInfo) error {
+	m.stage, m.active = st, true
+	m.names, m.params = nil, nil
+	if st.Stage.Kind == KindTextEncoder {
+		for _, p := range m.TextCfg.ParamShapes() {
+			m.names = append(m.names, ckpt.TextPrefix+p.Name)
+			m.params = append(m.params, m.TextW[p.Name])
+		}
+	} else {
+		for _, p := range m.DiT.Cfg.ParamShapes() {
+			m.names = append(m.names, p.Name)
+			m.params = append(m.params, m.DiT.T[p.Name])
+		}
+	}
+	o := st.Optimizer
+	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: st.Stage.LR, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: o.WeightDecay}, m.params)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", st.Stage.Name, err)
+	}
+	m.opt, m.ema = opt, nil
+	if st.Stage.EMADecay > 0 {
+		if m.ema, err = optim.NewEMA(st.Stage.EMADecay, m.params); err != nil {
+			return fmt.Errorf("stage %s: %w", st.Stage.Name, err)
+		}
+	}
+	// The text encoder may have changed (stage 0) or been reloaded: cached features are stale.
+	m.capCache = map[string]capFeat{}
+	if m.enc != nil {
+		m.enc.Close()
+	}
+	m.enc, err = textenc.NewEncoder(m.Tokenizer, m.TextCfg, m.TextW, tensor.Float32)
+	return err
+}
+
+// Step is one optimisation step on b.
+func (m *Lumina) Step(ctx context.Context, b *Batch) (StepResult, error) {
+	if !m.active {
+		return StepResult{}, errors.New("lumina: Step before BeginStage")
+	}
+	if err := ctx.Err(); err != nil {
+		return StepResult{}, err
+	}
+	var res StepResult
+	var grads []*tensor.Dense
+	var err error
+	if b.Kind == KindTextEncoder {
+		res, grads, err = m.lmStep(b)
+	} else {
+		res, grads, err = m.ditStep(b)
+	}
+	if err != nil {
+		return StepResult{}, err
+	}
+	if !finite(res.Loss) || !finite(res.AuxLoss) {
+		return StepResult{Loss: res.Loss, AuxLoss: res.AuxLoss, GradNorm: math.NaN(), Skipped: true}, nil
+	}
+	clip := m.optCfg.GradClip
+	if clip <= 0 {
+		clip = math.Inf(1)
+	}
+	norm, err := optim.ClipGradNorm(grads, clip)
+	if errors.Is(err, optim.ErrNonFiniteNorm) {
+		res.GradNorm, res.Skipped = norm, true
+		return res, nil
+	}
+	if err != nil {
+		return StepResult{}, err
+	}
+	res.GradNorm = norm
+	m.opt.Config.LR = b.LR
+	if err := m.opt.Step(m.params, grads); err != nil {
+		return StepResult{}, err
+	}
+	if m.ema != nil {
+		if err := m.ema.Update(m.params); err != nil {
+			return StepResult{}, err
+		}
+	}
+	return res, nil
+}
+
+// ditStep runs the flow-matching forward and backward (and the aux forward) on one batch.
+func (m *Lumina) ditStep(b *Batch) (StepResult, []*tensor.Dense, error) {
+	cfg := m.DiT.Cfg
+	B := len(b.Captions)
+	feats := make([]capFeat, B)
+	capLen := 1
+	for i, c := range b.Captions {
+		f, err := m.captionFeatures(b.Items[i].Caption.Key, c)
+		if err != nil {
+			return StepResult{}, nil, err
+		}
+		feats[i] = f
+		capLen = max(capLen, f.n)
+	}
+	capLen = (capLen + capBucket - 1) / capBucket * capBucket
+	cap := make([]float64, B*capLen*cfg.CapDim)
+	lens := make([]int, B)
+	for i, f := range feats {
+		lens[i] = f.n
+		row := cap[i*capLen*cfg.CapDim:]
+		for j, v := range f.v {
+			row[j] = float64(v)
+		}
+	}
+	main, target, err := flowBatch(b.Images, b.Noise, b.T, cap, lens)
+	if err != nil {
+		return StepResult{}, nil, err
+	}
+	s := model.Shape{Batch: B, Height: b.Height, Width: b.Width, CapLen: capLen}
+	var aux *model.Batch
+	var auxTarget []float64
+	if b.Aux != nil {
+		a, t, err := flowBatch(b.Aux.Images, b.Aux.Noise, b.Aux.T, cap, lens)
+		if err != nil {
+			return StepResult{}, nil, err
+		}
+		aux, auxTarget = &a, t
+	}
+	fl, err := m.flows.get(s, aux != nil, func() (*model.FlowLoss, error) { return model.NewFlowLoss(m.DiT, s, aux != nil) })
+	if err != nil {
+		return StepResult{}, nil, err
+	}
+	lv, err := fl.Step(main, target, aux, auxTarget)
+	if err != nil {
+		return StepResult{}, nil, err
+	}
+	return StepResult{Loss: lv.Main, AuxLoss: lv.Aux}, fl.Grads(), nil
+}
+
+// flowBatch builds x_t = t·x1 + (1−t)·x0 and the target x1 − x0 (REFERENCE.md §2, t = 1 is data).
+func flowBatch(x1, x0 []float32, t []float64, cap []float64, lens []int) (model.Batch, []float64, error) {
+	B := len(t)
+	if B == 0 || len(x1) != len(x0) || len(x1)%B != 0 {
+		return model.Batch{}, nil, fmt.Errorf("flow batch: %d images, %d noise values, %d times", len(x1), len(x0), B)
+	}
+	per := len(x1) / B
+	xt := make([]float64, len(x1))
+	u := make([]float64, len(x1))
+	for i := 0; i < B; i++ {
+		ti := t[i]
+		for j := i * per; j < (i+1)*per; j++ {
+			a, z := float64(x1[j]), float64(x0[j])
+			xt[j] = ti*a + (1-ti)*z
+			u[j] = a - z
+		}
+	}
+	return model.Batch{X: xt, T: t, Cap: cap, CapLens: lens}, u, nil
+}
+
+// captionFeatures encodes one caption alone (batch 1, its own length), so its features never depend
+// on the batch or on what is cached: a resumed run sees exactly the features an uninterrupted one did.
+func (m *Lumina) captionFeatures(key, text string) (capFeat, error) {
+	if text == "" {
+		key = "\x00empty"
+	}
+	if f, ok := m.capCache[key]; ok && key != "" {
+		return f, nil
+	}
+	v, _, lens, err := m.enc.Features([]string{text}, m.capTokens)
+	if err != nil {
+		return capFeat{}, fmt.Errorf("caption features: %w", err)
+	}
+	f := capFeat{v: make([]float32, len(v)), n: lens[0]}
+	for i, x := range v {
+		f.v[i] = float32(x)
+	}
+	if key != "" && len(m.capCache) < m.capMax {
+		m.capCache[key] = f
+	}
+	return f, nil
+}
+
+// lmTrainer is the text encoder's next-token training graph for one (batch, length).
+type lmTrainer struct {
+	lm            *textenc.LM
+	loss          *G.Node
+	targets, mask *G.Node
+	vm            G.VM
+}
+
+// lmStep runs the next-token loss on the batch's captions: <bos> caption <eos>, cut to MaxLen.
+func (m *Lumina) lmStep(b *Batch) (StepResult, []*tensor.Dense, error) {
+	ids, lens, err := m.enc.Tokenize(b.Captions, m.TextCfg.MaxLen-1)
+	if err != nil {
+		return StepResult{}, nil, err
+	}
+	eos, _ := m.Tokenizer.ID("<eos>")
+	L := 1
+	for i := range ids {
+		ids[i] = append(ids[i], eos)
+		lens[i]++
+		L = max(L, lens[i])
+	}
+	L = min((L+capBucket-1)/capBucket*capBucket, m.TextCfg.MaxLen)
+	B := len(ids)
+	tr, err := m.lms.get([2]int{B, L}, false, func() (*lmTrainer, error) {
+		g := G.NewGraph()
+		lm, err := textenc.NewLM(g, m.TextCfg, m.TextW, tensor.Float32, B, L)
+		if err != nil {
+			return nil, err
+		}
+		loss, targets, mask, err := lm.NextTokenLoss(g, tensor.Float32)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := G.Grad(loss, lm.Params...); err != nil {
+			return nil, err
+		}
+		return &lmTrainer{lm: lm, loss: loss, targets: targets, mask: mask, vm: G.NewTapeMachine(g, G.BindDualValues(lm.Params...))}, nil
+	})
+	if err != nil {
+		return StepResult{}, nil, err
+	}
+	if err := tr.lm.SetTokens(ids, lens); err != nil {
+		return StepResult{}, nil, err
+	}
+	tg, tm := textenc.Shift(ids, lens, L)
+	if err := gu.Fill(tr.targets, tg); err != nil {
+		return StepResult{}, nil, err
+	}
+	if err := gu.Fill(tr.mask, tm); err != nil {
+		return StepResult{}, nil, err
+	}
+	for _, p := range tr.lm.Params {
+		if g, err := p.Grad(); err == nil && g != nil {
+			g.(*tensor.Dense).Zero()
+		}
+	}
+	defer tr.vm.Reset()
+	if err := tr.vm.RunAll(); err != nil {
+		return StepResult{}, nil, fmt.Errorf("text encoder step: %w", err)
+	}
+	grads := make([]*tensor.Dense, len(tr.lm.Params))
+	for i, p := range tr.lm.Params {
+		g, err := p.Grad()
+		if err != nil {
+			return StepResult{}, nil, err
+		}
+		grads[i] = g.(*tensor.Dense)
+	}
+	return StepResult{Loss: float64(tr.loss.Value().Data().(float32))}, grads, nil
+}
+
+// Bundle is the model as a sampling checkpoint; with useEMA the DiT weights are the EMA's (shared,
+// not copied: use it before the next Step).
+func (m *Lumina) Bundle(useEMA bool) *ckpt.Bundle {
+	w := m.DiT
+	if useEMA && m.ema != nil && m.stage.Stage.Kind == KindDiT {
+		shadow, err := m.ema.Weights()
+		if err == nil {
+			w = &model.Weights{Cfg: m.DiT.Cfg, Dtype: m.DiT.Dtype, T: map[string]*tensor.Dense{}}
+			for i, n := range m.names {
+				w.T[n] = shadow[i]
+			}
+		}
+	}
+	return &ckpt.Bundle{DiT: w, TextCfg: m.TextCfg, TextW: m.TextW, Tokenizer: m.Tokenizer,
+		Meta: map[string]string{ckpt.MetaCaptionTokens: strconv.Itoa(m.capTokens)}}
+}
+
+// Sample makes one image per prompt with the current EMA weights.
+func (m *Lumina) Sample(ctx context.Context, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
+	if m.SampleWith == nil {
+		return nil, errors.New("no sampler wired in")
+	}
+	return m.SampleWith(ctx, m.Bundle(true), prompts, w, h, seed)
+}
+
+// SaveCheckpoint writes a bundle (loadable by `lumina sample`) plus the optimiser and EMA state under
+// ckpt.TrainPrefix.
+func (m *Lumina) SaveCheckpoint(w io.Writer, meta map[string]string) error {
+	ts := map[string]*tensor.Dense{}
+	for k, v := range m.DiT.T {
+		ts[k] = v
+	}
+	for k, v := range m.TextW {
+		ts[ckpt.TextPrefix+k] = v
+	}
+	md := map[string]string{}
+	for k, v := range meta {
+		md[k] = v
+	}
+	if m.active {
+		ost, om, err := m.opt.State(m.names)
+		if err != nil {
+			return err
+		}
+		for k, v := range ost {
+			ts[ckpt.TrainPrefix+k] = v
+		}
+		for k, v := range om {
+			md[ckpt.TrainPrefix+k] = v
+		}
+		if m.ema != nil {
+			es, em, err := m.ema.State(m.names)
+			if err != nil {
+				return err
+			}
+			for k, v := range es {
+				ts[ckpt.TrainPrefix+k] = v
+			}
+			for k, v := range em {
+				md[ckpt.TrainPrefix+k] = v
+			}
+			if m.stage.Stage.Kind == KindDiT {
+				md[ckpt.MetaEMA] = "1"
+			}
+		}
+		md[metaStage] = strconv.Itoa(m.stage.Index)
+		md[metaKind] = string(m.stage.Stage.Kind)
+	}
+	b := m.Bundle(false)
+	bm, err := ckpt.BundleMeta(b)
+	if err != nil {
+		return err
+	}
+	for k, v := range bm {
+		md[k] = v
+	}
+	return ckpt.Encode(w, ts, md)
+}
+
+// LoadCheckpoint restores the weights (in place: the compiled graphs stay bound to them) and, when the
+// file belongs to the stage begun, the optimiser and EMA state.
+func (m *Lumina) LoadCheckpoint(r io.Reader) (map[string]string, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	f, err := ckpt.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if err := ckpt.CheckConfig(f.Meta, m.DiT.Cfg); err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	tokJSON, _ := m.Tokenizer.MarshalJSON()
+	if !bytes.Equal([]byte(f.Meta[ckpt.MetaTokenizer]), tokJSON) {
+		return nil, errors.New("checkpoint: its tokenizer differs from this run's (was it made with another seed or corpus?)")
+	}
+	copyIn := func(dst *tensor.Dense, name string) error {
+		src, ok := f.Tensors[name]
+		if !ok {
+			return fmt.Errorf("checkpoint: missing tensor %s", name)
+		}
+		d, s := dst.Data().([]float32), src.Float32s()
+		if len(d) != len(s) {
+			return fmt.Errorf("checkpoint: tensor %s has %d values, want %d", name, len(s), len(d))
+		}
+		copy(d, s)
+		return nil
+	}
+	for _, p := range m.DiT.Cfg.ParamShapes() {
+		if err := copyIn(m.DiT.T[p.Name], p.Name); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range m.TextCfg.ParamShapes() {
+		if err := copyIn(m.TextW[p.Name], ckpt.TextPrefix+p.Name); err != nil {
+			return nil, err
+		}
+	}
+	if m.active && f.Meta[metaStage] == strconv.Itoa(m.stage.Index) {
+		state := map[string]*tensor.Dense{}
+		meta := map[string]string{}
+		for k, v := range f.Tensors {
+			if n, ok := strings.CutPrefix(k, ckpt.TrainPrefix); ok {
+				state[n] = v
+			}
+		}
+		for k, v := range f.Meta {
+			if n, ok := strings.CutPrefix(k, ckpt.TrainPrefix); ok {
+				meta[n] = v
+			}
+		}
+		if err := m.opt.LoadState(m.names, state, meta); err != nil {
+			return nil, fmt.Errorf("checkpoint optimiser state: %w", err)
+		}
+		if m.ema != nil {
+			if err := m.ema.LoadState(m.names, state); err != nil {
+				return nil, fmt.Errorf("checkpoint EMA state: %w", err)
+			}
+		}
+	}
+	m.capCache = map[string]capFeat{}
+	return f.Meta, nil
+}
+
+// graphCache keeps the few most recently used compiled graphs, closing the rest.
+type graphCache[K comparable, V any] struct {
+	keys  []graphKey[K]
+	vals  map[graphKey[K]]V
+	close func(V)
+}
+
+type graphKey[K comparable] struct {
+	k   K
+	aux bool
+}
+
+func (c *graphCache[K, V]) get(k K, aux bool, build func() (V, error)) (V, error) {
+	key := graphKey[K]{k, aux}
+	if c.vals == nil {
+		c.vals = map[graphKey[K]]V{}
+	}
+	if v, ok := c.vals[key]; ok {
+		for i, x := range c.keys {
+			if x == key {
+				c.keys = append(append(c.keys[:i:i], c.keys[i+1:]...), key)
+				break
+			}
+		}
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	if len(c.keys) >= maxGraphs {
+		old := c.keys[0]
+		c.keys = c.keys[1:]
+		if c.close != nil {
+			c.close(c.vals[old])
+		}
+		delete(c.vals, old)
+	}
+	c.keys = append(c.keys, key)
+	c.vals[key] = v
+	return v, nil
+}

@@ -1,0 +1,137 @@
+package train
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedPresetsValidate(t *testing.T) {
+	names := PresetNames()
+	for _, want := range []string{"tiny-cpu", "gpu-base"} {
+		found := false
+		for _, n := range names {
+			found = found || n == want
+		}
+		if !found {
+			t.Fatalf("preset %s missing from %v", want, names)
+		}
+	}
+	for _, n := range names {
+		p, err := LoadPreset(n, "")
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if p.Name != n {
+			t.Errorf("preset file %s names itself %q", n, p.Name)
+		}
+		// Stages 0–3 of the recipe, and stage 4 the dual-panel one.
+		if len(p.Stages) != 5 || p.Stages[0].Kind != KindTextEncoder || p.Stages[4].DualPanel == nil {
+			t.Errorf("%s: stages %+v", n, p.Stages)
+		}
+		subs := []float64{p.Stages[1].Subset, p.Stages[2].Subset, p.Stages[3].Subset}
+		if subs[0] != 1 || subs[1] != 0.1 || subs[2] != 0.01 {
+			t.Errorf("%s: stage subsets %v, want 1, 0.1, 0.01", n, subs)
+		}
+		// A preset round-trips through config.yaml.
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := ParsePreset(b, "round trip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := q.Marshal()
+		if string(b) != string(b2) {
+			t.Errorf("%s does not round-trip", n)
+		}
+	}
+	def, err := LoadPreset("", "")
+	if err != nil || def.Name != DefaultPreset {
+		t.Fatalf("default preset: %v %v", def, err)
+	}
+	// The tiny preset's wall-clock caps add up to at most 30 minutes.
+	var minutes float64
+	for _, s := range def.Stages {
+		if s.Minutes == 0 {
+			t.Errorf("tiny-cpu stage %s has no wall-clock cap", s.Name)
+		}
+		minutes += s.Minutes
+	}
+	if minutes > 30 {
+		t.Errorf("tiny-cpu stages may take %v minutes, more than 30", minutes)
+	}
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "my-config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConfigOverlay(t *testing.T) {
+	path := writeConfig(t, "seed: 42\ncaptions:\n  dropout: 0.2\nstages:\n  - name: high-res\n    steps: 77\n")
+	p, err := LoadPreset("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := LoadPreset("tiny-cpu", "")
+	if p.Seed != 42 || p.Captions.Dropout != 0.2 || p.Stages[2].Steps != 77 {
+		t.Fatalf("overlay not applied: seed %d dropout %v steps %d", p.Seed, p.Captions.Dropout, p.Stages[2].Steps)
+	}
+	// Everything the file does not name stays the base's.
+	if p.Stages[2].Resolution != base.Stages[2].Resolution || p.Captions.ZhFrac != base.Captions.ZhFrac ||
+		p.Stages[1].Steps != base.Stages[1].Steps || len(p.Stages) != len(base.Stages) {
+		t.Error("overlay changed fields it did not name")
+	}
+	// base: in the file, and a conflicting --preset.
+	path = writeConfig(t, "base: gpu-base\nseed: 3\n")
+	if p, err := LoadPreset("", path); err != nil || p.Name != "gpu-base" {
+		t.Fatalf("base from file: %v %v", p, err)
+	}
+	if _, err := LoadPreset("tiny-cpu", path); err == nil || !strings.Contains(err.Error(), "differs") {
+		t.Errorf("conflicting base: %v", err)
+	}
+}
+
+func TestConfigErrorsNameKeyAndFile(t *testing.T) {
+	cases := []struct {
+		body string
+		want []string
+	}{
+		{"seed: 1\ncaptions:\n  dropuot: 0.2\n", []string{"my-config.yaml", `unknown key "dropuot"`, "line 3"}},
+		{"stages:\n  - name: low-res\n    resolutoin: 64\n", []string{"my-config.yaml", `unknown key "resolutoin"`}},
+		{"stages:\n  - name: low-res\n    lr: 0\n", []string{"my-config.yaml", "stages[1] (low-res).lr", "(0, 1]"}},
+		{"stages:\n  - name: low-res\n    resolution: 30\n", []string{"stages[1] (low-res).resolution 30", "divisible by 4"}},
+		{"captions:\n  dropout: 1.5\n", []string{"captions.dropout 1.5", "[0, 1]"}},
+		{"captions:\n  mix: {detailed: 0, medium: 0, short: 0, tag: 0}\n", []string{"captions.mix"}},
+		{"objective:\n  t_dist: gaussian\n", []string{"objective.t_dist", "uniform", "logit-normal"}},
+		{"stages:\n  - name: hq-tune\n    subset: 0\n", []string{"stages[3] (hq-tune).subset 0", "(0, 1]"}},
+		{"stages:\n  - name: extra\n", []string{"stages[5] (extra).kind"}},
+		{"checkpoints:\n  keep_last: 0\n", []string{"checkpoints.keep_last 0", "1..1000"}},
+		{"seed: [1, 2]\n", []string{"my-config.yaml", "line 1"}},
+	}
+	for _, c := range cases {
+		_, err := LoadPreset("", writeConfig(t, c.body))
+		if err == nil {
+			t.Errorf("%q accepted", c.body)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: error %q lacks %q", c.body, err, w)
+			}
+		}
+	}
+	if _, err := LoadPreset("nope", ""); err == nil || !strings.Contains(err.Error(), "tiny-cpu") {
+		t.Errorf("unknown preset: %v", err)
+	}
+	if _, err := LoadPreset("", filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}

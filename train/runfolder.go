@@ -1,0 +1,540 @@
+package train
+
+// The run folder:
+//
+//	DIR/config.yaml            the preset the run was started with (resume checks it)
+//	DIR/metrics.jsonl          one line per step: step, stage, loss, aux loss, grad norm, lr, images/s
+//	DIR/samples/               sample grids, s<stage>-<step>.png
+//	DIR/checkpoints/           s<stage>-<step>.<ext> (periodic, last N kept), s<stage>-final.<ext>
+//	DIR/eval/                  ToyEval reports, s<stage>-<name>.json
+//
+// Every file but metrics.jsonl is written atomically (temporary file in the same folder, fsync, rename,
+// fsync of the folder), so a crash or a full disk never leaves a half-written file under a real name.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Run folder names.
+const (
+	ConfigFile    = "config.yaml"
+	MetricsFile   = "metrics.jsonl"
+	SamplesDir    = "samples"
+	CheckpointDir = "checkpoints"
+	EvalDir       = "eval"
+)
+
+// RunFolder is an open run folder.
+type RunFolder struct {
+	Dir string
+	// Ext is the checkpoint file extension, with its dot.
+	Ext string
+	// wrap, when set, wraps every atomic write's writer (tests use it to fail mid-way).
+	wrap func(io.Writer) io.Writer
+}
+
+// OpenRunFolder creates (or opens) dir and its subfolders, and checks that it can write there.
+func OpenRunFolder(dir, ext string) (*RunFolder, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("run folder: empty path")
+	}
+	if ext == "" {
+		ext = ".safetensors"
+	}
+	for _, d := range []string{dir, filepath.Join(dir, SamplesDir), filepath.Join(dir, CheckpointDir), filepath.Join(dir, EvalDir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("run folder %s: %w", dir, err)
+		}
+	}
+	rf := &RunFolder{Dir: dir, Ext: ext}
+	// Probe now: an unwritable folder is better refused before training starts than at the first save.
+	probe := filepath.Join(dir, CheckpointDir, ".probe")
+	if err := rf.WriteFileAtomic(probe, func(w io.Writer) error { _, err := w.Write([]byte("ok")); return err }); err != nil {
+		return nil, fmt.Errorf("run folder %s is not writable: %w", dir, err)
+	}
+	os.Remove(probe)
+	return rf, nil
+}
+
+// WriteFileAtomic writes path through fill: a temporary file beside it, synced, then renamed over it.
+// On any failure the temporary file is removed and path is untouched.
+func (rf *RunFolder) WriteFileAtomic(path string, fill func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("create temporary file for %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	var w io.Writer = f
+	if rf.wrap != nil {
+		w = rf.wrap(f)
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err = fill(bw); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename into %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync() // not every filesystem can sync a folder; the rename is still atomic
+		d.Close()
+	}
+	return nil
+}
+
+// WriteConfig stores the run's preset as config.yaml.
+func (rf *RunFolder) WriteConfig(p *Preset) error {
+	b, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	return rf.WriteFileAtomic(filepath.Join(rf.Dir, ConfigFile), func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// ReadConfig reads config.yaml; ok is false when there is none.
+func (rf *RunFolder) ReadConfig() (p *Preset, ok bool, err error) {
+	path := filepath.Join(rf.Dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read run config: %w", err)
+	}
+	p, err = ParsePreset(b, path)
+	if err != nil {
+		return nil, false, err
+	}
+	return p, true, nil
+}
+
+// CheckpointInfo is one checkpoint file of a run folder.
+type CheckpointInfo struct {
+	Path  string
+	Stage int
+	// Step is the number of steps done in the stage when it was saved.
+	Step int
+	// Final marks a stage's last checkpoint, which the next stage starts from.
+	Final bool
+}
+
+// Less orders checkpoints by training progress.
+func (c CheckpointInfo) Less(d CheckpointInfo) bool {
+	if c.Stage != d.Stage {
+		return c.Stage < d.Stage
+	}
+	if c.Final != d.Final {
+		return d.Final
+	}
+	return c.Step < d.Step
+}
+
+var ckptName = regexp.MustCompile(`^s(\d+)-(\d+|final)(\.[^.]+)$`)
+
+// CheckpointPath is where the checkpoint of (stage, step) goes.
+func (rf *RunFolder) CheckpointPath(stage, step int, final bool) string {
+	name := fmt.Sprintf("s%d-%08d%s", stage, step, rf.Ext)
+	if final {
+		name = fmt.Sprintf("s%d-final%s", stage, rf.Ext)
+	}
+	return filepath.Join(rf.Dir, CheckpointDir, name)
+}
+
+// Checkpoints lists the run's checkpoints, oldest progress first. Temporary files of interrupted
+// writes are ignored.
+func (rf *RunFolder) Checkpoints() ([]CheckpointInfo, error) {
+	ents, err := os.ReadDir(filepath.Join(rf.Dir, CheckpointDir))
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	var out []CheckpointInfo
+	for _, e := range ents {
+		m := ckptName.FindStringSubmatch(e.Name())
+		if m == nil || e.IsDir() || m[3] != rf.Ext {
+			continue
+		}
+		st, _ := strconv.Atoi(m[1])
+		c := CheckpointInfo{Path: filepath.Join(rf.Dir, CheckpointDir, e.Name()), Stage: st}
+		if m[2] == "final" {
+			c.Final = true
+		} else {
+			c.Step, _ = strconv.Atoi(m[2])
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b CheckpointInfo) int {
+		switch {
+		case a.Less(b):
+			return -1
+		case b.Less(a):
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// SaveCheckpoint writes a checkpoint atomically through save. Nothing existing is touched when it fails.
+func (rf *RunFolder) SaveCheckpoint(stage, step int, final bool, save func(io.Writer) error) (string, error) {
+	path := rf.CheckpointPath(stage, step, final)
+	if err := rf.WriteFileAtomic(path, save); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// Prune deletes the oldest periodic checkpoints beyond keep; final checkpoints are never deleted.
+func (rf *RunFolder) Prune(keep int) error {
+	all, err := rf.Checkpoints()
+	if err != nil {
+		return err
+	}
+	var periodic []CheckpointInfo
+	for _, c := range all {
+		if !c.Final {
+			periodic = append(periodic, c)
+		}
+	}
+	for len(periodic) > keep {
+		if err := os.Remove(periodic[0].Path); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("prune checkpoint: %w", err)
+		}
+		periodic = periodic[1:]
+	}
+	return nil
+}
+
+// MetricsRecord is one line of metrics.jsonl. Non-finite values are written as null.
+type MetricsRecord struct {
+	Time         time.Time
+	Stage        int
+	StageName    string
+	Step         int
+	Loss         float64
+	AuxLoss      float64
+	GradNorm     float64
+	LR           float64
+	ImagesPerSec float64
+	Skipped      bool
+}
+
+func jsonNum(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "null"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// MarshalJSON writes the floats in full precision (round-trip exact), so two runs' curves can be
+// compared bit for bit from their files.
+func (m MetricsRecord) MarshalJSON() ([]byte, error) {
+	name, _ := json.Marshal(m.StageName)
+	return fmt.Appendf(nil, `{"time":%q,"stage":%d,"stage_name":%s,"step":%d,"loss":%s,"aux_loss":%s,"grad_norm":%s,"lr":%s,"images_per_s":%s,"skipped":%t}`,
+		m.Time.UTC().Format(time.RFC3339Nano), m.Stage, name, m.Step, jsonNum(m.Loss), jsonNum(m.AuxLoss),
+		jsonNum(m.GradNorm), jsonNum(m.LR), jsonNum(m.ImagesPerSec), m.Skipped), nil
+}
+
+// UnmarshalJSON reads a line back (null → NaN).
+func (m *MetricsRecord) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Time      time.Time `json:"time"`
+		Stage     int       `json:"stage"`
+		StageName string    `json:"stage_name"`
+		Step      int       `json:"step"`
+		Loss      *float64  `json:"loss"`
+		AuxLoss   *float64  `json:"aux_loss"`
+		GradNorm  *float64  `json:"grad_norm"`
+		LR        *float64  `json:"lr"`
+		IPS       *float64  `json:"images_per_s"`
+		Skipped   bool      `json:"skipped"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	f := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	*m = MetricsRecord{Time: raw.Time, Stage: raw.Stage, StageName: raw.StageName, Step: raw.Step,
+		Loss: f(raw.Loss), AuxLoss: f(raw.AuxLoss), GradNorm: f(raw.GradNorm), LR: f(raw.LR),
+		ImagesPerSec: f(raw.IPS), Skipped: raw.Skipped}
+	return nil
+}
+
+// ReadMetrics reads a metrics.jsonl file.
+func ReadMetrics(path string) ([]MetricsRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	var out []MetricsRecord
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r MetricsRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// metricsWriter appends to metrics.jsonl and syncs it at intervals (and on Sync).
+type metricsWriter struct {
+	f        *os.File
+	w        *bufio.Writer
+	lastSync time.Time
+	every    time.Duration
+}
+
+func (rf *RunFolder) openMetrics() (*metricsWriter, error) {
+	f, err := os.OpenFile(filepath.Join(rf.Dir, MetricsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open metrics: %w", err)
+	}
+	return &metricsWriter{f: f, w: bufio.NewWriter(f), lastSync: time.Now(), every: 10 * time.Second}, nil
+}
+
+func (m *metricsWriter) write(r MetricsRecord) error {
+	b, _ := r.MarshalJSON()
+	b = append(b, '\n')
+	if _, err := m.w.Write(b); err != nil {
+		return fmt.Errorf("write %s: %w", m.f.Name(), err)
+	}
+	if time.Since(m.lastSync) >= m.every {
+		return m.sync()
+	}
+	return nil
+}
+
+func (m *metricsWriter) sync() error {
+	if err := m.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", m.f.Name(), err)
+	}
+	if err := m.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", m.f.Name(), err)
+	}
+	m.lastSync = time.Now()
+	return nil
+}
+
+func (m *metricsWriter) close() error {
+	err := m.sync()
+	if cerr := m.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close metrics: %w", cerr)
+	}
+	return err
+}
+
+// TruncateMetrics keeps only the lines at or before (stage, step) — what a checkpoint there had seen —
+// so that a run resumed after a crash does not log its last steps twice. The file is rewritten
+// atomically; a missing file is fine.
+func (rf *RunFolder) TruncateMetrics(stage, step int) error {
+	path := filepath.Join(rf.Dir, MetricsFile)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read metrics: %w", err)
+	}
+	var keep bytes.Buffer
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r MetricsRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			// A line cut by a crash is the only kind expected; it is after the checkpoint by definition.
+			continue
+		}
+		if r.Stage < stage || (r.Stage == stage && r.Step <= step) {
+			keep.Write(line)
+			keep.WriteByte('\n')
+		}
+	}
+	if keep.Len() == len(b) {
+		return nil
+	}
+	return rf.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(keep.Bytes()); return err })
+}
+
+// Grid tiles images (all the same size) into a near-square grid with 2-pixel gaps.
+func Grid(imgs []image.Image) *image.RGBA {
+	if len(imgs) == 0 {
+		return image.NewRGBA(image.Rect(0, 0, 1, 1))
+	}
+	b := imgs[0].Bounds()
+	cols := int(math.Ceil(math.Sqrt(float64(len(imgs)))))
+	rows := (len(imgs) + cols - 1) / cols
+	const gap = 2
+	out := image.NewRGBA(image.Rect(0, 0, cols*(b.Dx()+gap)-gap, rows*(b.Dy()+gap)-gap))
+	draw.Draw(out, out.Bounds(), image.NewUniform(color.RGBA{40, 40, 40, 255}), image.Point{}, draw.Src)
+	for i, img := range imgs {
+		x, y := (i%cols)*(b.Dx()+gap), (i/cols)*(b.Dy()+gap)
+		draw.Draw(out, image.Rect(x, y, x+b.Dx(), y+b.Dy()), img, img.Bounds().Min, draw.Src)
+	}
+	return out
+}
+
+// WritePNG writes img atomically.
+func (rf *RunFolder) WritePNG(path string, img image.Image) error {
+	return rf.WriteFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
+
+// WriteJSON writes v (indented) atomically.
+func (rf *RunFolder) WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return rf.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
+}
+
+// IsTerminal reports whether f is a character device (a terminal), without any dependency.
+func IsTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Progress renders events for a person: on a terminal, one progress bar line redrawn in place with the
+// ETA; otherwise plain log lines, one per LogEvery at most (and every stage, checkpoint, warning).
+type Progress struct {
+	W        io.Writer
+	TTY      bool
+	LogEvery time.Duration
+	// Width is the bar's width in cells.
+	Width int
+
+	lastLog time.Time
+	barOpen bool
+}
+
+// NewProgress picks the TTY mode from f.
+func NewProgress(f *os.File) *Progress {
+	return &Progress{W: f, TTY: IsTerminal(f), LogEvery: 10 * time.Second, Width: 30}
+}
+
+func fmtDur(d time.Duration) string {
+	if d <= 0 {
+		return "?"
+	}
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	if m > 0 {
+		return fmt.Sprintf("%dm%02ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+func (p *Progress) line(format string, a ...any) {
+	if p.barOpen {
+		fmt.Fprint(p.W, "\r\033[K")
+		p.barOpen = false
+	}
+	fmt.Fprintf(p.W, format+"\n", a...)
+}
+
+// Handle renders one event.
+func (p *Progress) Handle(ev Event) {
+	switch e := ev.(type) {
+	case StepEvent:
+		aux := ""
+		if e.AuxLoss != 0 {
+			aux = fmt.Sprintf(" aux %.4f", e.AuxLoss)
+		}
+		stats := fmt.Sprintf("loss %.4f%s gn %.3g lr %.2g %.1f img/s ETA %s", e.Loss, aux, e.GradNorm, e.LR, e.ImagesPerSec, fmtDur(e.ETA))
+		if p.TTY {
+			bar := ""
+			if e.Steps > 0 {
+				w := max(p.Width, 5)
+				n := min(w, e.Step*w/e.Steps)
+				bar = "[" + strings.Repeat("█", n) + strings.Repeat("░", w-n) + "] "
+			}
+			fmt.Fprintf(p.W, "\r\033[K%s %s%d/%d %s", e.StageName, bar, e.Step, e.Steps, stats)
+			p.barOpen = true
+			return
+		}
+		if time.Since(p.lastLog) >= p.LogEvery || (e.Steps > 0 && e.Step == e.Steps) {
+			p.lastLog = time.Now()
+			p.line("stage %d %s step %d/%d %s", e.Stage, e.StageName, e.Step, e.Steps, stats)
+		}
+	case StageStarted:
+		from := ""
+		if e.FromStep > 0 {
+			from = fmt.Sprintf(", resuming at step %d", e.FromStep)
+		}
+		p.line("stage %d %s (%s) started: %d steps%s", e.Stage, e.Name, e.Kind, e.Steps, from)
+	case StageFinished:
+		keys := make([]string, 0, len(e.Scores))
+		for k := range e.Scores {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var sb strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&sb, " %s=%.3f", k, e.Scores[k])
+		}
+		p.line("stage %d %s finished: %d steps in %s%s", e.Stage, e.Name, e.Steps, fmtDur(e.Elapsed), sb.String())
+	case CheckpointSaved:
+		p.line("checkpoint %s", e.Path)
+	case SampleEvent:
+		p.line("samples %s", e.Path)
+	case WarningEvent:
+		p.line("warning: stage %d step %d: %s", e.Stage, e.Step, e.Message)
+	case ErrorEvent:
+		p.line("error: %v", e.Err)
+	case PausedEvent:
+		p.line("paused at stage %d step %d", e.Stage, e.Step)
+	case ResumedEvent:
+		p.line("resumed at stage %d step %d", e.Stage, e.Step)
+	case RunFinished:
+		if e.Stopped {
+			p.line("stopped; resume with --resume")
+		} else if p.barOpen {
+			p.line("")
+		}
+	}
+}

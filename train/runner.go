@@ -1,0 +1,807 @@
+// Package train drives the Lumina-Image 2.0 training recipe through its stages: the flow-matching
+// objective's model-independent parts (objective.go), deterministic batches (batch.go), presets
+// (preset.go), the run folder (runfolder.go), live events (events.go) and the step loop (this file).
+//
+// The model is behind the Model interface: the runner never touches tensors. What makes a resumed run
+// continue exactly is split cleanly: the batch of (seed, stage, step) is a pure function of those
+// numbers, and everything else that changes during training (weights, optimiser moments, EMA) is the
+// model's checkpoint.
+package train
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/lumina-workbench/lumina/data"
+)
+
+// StageInfo is what the model is told when a stage begins.
+type StageInfo struct {
+	// Index is the stage number (its place in Preset.Stages).
+	Index int
+	Stage Stage
+	// Optimizer is AdamW's settings; the peak lr is Stage.LR and each step's lr comes in Batch.LR.
+	Optimizer OptimizerConfig
+	// Model and TextEncoder are the preset's model config names.
+	Model, TextEncoder string
+	Patch              int
+	Seed               uint64
+	// FromScratch is true when no earlier stage's weights were loaded or trained in this process and
+	// no checkpoint of this stage follows: the model trains from its initialisation.
+	FromScratch bool
+}
+
+// StepResult is what one training step reports.
+type StepResult struct {
+	// Loss is the main flow-matching loss (batch mean); AuxLoss the auxiliary one (0 without aux). In a
+	// text-encoder stage Loss is the next-token cross-entropy.
+	Loss, AuxLoss float64
+	// GradNorm is the global gradient norm before clipping.
+	GradNorm float64
+	// Skipped is true when the model found a non-finite loss or gradient and did not update anything.
+	Skipped bool
+}
+
+// Model is one model through all stages, implemented with the real text encoder and Next-DiT.
+//
+// Contract:
+//   - BeginStage(st) prepares stage st from the current weights: a fresh optimiser with st's settings,
+//     the EMA (decay st.Stage.EMADecay) started from the current weights, what to train (the text
+//     encoder in a text-encoder stage; the DiT with the text encoder frozen otherwise, when caption
+//     features may be cached). The runner calls it (a) at a fresh stage start, after LoadCheckpoint of
+//     the previous stage's final checkpoint when continuing from a run folder, and (b) before
+//     LoadCheckpoint when resuming inside the stage, so that the load replaces the fresh optimiser
+//     and EMA state.
+//   - Step runs forward, backward and the optimiser update on b: x1 = b.Images, x0 = b.Noise, t = b.T,
+//     target x1 − x0, and, when b.Aux != nil, a second forward on the pooled images with their own
+//     noise and t and the same caption features; loss = main + aux. It uses no randomness of its own
+//     (everything random is in the batch), so the same state and batch give the same result. When the
+//     loss or the gradient norm is not finite, it must not change any state and reports Skipped. When
+//     it returns an error, its state must be as before the call (the runner checkpoints that state if
+//     the error is ctx's).
+//   - SaveCheckpoint writes everything exact resumption needs (weights, optimiser moments and step
+//     count, EMA weights) with meta added to its metadata; LoadCheckpoint reads such a file back and
+//     returns its metadata. The runner owns the file (atomic write, naming, pruning).
+type Model interface {
+	BeginStage(st StageInfo) error
+	Step(ctx context.Context, b *Batch) (StepResult, error)
+	SaveCheckpoint(w io.Writer, meta map[string]string) error
+	LoadCheckpoint(r io.Reader) (meta map[string]string, err error)
+}
+
+// Sampler is optional: a model that can generate images gets periodic sample grids and the ToyEval at
+// each image stage's end. Prompts already carry their system prompt; one image per prompt, w×h pixels.
+type Sampler interface {
+	Sample(ctx context.Context, prompts []string, w, h int, seed uint64) ([]image.Image, error)
+}
+
+// Evaluator is optional: extra end-of-stage scores (e.g. the text encoder's held-out perplexity).
+type Evaluator interface {
+	EvaluateStage(ctx context.Context, st StageInfo) (map[string]float64, error)
+}
+
+// Options configure a run.
+type Options struct {
+	// Preset is the recipe. With Resume it may be nil: the run folder's config.yaml is used.
+	Preset *Preset
+	// RunDir is the run folder.
+	RunDir string
+	// Stage runs one stage only (its number); -1 runs every stage not marked skip.
+	Stage int
+	// Resume continues from the newest checkpoint of the run folder.
+	Resume bool
+	// CheckpointExt is the checkpoint file extension (default ".safetensors").
+	CheckpointExt string
+}
+
+// Summary is how a run ended.
+type Summary struct {
+	// Stopped is true when Stop or the context ended the run early; a checkpoint was saved.
+	Stopped bool
+	// Stage and Step are where training stood at the end (Step = steps done in Stage).
+	Stage, Step int
+	// StepsRun counts the steps this call ran.
+	StepsRun int
+	// LastCheckpoint is the newest checkpoint on disk ("" if none).
+	LastCheckpoint string
+	// AlreadyDone is true when there was nothing left to run.
+	AlreadyDone bool
+}
+
+// Errors a caller may test for.
+var (
+	ErrBadSteps      = errors.New("too many non-finite steps in a row")
+	ErrConfigChanged = errors.New("run folder was started with a different config")
+)
+
+// Runner drives the stages. Pause, Resume and Stop are safe from any goroutine.
+type Runner struct {
+	m    Model
+	opt  Options
+	p    *Preset
+	rf   *RunFolder
+	src  *BatchSource
+	bus  *eventBus
+	hash string
+
+	mu      sync.Mutex
+	paused  bool
+	stop    bool
+	control chan struct{}
+
+	lastCkpt string
+	metrics  *metricsWriter
+}
+
+// NewRunner checks the options and opens the run folder. The preset is validated.
+func NewRunner(m Model, opt Options) (*Runner, error) {
+	if m == nil {
+		return nil, errors.New("train: nil model")
+	}
+	rf, err := OpenRunFolder(opt.RunDir, opt.CheckpointExt)
+	if err != nil {
+		return nil, err
+	}
+	p := opt.Preset
+	onDisk, haveCfg, err := rf.ReadConfig()
+	if err != nil {
+		return nil, err
+	}
+	ckpts, err := rf.Checkpoints()
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		if !haveCfg {
+			return nil, fmt.Errorf("run folder %s has no %s; give a preset", opt.RunDir, ConfigFile)
+		}
+		p = onDisk
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
+	}
+	if opt.Stage < -1 || opt.Stage >= len(p.Stages) {
+		return nil, fmt.Errorf("stage %d outside 0..%d (preset %s has %d stages)", opt.Stage, len(p.Stages)-1, p.Name, len(p.Stages))
+	}
+	cfg, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(cfg)
+	if haveCfg && len(ckpts) > 0 {
+		old, _ := onDisk.Marshal()
+		if !bytes.Equal(old, cfg) {
+			return nil, fmt.Errorf("%w: %s differs from the preset given; continue with --config %s, or start a new --run",
+				ErrConfigChanged, filepath.Join(opt.RunDir, ConfigFile), filepath.Join(opt.RunDir, ConfigFile))
+		}
+	}
+	if err := rf.WriteConfig(p); err != nil {
+		return nil, fmt.Errorf("run folder %s: %w", opt.RunDir, err)
+	}
+	src, err := NewBatchSource(p, p.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{m: m, opt: opt, p: p, rf: rf, src: src, bus: newEventBus(), hash: hex.EncodeToString(sum[:8]),
+		control: make(chan struct{}, 1)}, nil
+}
+
+// Preset is the recipe the runner uses.
+func (r *Runner) Preset() *Preset { return r.p }
+
+// Folder is the run folder.
+func (r *Runner) Folder() *RunFolder { return r.rf }
+
+// Source is the batch source (for inspection and tests).
+func (r *Runner) Source() *BatchSource { return r.src }
+
+// Events returns the event channel; call it before Run to see every event. The channel closes after
+// RunFinished. Read it until it closes: the forwarding goroutine waits for the reader.
+func (r *Runner) Events() <-chan Event { return r.bus.subscribe() }
+
+// CoalescedSteps counts step events replaced by newer ones because the reader was behind.
+func (r *Runner) CoalescedSteps() int { return r.bus.coalescedCount() }
+
+func (r *Runner) signal() {
+	select {
+	case r.control <- struct{}{}:
+	default:
+	}
+}
+
+// Pause holds the run before its next step.
+func (r *Runner) Pause() {
+	r.mu.Lock()
+	r.paused = true
+	r.mu.Unlock()
+	r.signal()
+}
+
+// Resume lets a paused run continue.
+func (r *Runner) Resume() {
+	r.mu.Lock()
+	r.paused = false
+	r.mu.Unlock()
+	r.signal()
+}
+
+// Paused reports whether Pause is in effect.
+func (r *Runner) Paused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paused
+}
+
+// Stop ends the run at the next step boundary with a checkpoint (a paused run stops at once).
+func (r *Runner) Stop() {
+	r.mu.Lock()
+	r.stop = true
+	r.mu.Unlock()
+	r.signal()
+}
+
+// waitControl returns true when the run must stop now; it blocks while paused.
+func (r *Runner) waitControl(ctx context.Context, stage, step int) bool {
+	announced := false
+	for {
+		r.mu.Lock()
+		stop, paused := r.stop, r.paused
+		r.mu.Unlock()
+		if stop || ctx.Err() != nil {
+			return true
+		}
+		if !paused {
+			if announced {
+				r.bus.publish(ResumedEvent{Stage: stage, Step: step})
+			}
+			return false
+		}
+		if !announced {
+			r.bus.publish(PausedEvent{Stage: stage, Step: step})
+			announced = true
+		}
+		select {
+		case <-r.control:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// LRAt is the learning rate of step (0-based) of a stage: linear warm-up to st.LR over st.Warmup
+// steps, then constant or cosine down to st.MinLR at the last step.
+func LRAt(st Stage, step int) float64 {
+	if st.Warmup > 0 && step < st.Warmup {
+		return st.LR * float64(step+1) / float64(st.Warmup)
+	}
+	if st.LRSchedule == ScheduleCosine && st.Steps > st.Warmup {
+		prog := float64(step-st.Warmup) / float64(st.Steps-st.Warmup)
+		prog = math.Min(math.Max(prog, 0), 1)
+		return st.MinLR + (st.LR-st.MinLR)*0.5*(1+math.Cos(math.Pi*prog))
+	}
+	return st.LR
+}
+
+func (r *Runner) stageInfo(i int, scratch bool) StageInfo {
+	return StageInfo{Index: i, Stage: r.p.Stages[i], Optimizer: r.p.Optimizer, Model: r.p.Model,
+		TextEncoder: r.p.TextEncoder, Patch: r.p.Objective.Patch, Seed: r.p.Seed, FromScratch: scratch}
+}
+
+// plan lists the stages this run goes through.
+func (r *Runner) plan() []int {
+	if r.opt.Stage >= 0 {
+		return []int{r.opt.Stage}
+	}
+	var out []int
+	for i, s := range r.p.Stages {
+		if !s.Skip {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// runState is the runner's own part of a checkpoint.
+type runState struct {
+	stage, step int
+	final       bool
+	badStreak   int
+	elapsed     time.Duration
+}
+
+const metaPrefix = "train."
+
+func (r *Runner) meta(s runState) map[string]string {
+	return map[string]string{
+		metaPrefix + "stage":      strconv.Itoa(s.stage),
+		metaPrefix + "stage_name": r.p.Stages[s.stage].Name,
+		metaPrefix + "step":       strconv.Itoa(s.step),
+		metaPrefix + "final":      strconv.FormatBool(s.final),
+		metaPrefix + "bad_streak": strconv.Itoa(s.badStreak),
+		metaPrefix + "elapsed_ns": strconv.FormatInt(int64(s.elapsed), 10),
+		metaPrefix + "seed":       strconv.FormatUint(r.p.Seed, 10),
+		metaPrefix + "preset":     r.p.Name,
+		metaPrefix + "config":     r.hash,
+	}
+}
+
+func parseState(meta map[string]string, path string) (runState, error) {
+	var s runState
+	get := func(k string) (string, error) {
+		v, ok := meta[metaPrefix+k]
+		if !ok {
+			return "", fmt.Errorf("checkpoint %s: metadata has no %s%s (not written by this trainer?)", path, metaPrefix, k)
+		}
+		return v, nil
+	}
+	var err error
+	var v string
+	if v, err = get("stage"); err == nil {
+		s.stage, err = strconv.Atoi(v)
+	}
+	if err == nil {
+		if v, err = get("step"); err == nil {
+			s.step, err = strconv.Atoi(v)
+		}
+	}
+	if err == nil {
+		if v, err = get("final"); err == nil {
+			s.final, err = strconv.ParseBool(v)
+		}
+	}
+	if err == nil {
+		if v, err = get("bad_streak"); err == nil {
+			s.badStreak, err = strconv.Atoi(v)
+		}
+	}
+	if err == nil {
+		if v, err = get("elapsed_ns"); err == nil {
+			var ns int64
+			ns, err = strconv.ParseInt(v, 10, 64)
+			s.elapsed = time.Duration(ns)
+		}
+	}
+	if err != nil {
+		return s, fmt.Errorf("checkpoint %s: bad metadata: %w", path, err)
+	}
+	return s, nil
+}
+
+func (r *Runner) save(s runState) (string, error) {
+	path, err := r.rf.SaveCheckpoint(s.stage, s.step, s.final, func(w io.Writer) error {
+		return r.m.SaveCheckpoint(w, r.meta(s))
+	})
+	if err != nil {
+		prev := r.lastCkpt
+		if prev == "" {
+			prev = "none"
+		}
+		return "", fmt.Errorf("save checkpoint (stage %d step %d): %w; earlier checkpoints are untouched (newest: %s)", s.stage, s.step, err, prev)
+	}
+	r.lastCkpt = path
+	if r.metrics != nil {
+		if err := r.metrics.sync(); err != nil {
+			return path, err
+		}
+	}
+	r.bus.publish(CheckpointSaved{Stage: s.stage, Step: s.step, Final: s.final, Path: path})
+	if err := r.rf.Prune(r.p.Checkpoints.KeepLast); err != nil {
+		r.bus.publish(WarningEvent{Stage: s.stage, Step: s.step, Message: err.Error()})
+	}
+	return path, nil
+}
+
+func (r *Runner) load(path string) (runState, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return runState{}, fmt.Errorf("load checkpoint: %w", err)
+	}
+	defer f.Close()
+	meta, err := r.m.LoadCheckpoint(f)
+	if err != nil {
+		return runState{}, fmt.Errorf("load checkpoint %s: %w", path, err)
+	}
+	s, err := parseState(meta, path)
+	if err != nil {
+		return s, err
+	}
+	if h := meta[metaPrefix+"config"]; h != r.hash {
+		return s, fmt.Errorf("%w: checkpoint %s was written under config %s, this run's is %s", ErrConfigChanged, path, h, r.hash)
+	}
+	r.lastCkpt = path
+	return s, nil
+}
+
+// start works out where the run begins: the position in plan, the checkpoint to load and how.
+type startPoint struct {
+	pos      int
+	resume   *CheckpointInfo // a checkpoint inside plan[pos] to continue from
+	prev     *CheckpointInfo // a final checkpoint of an earlier stage to start plan[pos] from
+	finished bool
+}
+
+func (r *Runner) startPoint(plan []int) (startPoint, error) {
+	ckpts, err := r.rf.Checkpoints()
+	if err != nil {
+		return startPoint{}, err
+	}
+	inPlan := map[int]int{}
+	for i, s := range plan {
+		inPlan[s] = i
+	}
+	var newest *CheckpointInfo
+	for i := range ckpts {
+		if _, ok := inPlan[ckpts[i].Stage]; ok {
+			newest = &ckpts[i]
+		}
+	}
+	var sp startPoint
+	if newest != nil && !r.opt.Resume {
+		return sp, fmt.Errorf("run folder %s already has checkpoints of stage %d (newest %s); pass --resume to continue, or choose a new --run",
+			r.opt.RunDir, newest.Stage, filepath.Base(newest.Path))
+	}
+	prevFinal := func(stage int) (*CheckpointInfo, error) {
+		var best *CheckpointInfo
+		for i := range ckpts {
+			if ckpts[i].Final && ckpts[i].Stage < stage {
+				best = &ckpts[i]
+			}
+		}
+		needed := false
+		for i := 0; i < stage; i++ {
+			if !r.p.Stages[i].Skip {
+				needed = true
+			}
+		}
+		if best == nil && needed {
+			return nil, fmt.Errorf("stage %d starts from the previous stage's final weights, and %s has no final checkpoint of an earlier stage; run the earlier stages first (without --stage)",
+				stage, filepath.Join(r.opt.RunDir, CheckpointDir))
+		}
+		return best, nil
+	}
+	if newest != nil {
+		sp.pos = inPlan[newest.Stage]
+		if !newest.Final {
+			sp.resume = newest
+			return sp, nil
+		}
+		sp.pos++
+		sp.prev = newest
+		if sp.pos >= len(plan) {
+			sp.finished = true
+		}
+		return sp, nil
+	}
+	prev, err := prevFinal(plan[0])
+	if err != nil {
+		return sp, err
+	}
+	sp.prev = prev
+	return sp, nil
+}
+
+// Run trains until every planned stage is done, Stop is called, ctx is cancelled (SIGINT/SIGTERM in
+// the command), or an error ends it. An early end saves a checkpoint and returns Stopped with a nil
+// error. Run may be called once.
+func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
+	defer func() {
+		if err != nil {
+			r.bus.publish(ErrorEvent{Err: err})
+		}
+		r.bus.publish(RunFinished{Stopped: sum.Stopped, Err: err})
+		r.bus.close()
+		sum.LastCheckpoint = r.lastCkpt
+	}()
+	plan := r.plan()
+	sp, err := r.startPoint(plan)
+	if err != nil {
+		return sum, err
+	}
+	if sp.finished {
+		sum.AlreadyDone = true
+		sum.Stage, sum.Step = sp.prev.Stage, 0
+		r.lastCkpt = sp.prev.Path
+		return sum, nil
+	}
+	// Metrics after the checkpoint a resume starts from were never part of this run's history.
+	cut := runState{stage: plan[sp.pos]}
+	if sp.resume != nil {
+		cut.step = sp.resume.Step
+	} else {
+		cut.stage, cut.step = plan[sp.pos]-1, math.MaxInt
+	}
+	if err := r.rf.TruncateMetrics(cut.stage, cut.step); err != nil {
+		return sum, err
+	}
+	mw, err := r.rf.openMetrics()
+	if err != nil {
+		return sum, err
+	}
+	r.metrics = mw
+	defer func() {
+		if cerr := mw.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	scratch := sp.prev == nil && sp.resume == nil
+	for pos := sp.pos; pos < len(plan); pos++ {
+		stage := plan[pos]
+		st := r.p.Stages[stage]
+		state := runState{stage: stage}
+		switch {
+		case pos == sp.pos && sp.resume != nil:
+			if err := r.m.BeginStage(r.stageInfo(stage, false)); err != nil {
+				return sum, fmt.Errorf("begin stage %d (%s): %w", stage, st.Name, err)
+			}
+			if state, err = r.load(sp.resume.Path); err != nil {
+				return sum, err
+			}
+			if state.stage != stage || state.step != sp.resume.Step || state.final {
+				return sum, fmt.Errorf("checkpoint %s: metadata says stage %d step %d, the file name stage %d step %d",
+					sp.resume.Path, state.stage, state.step, stage, sp.resume.Step)
+			}
+		case pos == sp.pos && sp.prev != nil:
+			if _, err := r.load(sp.prev.Path); err != nil {
+				return sum, err
+			}
+			fallthrough
+		default:
+			if err := r.m.BeginStage(r.stageInfo(stage, scratch)); err != nil {
+				return sum, fmt.Errorf("begin stage %d (%s): %w", stage, st.Name, err)
+			}
+		}
+		scratch = false
+		done, serr := r.runStage(ctx, &state, &sum)
+		sum.Stage, sum.Step = state.stage, state.step
+		if serr != nil || !done {
+			return sum, serr
+		}
+	}
+	return sum, nil
+}
+
+// runStage runs one stage from state; done is false when the run stopped early.
+func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (done bool, err error) {
+	stage := state.stage
+	st := r.p.Stages[stage]
+	r.bus.publish(StageStarted{Stage: stage, Name: st.Name, Kind: st.Kind, Steps: st.Steps, FromStep: state.step})
+	budget := time.Duration(st.Minutes * float64(time.Minute))
+	savedAt := state.step // the state on disk already (a resumed checkpoint)
+	if state.step == 0 {
+		savedAt = -1
+	}
+	var stepDur, ips float64 // smoothed seconds per step, items per second
+	interrupt := func() (bool, error) {
+		if savedAt != state.step {
+			if _, err := r.save(*state); err != nil {
+				return false, err
+			}
+		}
+		sum.Stopped = true
+		return false, nil
+	}
+	for {
+		if st.Steps > 0 && state.step >= st.Steps {
+			break
+		}
+		if budget > 0 && state.elapsed >= budget {
+			break
+		}
+		if r.waitControl(ctx, stage, state.step) {
+			return interrupt()
+		}
+		b, err := r.src.Batch(stage, state.step)
+		if err != nil {
+			return false, err
+		}
+		t0 := time.Now()
+		res, err := r.m.Step(ctx, b)
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupt()
+			}
+			return false, fmt.Errorf("stage %d (%s) step %d: %w", stage, st.Name, state.step+1, err)
+		}
+		d := time.Since(t0)
+		state.elapsed += d
+		state.step++
+		sum.StepsRun++
+
+		sec := math.Max(d.Seconds(), 1e-9)
+		if stepDur == 0 {
+			stepDur, ips = sec, float64(len(b.Items))/sec
+		} else {
+			stepDur = 0.9*stepDur + 0.1*sec
+			ips = 0.9*ips + 0.1*float64(len(b.Items))/sec
+		}
+		bad := res.Skipped || !finite(res.Loss) || !finite(res.AuxLoss) || !finite(res.GradNorm)
+		if bad {
+			state.badStreak++
+			r.bus.publish(WarningEvent{Stage: stage, Step: state.step, Message: fmt.Sprintf(
+				"non-finite step skipped (loss %v, aux %v, grad norm %v); %d in a row, the run stops at %d",
+				res.Loss, res.AuxLoss, res.GradNorm, state.badStreak, r.p.MaxBadSteps)})
+		} else {
+			state.badStreak = 0
+		}
+		rec := MetricsRecord{Time: time.Now(), Stage: stage, StageName: st.Name, Step: state.step, Loss: res.Loss,
+			AuxLoss: res.AuxLoss, GradNorm: res.GradNorm, LR: b.LR, ImagesPerSec: ips, Skipped: bad}
+		if err := r.metrics.write(rec); err != nil {
+			return false, fmt.Errorf("stage %d step %d: %w", stage, state.step, err)
+		}
+		r.bus.publish(StepEvent{Stage: stage, StageName: st.Name, Step: state.step, Steps: st.Steps, Loss: res.Loss,
+			AuxLoss: res.AuxLoss, GradNorm: res.GradNorm, LR: b.LR, ImagesPerSec: ips, Skipped: bad,
+			ETA: eta(st, state, stepDur, budget), Time: rec.Time})
+		if state.badStreak >= r.p.MaxBadSteps {
+			last := r.lastCkpt
+			if last == "" {
+				last = "none"
+			}
+			return false, fmt.Errorf("%w: stage %d (%s) steps %d–%d all had a non-finite loss or gradient; stopped without saving (the weights are those of step %d; newest checkpoint: %s). Lower the lr, raise the warm-up or check the data",
+				ErrBadSteps, stage, st.Name, state.step-state.badStreak+1, state.step, state.step-state.badStreak, last)
+		}
+		lastStep := st.Steps > 0 && state.step >= st.Steps
+		if st.CheckpointEvery > 0 && state.step%st.CheckpointEvery == 0 && !lastStep {
+			if _, err := r.save(*state); err != nil {
+				return false, err
+			}
+			savedAt = state.step
+		}
+		if st.SampleEvery > 0 && state.step%st.SampleEvery == 0 && !lastStep {
+			r.sampleGrid(ctx, stage, state.step)
+		}
+	}
+	final := *state
+	final.final = true
+	if _, err := r.save(final); err != nil {
+		return false, err
+	}
+	r.sampleGrid(ctx, stage, state.step)
+	scores := r.evaluate(ctx, stage)
+	r.bus.publish(StageFinished{Stage: stage, Name: st.Name, Steps: state.step, Scores: scores, Elapsed: state.elapsed})
+	if ctx.Err() != nil {
+		sum.Stopped = true
+		return false, nil
+	}
+	return true, nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func eta(st Stage, s *runState, stepDur float64, budget time.Duration) time.Duration {
+	var out time.Duration = -1
+	if st.Steps > 0 {
+		out = time.Duration(float64(st.Steps-s.step) * stepDur * float64(time.Second))
+	}
+	if budget > 0 {
+		left := budget - s.elapsed
+		if out < 0 || left < out {
+			out = max(left, 0)
+		}
+	}
+	return out
+}
+
+// systemPromptFor is the system prompt sample and eval prompts get in a stage.
+func (r *Runner) systemPromptFor(stage int, dual bool) string {
+	if dual {
+		return data.SystemPrompt(data.TemplateC)
+	}
+	switch r.p.CaptionConfig(stage).SystemPrompt {
+	case SystemNone:
+		return ""
+	case "B":
+		return data.SystemPrompt(data.TemplateB)
+	}
+	return data.SystemPrompt(data.TemplateA) // the domain rule: prompts ask for the flat style
+}
+
+// sampleGrid writes samples/s<stage>-<step>.png when the model can sample; failures are warnings.
+func (r *Runner) sampleGrid(ctx context.Context, stage, step int) {
+	sm, ok := r.m.(Sampler)
+	st := r.p.Stages[stage]
+	if !ok || st.Kind != KindDiT || len(r.p.Samples.Prompts) == 0 || ctx.Err() != nil {
+		return
+	}
+	dual := st.DualPanel != nil
+	w, h := st.Resolution, st.Resolution
+	if dual {
+		h = 2 * w
+	}
+	sys := r.systemPromptFor(stage, dual)
+	prompts := make([]string, len(r.p.Samples.Prompts))
+	for i, p := range r.p.Samples.Prompts {
+		prompts[i] = sys + p
+	}
+	imgs, err := sm.Sample(ctx, prompts, w, h, r.p.Samples.Seed)
+	if err == nil && len(imgs) != len(prompts) {
+		err = fmt.Errorf("sampler returned %d images for %d prompts", len(imgs), len(prompts))
+	}
+	path := filepath.Join(r.rf.Dir, SamplesDir, fmt.Sprintf("s%d-%08d.png", stage, step))
+	if err == nil {
+		err = r.rf.WritePNG(path, Grid(imgs))
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			r.bus.publish(WarningEvent{Stage: stage, Step: step, Message: "sample grid: " + err.Error()})
+		}
+		return
+	}
+	r.bus.publish(SampleEvent{Stage: stage, Step: step, Path: path})
+}
+
+// evaluate runs the end-of-stage ToyEval (and the model's own evaluation); failures are warnings.
+func (r *Runner) evaluate(ctx context.Context, stage int) map[string]float64 {
+	st := r.p.Stages[stage]
+	if st.NoEval || ctx.Err() != nil {
+		return nil
+	}
+	scores := map[string]float64{}
+	warn := func(what string, err error) {
+		if ctx.Err() == nil {
+			r.bus.publish(WarningEvent{Stage: stage, Step: -1, Message: what + ": " + err.Error()})
+		}
+	}
+	if ev, ok := r.m.(Evaluator); ok {
+		s, err := ev.EvaluateStage(ctx, r.stageInfo(stage, false))
+		if err != nil {
+			warn("stage evaluation", err)
+		}
+		for k, v := range s {
+			scores[k] = v
+		}
+	}
+	if sm, ok := r.m.(Sampler); ok && st.Kind == KindDiT && r.p.Eval.Suite != "" {
+		if err := r.toyEval(ctx, sm, stage, scores); err != nil {
+			warn("ToyEval", err)
+		}
+	}
+	if len(scores) == 0 {
+		return nil
+	}
+	return scores
+}
+
+func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int, scores map[string]float64) error {
+	st := r.p.Stages[stage]
+	prompts, err := data.Suite(r.p.Eval.Suite)
+	if err != nil {
+		return err
+	}
+	sys := r.systemPromptFor(stage, false)
+	texts := make([]string, len(prompts))
+	for i, p := range prompts {
+		texts[i] = sys + p.Text
+	}
+	imgs, err := sm.Sample(ctx, texts, st.Resolution, st.Resolution, r.p.Eval.Seed)
+	if err != nil {
+		return err
+	}
+	if len(imgs) != len(prompts) {
+		return fmt.Errorf("sampler returned %d images for %d prompts", len(imgs), len(prompts))
+	}
+	rep := data.Evaluate(prompts, imgs)
+	path := filepath.Join(r.rf.Dir, EvalDir, fmt.Sprintf("s%d-%s.json", stage, r.p.Eval.Suite))
+	if err := r.rf.WriteJSON(path, rep); err != nil {
+		return err
+	}
+	scores["overall"] = rep.Overall
+	for _, c := range rep.Categories {
+		scores["cat/"+c.Name] = c.Mean
+	}
+	for _, b := range rep.Benchmarks {
+		scores["bench/"+b.Name] = b.Mean
+	}
+	return nil
+}
