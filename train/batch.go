@@ -238,7 +238,7 @@ func (bs *BatchSource) Batch(stage, step int) (*Batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("batch stage %d step %d item %d: %w", stage, step, it.Index, err)
 		}
-		ImageToCHW(img, b.Images[j*per:(j+1)*per])
+		data.ImageToCHW(img, b.Images[j*per:(j+1)*per])
 	}
 	ts := bs.TimeSampler(w, h)
 	b.Noise, b.T = bs.noiseAndT(B, per, ts, streamNoise, streamT, stage, step)
@@ -283,48 +283,4 @@ func (bs *BatchSource) captionSource(s data.Scene, i int, c CaptionConfig) Capti
 		}
 		return text
 	}
-}
-
-// ImageToCHW writes img's RGB as [3, H, W] float32 in [-1, 1] into dst (len 3·W·H).
-func ImageToCHW(img *image.RGBA, dst []float32) {
-	r := img.Bounds()
-	w, h := r.Dx(), r.Dy()
-	plane := w * h
-	for y := range h {
-		row := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+y):]
-		for x := range w {
-			p := row[4*x:]
-			k := y*w + x
-			dst[k] = float32(p[0])/127.5 - 1
-			dst[plane+k] = float32(p[1])/127.5 - 1
-			dst[2*plane+k] = float32(p[2])/127.5 - 1
-		}
-	}
-}
-
-// CHWToImage is ImageToCHW's inverse (values clamped to [-1, 1]), for sample grids.
-func CHWToImage(src []float32, w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	plane := w * h
-	conv := func(v float32) uint8 {
-		f := (v + 1) * 127.5
-		if f < 0 {
-			return 0
-		}
-		if f > 255 {
-			return 255
-		}
-		return uint8(f + 0.5)
-	}
-	for y := range h {
-		for x := range w {
-			k := y*w + x
-			o := y*img.Stride + 4*x
-			img.Pix[o] = conv(src[k])
-			img.Pix[o+1] = conv(src[plane+k])
-			img.Pix[o+2] = conv(src[2*plane+k])
-			img.Pix[o+3] = 255
-		}
-	}
-	return img
 }

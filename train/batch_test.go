@@ -69,7 +69,7 @@ func TestBatchContents(t *testing.T) {
 	}
 	// Images are the renders, in [-1, 1].
 	img, _ := data.Render(b.Items[0].Scene, 16, 16)
-	back := CHWToImage(b.Images[:Channels*256], 16, 16)
+	back := data.CHWToImage(b.Images[:Channels*256], 16, 16)
 	if !reflect.DeepEqual(img.Pix, back.Pix) {
 		t.Error("image 0 is not the scene's render")
 	}

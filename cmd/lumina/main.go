@@ -7,14 +7,39 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lumina-workbench/lumina/tui"
 )
 
 // rootCmd is shared by the subcommand files; each registers itself in its own init.
 var rootCmd = &cobra.Command{
-	Use:           "lumina",
-	Short:         "A terminal workbench for the Lumina-Image 2.0 recipe",
+	Use:   "lumina",
+	Short: "A terminal workbench for the Lumina-Image 2.0 recipe",
+	Long: `With no subcommand, lumina opens the TUI workbench on the checkpoint --ckpt (the shipped one by
+default): sample with the paper's accelerations toggled, train through the stages with live curves, browse
+the procedural data, and load any run's checkpoint. Images show inline as sixel where the terminal supports
+it (LUMINA_IMAGES=sixel|halfblock|none overrides the detection), as half-blocks elsewhere.`,
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	Args:          cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		deps := tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}}
+		if rootCkpt != "" {
+			s, err := loadSampler(rootCkpt)
+			if err != nil {
+				return fmt.Errorf("%w (pass --ckpt PATH, or train one with `lumina train`)", err)
+			}
+			deps.Sampler = s
+		}
+		return runTUI(deps)
+	},
+}
+
+var rootCkpt, rootRuns string
+
+func init() {
+	rootCmd.Flags().StringVar(&rootCkpt, "ckpt", DefaultCheckpoint, "checkpoint the sample view opens with (\"\" for none)")
+	rootCmd.Flags().StringVar(&rootRuns, "runs", "runs", "folder of run folders for the train and runs views")
 }
 
 func main() {

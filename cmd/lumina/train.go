@@ -61,7 +61,11 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runTraining(ctx, f, cmd.OutOrStdout(), nil)
+			job, err := newTrainJob(f)
+			if err != nil {
+				return err
+			}
+			return job.run(ctx, cmd.OutOrStdout(), nil)
 		},
 	}
 	fs := cmd.Flags()
@@ -73,14 +77,23 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 	rootCmd.AddCommand(cmd)
 }
 
-// runTraining runs a training job; events, if non-nil, receives every trainer event (the TUI);
-// otherwise progress goes to out.
-func runTraining(ctx context.Context, f trainFlags, out io.Writer, events chan<- train.Event) error {
+// trainJob is one training run: the CLI and the TUI's train view both start it.
+type trainJob struct {
+	r     *train.Runner
+	m     *train.Lumina
+	p     *train.Preset
+	dir   string
+	stage int
+}
+
+// newTrainJob resolves the preset (or the run folder's own config when resuming) and builds the model
+// and the runner; nothing runs yet.
+func newTrainJob(f trainFlags) (*trainJob, error) {
 	var p *train.Preset
 	var err error
 	if !f.resume || f.config != "" || f.run == "" || f.presetSet {
 		if p, err = train.LoadPreset(f.preset, f.config); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	run := f.run
@@ -92,22 +105,28 @@ func runTraining(ctx context.Context, f trainFlags, out io.Writer, events chan<-
 		path := filepath.Join(run, "config.yaml")
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("--resume: %w (is %s a run folder?)", err, run)
+			return nil, fmt.Errorf("--resume: %w (is %s a run folder?)", err, run)
 		}
 		if p, err = train.ParsePreset(b, path); err != nil {
-			return fmt.Errorf("--resume: %w", err)
+			return nil, fmt.Errorf("--resume: %w", err)
 		}
 	}
 	m, err := train.NewLumina(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.SampleWith = sampleBundle
 	r, err := train.NewRunner(m, train.Options{Preset: p, RunDir: run, Stage: f.stage, Resume: f.resume})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	evs := r.Events()
+	return &trainJob{r: r, m: m, p: p, dir: run, stage: f.stage}, nil
+}
+
+// run trains; events, if non-nil, receives every trainer event (the TUI), otherwise progress goes to
+// out. A finished run of the last stage exports the sampling checkpoint FinalName.
+func (j *trainJob) run(ctx context.Context, out io.Writer, events chan<- train.Event) error {
+	evs := j.r.Events()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -123,23 +142,28 @@ func runTraining(ctx context.Context, f trainFlags, out io.Writer, events chan<-
 			}
 		}
 	}()
-	sum, err := r.Run(ctx)
+	sum, err := j.r.Run(ctx)
 	<-done
 	if err != nil {
 		return err
 	}
+	say := func(format string, a ...any) {
+		if out != nil {
+			fmt.Fprintf(out, format, a...)
+		}
+	}
 	if sum.Stopped {
-		fmt.Fprintf(out, "stopped at stage %d step %d; checkpoint %s (continue with --run %s --resume)\n", sum.Stage, sum.Step, sum.LastCheckpoint, run)
+		say("stopped at stage %d step %d; checkpoint %s (continue with --run %s --resume)\n", sum.Stage, sum.Step, sum.LastCheckpoint, j.dir)
 		return nil
 	}
-	if f.stage < 0 || f.stage == len(p.Stages)-1 {
-		final := filepath.Join(run, FinalName)
-		b := m.Bundle(true)
-		b.Meta["preset"] = p.Name
+	if j.stage < 0 || j.stage == len(j.p.Stages)-1 {
+		final := filepath.Join(j.dir, FinalName)
+		b := j.m.Bundle(true)
+		b.Meta["preset"] = j.p.Name
 		if err := ckpt.SaveBundle(final, b); err != nil {
 			return fmt.Errorf("export %s: %w", final, err)
 		}
-		fmt.Fprintf(out, "finished: %s\n", final)
+		say("finished: %s\n", final)
 	}
 	return nil
 }

@@ -1,0 +1,242 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/internal/fake"
+	"github.com/lumina-workbench/lumina/tui/internal/golden"
+	"github.com/lumina-workbench/lumina/tui/termcap"
+	"github.com/lumina-workbench/lumina/tui/trainview"
+)
+
+type harness struct {
+	t    *testing.T
+	m    *Model
+	s    *fake.Sampler
+	tr   *fake.Trainer
+	quit bool
+}
+
+// newHarness builds the app with fakes, forces half-block images through LUMINA_IMAGES (so detection
+// decides at once), sizes it and runs Init.
+func newHarness(t *testing.T, w, h int) *harness {
+	t.Helper()
+	ds, err := data.NewDataset(7, 50, data.DefaultSamplerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"LUMINA_IMAGES": "halfblock", "TERM": "xterm-256color"}
+	hs := &harness{t: t, s: fake.NewSampler(), tr: fake.NewTrainer()}
+	hs.m = New(Deps{Sampler: hs.s, Trainer: hs.tr, Runs: fake.NewRuns(), Scenes: ds, Getenv: func(k string) string { return env[k] }})
+	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
+	hs.run(hs.m.Init())
+	return hs
+}
+
+// run executes commands breadth-first, feeding their messages to the app; commands that would
+// block (listeners on open channels) or wait (ticks) are skipped after a short timeout.
+func (hs *harness) run(cmd tea.Cmd) {
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0 && n < 5000; n++ {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		done := make(chan tea.Msg, 1)
+		go func() { done <- c() }()
+		var msg tea.Msg
+		select {
+		case msg = <-done:
+		case <-time.After(200 * time.Millisecond):
+			continue
+		}
+		switch msg := msg.(type) {
+		case nil:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case tea.QuitMsg:
+			hs.quit = true
+		default:
+			if fmt.Sprintf("%T", msg) == "tea.sequenceMsg" {
+				continue
+			}
+			_, next := hs.m.Update(msg)
+			queue = append(queue, next)
+		}
+	}
+}
+
+func (hs *harness) send(msg tea.Msg) {
+	_, cmd := hs.m.Update(msg)
+	hs.run(cmd)
+}
+
+func (hs *harness) keys(s string) {
+	for _, r := range s {
+		hs.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func (hs *harness) screen() string { return ansi.Strip(hs.m.render()) }
+
+var (
+	ctrlC  = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	ctrlR  = tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
+	escape = tea.KeyPressMsg{Code: tea.KeyEscape}
+	enter  = tea.KeyPressMsg{Code: tea.KeyEnter}
+)
+
+func TestGenerateFromTheApp(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.keys("a red circle")
+	hs.send(ctrlR)
+	out := hs.screen()
+	if !strings.Contains(out, "NFE 29 · 12ms/step · total 348ms") {
+		t.Errorf("timing line missing:\n%s", out)
+	}
+	if !strings.Contains(hs.m.render(), "▀") {
+		t.Error("no half-block image")
+	}
+	if !strings.Contains(out, "images: halfblock") {
+		t.Error("image mode not shown")
+	}
+}
+
+func TestTypingQDoesNotQuit(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.keys("q1")
+	if hs.quit || hs.m.Active() != PageSample {
+		t.Fatal("q and 1 in the prompt must be typed, not obeyed")
+	}
+	hs.send(escape)
+	hs.keys("2")
+	if hs.m.Active() != PageTrain {
+		t.Fatalf("page %d, want Train", hs.m.Active())
+	}
+	hs.keys("q")
+	if !hs.quit {
+		t.Error("q outside a text field with nothing running should quit")
+	}
+}
+
+func TestQuitAsksWhileTraining(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.keys("2s")
+	if !hs.m.train.Busy() {
+		t.Fatal("training did not start")
+	}
+	hs.keys("q")
+	if hs.quit || !strings.Contains(hs.screen(), "Stop it (a checkpoint is saved) and quit?") {
+		t.Fatalf("no confirmation:\n%s", hs.screen())
+	}
+	hs.keys("n")
+	if strings.Contains(hs.screen(), "and quit?") || hs.tr.Stopped != 0 {
+		t.Fatal("n should dismiss the dialog and keep training")
+	}
+	hs.keys("q")
+	hs.keys("y")
+	// Stop closes the fake's channel after a checkpoint event; the listener delivers both.
+	hs.run(hs.m.train.ListenForTest())
+	hs.run(hs.m.train.ListenForTest())
+	if hs.tr.Stopped != 1 || !hs.quit {
+		t.Errorf("y should stop training (stopped %d) and then quit (%v)", hs.tr.Stopped, hs.quit)
+	}
+}
+
+func TestCtrlCStopsTrainingThenQuits(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.keys("2s")
+	hs.tr.Send(backend.StepMetrics{Stage: 0, Step: 1, Steps: 100, Loss: 1})
+	hs.run(hs.m.train.ListenForTest())
+	hs.send(ctrlC)
+	if hs.quit {
+		t.Fatal("quit before the trainer stopped")
+	}
+	if hs.tr.Stopped != 1 || hs.m.train.State() != trainview.Stopping {
+		t.Fatalf("ctrl+c did not stop training: stopped %d state %v", hs.tr.Stopped, hs.m.train.State())
+	}
+	hs.run(hs.m.train.ListenForTest()) // checkpoint
+	hs.run(hs.m.train.ListenForTest()) // close
+	if !hs.quit {
+		t.Error("no quit after the trainer stopped")
+	}
+}
+
+func TestTooSmallAndResize(t *testing.T) {
+	hs := newHarness(t, 60, 15)
+	if !strings.Contains(hs.screen(), "needs at least 70×20") {
+		t.Errorf("no too-small message:\n%s", hs.screen())
+	}
+	hs.send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	lines := strings.Split(hs.m.render(), "\n")
+	if len(lines) != 30 || ansi.StringWidth(lines[5]) != 100 {
+		t.Errorf("after resize: %d lines, %d wide", len(lines), ansi.StringWidth(lines[5]))
+	}
+}
+
+func TestLoadCheckpointSwitchesToSample(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.keys("4")
+	hs.send(enter)
+	if hs.m.Active() != PageSample || !strings.Contains(hs.screen(), "loaded runs/tiny-001/stage1-000050.safetensors") {
+		t.Errorf("checkpoint load did not switch to Sample:\n%s", hs.screen())
+	}
+}
+
+func TestSixelModeLeavesCellsBlank(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(termcap.CapsMsg{Decision: termcap.Decision{Mode: termcap.Sixel, Cell: termcap.CellSize{W: 10, H: 20}}})
+	hs.keys("a red circle")
+	hs.send(ctrlR)
+	if strings.Contains(hs.m.render(), "▀") {
+		t.Error("half-block cells drawn in sixel mode")
+	}
+	if hs.m.painter.PaintBytes() == nil {
+		t.Error("the painter has nothing to paint")
+	}
+	if b := hs.m.painter.Box(); b.Row < 1 {
+		t.Errorf("painter box %+v not below the tab bar", b)
+	}
+}
+
+func TestHelpToggle(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.keys("?")
+	if !strings.Contains(hs.screen(), "Keys") || !strings.Contains(hs.screen(), "generate") {
+		t.Errorf("full help missing:\n%s", hs.screen())
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		w, h := sz[0], sz[1]
+		hs := newHarness(t, w, h)
+		hs.keys("a red circle left of a blue square")
+		hs.send(ctrlR)
+		golden.Assert(t, fmt.Sprintf("sample_%dx%d", w, h), hs.m.render(), w, h)
+		hs.send(escape)
+		hs.keys("2")
+		golden.Assert(t, fmt.Sprintf("train_%dx%d", w, h), hs.m.render(), w, h)
+		hs.keys("3")
+		golden.Assert(t, fmt.Sprintf("data_%dx%d", w, h), hs.m.render(), w, h)
+		hs.keys("4")
+		golden.Assert(t, fmt.Sprintf("runs_%dx%d", w, h), hs.m.render(), w, h)
+		hs.keys("2s")
+		hs.keys("q")
+		golden.Assert(t, fmt.Sprintf("confirmquit_%dx%d", w, h), hs.m.render(), w, h)
+	}
+	hs := newHarness(t, 60, 15)
+	golden.Assert(t, "toosmall_60x15", hs.m.render(), 60, 15)
+}

@@ -1,0 +1,184 @@
+// Package history is the sample view's strip of earlier samples: one line each with the settings
+// that made it and its timing, a selection to look at one again, and a mark for side-by-side
+// comparison.
+package history
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+)
+
+// Entry is one finished sample.
+type Entry struct {
+	ID     int
+	Req    backend.SampleRequest
+	Sample backend.Sample
+}
+
+// Settings is the entry's settings in one short line, the toggles spelled so two lines can be
+// compared by eye: R renorm, T trunc, C TeaCache, "–" off.
+func (e Entry) Settings() string {
+	o := e.Req.Options
+	r, t, c := "–", "–", "–"
+	if o.Renorm > 0 {
+		r = trim(o.Renorm)
+	}
+	if o.Trunc < 1 {
+		t = trim(o.Trunc)
+	}
+	if o.TeaCache > 0 {
+		c = trim(o.TeaCache)
+	}
+	return fmt.Sprintf("seed %d %s %dpx %s×%d cfg %s shift %s R%s T%s C%s",
+		o.Seed, e.Req.System, e.Req.Resolution, o.Solver, o.Steps, trim(o.CFG), trim(o.Shift), r, t, c)
+}
+
+// Timing is the entry's NFE and wall times.
+func (e Entry) Timing() string {
+	return TimingLine(e.Sample.NFE, len(e.Sample.Steps), e.Sample.Total)
+}
+
+// TimingLine formats the figures every sample reports: NFE, mean time per solver step, total.
+func TimingLine(nfe, steps int, total time.Duration) string {
+	per := time.Duration(0)
+	if steps > 0 {
+		per = total / time.Duration(steps)
+	}
+	return fmt.Sprintf("NFE %d · %s/step · total %s", nfe, Round(per), Round(total))
+}
+
+// Round keeps durations readable: 3 significant figures.
+func Round(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func trim(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+}
+
+// KeyMap is the strip's keys.
+type KeyMap struct {
+	Prev, Next, Mark key.Binding
+}
+
+// DefaultKeyMap: [ and ] walk the history, m marks an entry for comparison.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Prev: key.NewBinding(key.WithKeys("["), key.WithHelp("[/]", "history")),
+		Next: key.NewBinding(key.WithKeys("]")),
+		Mark: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mark for compare")),
+	}
+}
+
+// SelectedMsg says the selection moved to entry index Index.
+type SelectedMsg struct{ Index int }
+
+// Model is the strip; the newest entry is last.
+type Model struct {
+	common.Common
+	Keys    KeyMap
+	entries []Entry
+	sel     int // -1 when empty
+	mark    int // -1 when nothing is marked
+}
+
+// New makes an empty strip.
+func New(c common.Common) *Model { return &Model{Common: c, Keys: DefaultKeyMap(), sel: -1, mark: -1} }
+
+// Add appends an entry and selects it.
+func (m *Model) Add(e Entry) {
+	m.entries = append(m.entries, e)
+	m.sel = len(m.entries) - 1
+}
+
+// Len is the number of entries.
+func (m *Model) Len() int { return len(m.entries) }
+
+// Selected is the selected entry.
+func (m *Model) Selected() (Entry, bool) {
+	if m.sel < 0 {
+		return Entry{}, false
+	}
+	return m.entries[m.sel], true
+}
+
+// Marked is the entry marked for comparison.
+func (m *Model) Marked() (Entry, bool) {
+	if m.mark < 0 {
+		return Entry{}, false
+	}
+	return m.entries[m.mark], true
+}
+
+// Update handles the strip's keys.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok || len(m.entries) == 0 {
+		return nil
+	}
+	old := m.sel
+	switch {
+	case key.Matches(k, m.Keys.Prev):
+		m.sel = max(0, m.sel-1)
+	case key.Matches(k, m.Keys.Next):
+		m.sel = min(len(m.entries)-1, m.sel+1)
+	case key.Matches(k, m.Keys.Mark):
+		if m.mark == m.sel {
+			m.mark = -1
+		} else {
+			m.mark = m.sel
+		}
+		return nil
+	}
+	if m.sel != old {
+		i := m.sel
+		return func() tea.Msg { return SelectedMsg{Index: i} }
+	}
+	return nil
+}
+
+// View shows the entries around the selection, newest at the bottom, in exactly Height lines.
+func (m *Model) View() string {
+	w, h := m.Width, m.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	head := m.Styles.Label.Render(fmt.Sprintf("History (%d)", len(m.entries)))
+	if len(m.entries) == 0 {
+		return common.FitBlock(head+"\n"+m.Styles.Dim.Render("  no samples yet"), w, h)
+	}
+	rows := h - 1
+	start := max(0, min(m.sel-rows/2, len(m.entries)-rows))
+	lines := []string{head}
+	for i := start; i < len(m.entries) && len(lines) < h; i++ {
+		e := m.entries[i]
+		mark := "  "
+		if i == m.mark {
+			mark = m.Styles.Warn.Render("◆ ")
+		}
+		text := fmt.Sprintf("#%d %s · %s", e.ID, e.Settings(), Round(e.Sample.Total))
+		if i == m.sel {
+			text = m.Styles.Selected.Render(text)
+		} else {
+			text = m.Styles.Dim.Render(text)
+		}
+		lines = append(lines, mark+text)
+	}
+	return common.FitBlock(strings.Join(lines, "\n"), w, h)
+}

@@ -1,0 +1,63 @@
+package history
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+)
+
+func entry(id int, seed uint64, renorm float64) Entry {
+	o := backend.DefaultSampleOptions()
+	o.Seed, o.Renorm = seed, renorm
+	return Entry{ID: id, Req: backend.SampleRequest{Resolution: 32, Options: o}, Sample: backend.Sample{NFE: 29, Steps: make([]backend.StepInfo, 29), Total: 290 * time.Millisecond}}
+}
+
+func TestStrip(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(70, 4)
+	if !strings.Contains(ansi.Strip(m.View()), "no samples yet") {
+		t.Error("empty strip")
+	}
+	m.Add(entry(1, 5, 1))
+	m.Add(entry(2, 5, 0))
+	m.Update(tea.KeyPressMsg{Code: '[', Text: "["})
+	m.Update(tea.KeyPressMsg{Code: 'm', Text: "m"})
+	cmd := m.Update(tea.KeyPressMsg{Code: ']', Text: "]"})
+	if cmd == nil || cmd().(SelectedMsg).Index != 1 {
+		t.Error("no SelectedMsg for the move")
+	}
+	a, _ := m.Marked()
+	b, _ := m.Selected()
+	if a.ID != 1 || b.ID != 2 {
+		t.Errorf("marked %d selected %d", a.ID, b.ID)
+	}
+	if !strings.Contains(a.Settings(), "R1 T– C–") || !strings.Contains(b.Settings(), "R– T– C–") {
+		t.Errorf("settings %q / %q", a.Settings(), b.Settings())
+	}
+	if got := b.Timing(); got != "NFE 29 · 10ms/step · total 290ms" {
+		t.Errorf("timing %q", got)
+	}
+	out := ansi.Strip(m.View())
+	if !strings.Contains(out, "◆ #1") || !strings.Contains(out, "History (2)") {
+		t.Errorf("view:\n%s", out)
+	}
+}
+
+func TestRound(t *testing.T) {
+	cases := map[time.Duration]string{
+		1234567 * time.Microsecond:  "1.23s",
+		12345678 * time.Microsecond: "12.3s",
+		1234 * time.Microsecond:     "1.23ms",
+		45678 * time.Microsecond:    "45.7ms",
+	}
+	for d, want := range cases {
+		if got := Round(d).String(); got != want {
+			t.Errorf("Round(%v) = %s, want %s", d, got, want)
+		}
+	}
+}

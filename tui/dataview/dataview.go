@@ -1,0 +1,291 @@
+// Package dataview is the Data view: browse the procedural dataset's scenes, their renders at a chosen
+// resolution, and their captions at each granularity in both languages. Loading a scene (render and
+// captions) happens in a tea.Cmd.
+package dataview
+
+import (
+	"fmt"
+	"image"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/imagebox"
+	imgview "github.com/lumina-workbench/lumina/tui/image"
+)
+
+// LoadedMsg carries one scene's render and captions.
+type LoadedMsg struct {
+	Index, Res int
+	Scene      data.Scene
+	Image      image.Image
+	Captions   data.CaptionSet
+	Quality    float64
+	Err        error
+}
+
+// KeyMap is the view's keys.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Res, Lang key.Binding
+}
+
+// DefaultKeyMap: ↑/↓ scene, pgup/pgdn by ten, r resolution, l language.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "scene")),
+		Down:     key.NewBinding(key.WithKeys("down", "j")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup/pgdn", "±10")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown")),
+		Res:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resolution")),
+		Lang:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "language")),
+	}
+}
+
+// Resolutions offered for the render.
+var Resolutions = []int{16, 32, 64, 128}
+
+// Model is the data view.
+type Model struct {
+	common common.Common
+	keys   KeyMap
+	src    backend.SceneSource
+
+	index  int
+	res    int // index into Resolutions
+	lang   data.Lang
+	image  *imagebox.Model
+	loaded *LoadedMsg
+}
+
+// New makes the view; src may be nil.
+func New(c common.Common, src backend.SceneSource) *Model {
+	m := &Model{common: c, keys: DefaultKeyMap(), src: src, res: 2, image: imagebox.New(c)}
+	m.image.SetPlaceholder("loading…")
+	return m
+}
+
+// Title is the tab label.
+func (m *Model) Title() string { return "Data" }
+
+// Capturing is always false: no text input here.
+func (m *Model) Capturing() bool { return false }
+
+// Busy is false: loads are short and need no stopping.
+func (m *Model) Busy() bool { return false }
+
+// StopJob has nothing to stop.
+func (m *Model) StopJob() tea.Cmd { return nil }
+
+// Init loads the first scene.
+func (m *Model) Init() tea.Cmd { return m.load() }
+
+func (m *Model) load() tea.Cmd {
+	src, i, res := m.src, m.index, Resolutions[m.res]
+	if src == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		msg := LoadedMsg{Index: i, Res: res}
+		var err error
+		if msg.Scene, err = src.Scene(i); err != nil {
+			msg.Err = err
+			return msg
+		}
+		img, err := src.Image(i, res, res)
+		if err != nil {
+			msg.Err = err
+			return msg
+		}
+		msg.Image = img
+		if msg.Captions, err = src.Captions(i); err != nil {
+			msg.Err = err
+			return msg
+		}
+		msg.Quality, msg.Err = src.Quality(i)
+		return msg
+	}
+}
+
+type layout struct {
+	listW, rightW, imgCols, imgRows, factsW, capH int
+}
+
+func (m *Model) layout() layout {
+	w, h := m.common.Width, m.common.Height
+	var l layout
+	l.listW = 12
+	l.rightW = max(0, w-l.listW-2)
+	l.imgRows = max(4, min(h/2, h-8))
+	l.imgCols = min(2*l.imgRows, l.rightW/2)
+	l.factsW = max(0, l.rightW-l.imgCols-2)
+	l.capH = h - l.imgRows - 1
+	return l
+}
+
+// SetSize lays the view out.
+func (m *Model) SetSize(w, h int) {
+	m.common.SetSize(w, h)
+	l := m.layout()
+	m.image.SetSize(l.imgCols, l.imgRows)
+}
+
+// ImageSlot is the render and its box.
+func (m *Model) ImageSlot() (image.Image, imgview.Box) {
+	l := m.layout()
+	return m.image.Image(), m.image.Box(l.listW+2, 1)
+}
+
+// Update dispatches.
+func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ImageModeMsg:
+		m.common.ImageMode = msg.Mode
+		return m, m.image.Update(msg)
+	case LoadedMsg:
+		if msg.Index == m.index && msg.Res == Resolutions[m.res] {
+			m.loaded = &msg
+			m.image.SetImage(msg.Image)
+			if msg.Err != nil {
+				m.image.SetImage(nil)
+				m.image.SetPlaceholder("error")
+			}
+		}
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.src == nil {
+		return nil
+	}
+	old, oldRes := m.index, m.res
+	n := m.src.Len()
+	switch {
+	case key.Matches(k, m.keys.Up):
+		m.index = max(0, m.index-1)
+	case key.Matches(k, m.keys.Down):
+		m.index = min(n-1, m.index+1)
+	case key.Matches(k, m.keys.PageUp):
+		m.index = max(0, m.index-10)
+	case key.Matches(k, m.keys.PageDown):
+		m.index = min(n-1, m.index+10)
+	case key.Matches(k, m.keys.Res):
+		m.res = (m.res + 1) % len(Resolutions)
+	case key.Matches(k, m.keys.Lang):
+		m.lang = data.Lang((int(m.lang) + 1) % data.NumLangs)
+	}
+	if m.index != old || m.res != oldRes {
+		return m.load()
+	}
+	return nil
+}
+
+// View is exactly Width×Height cells.
+func (m *Model) View() string {
+	w, h := m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	st := m.common.Styles
+	if m.src == nil {
+		return common.FitBlock(st.Dim.Render("no dataset"), w, h)
+	}
+	l := m.layout()
+	// The list: indices around the selection.
+	n := m.src.Len()
+	rows := h - 1
+	start := max(0, min(m.index-rows/2, n-rows))
+	list := []string{st.Label.Render(fmt.Sprintf("Scenes %d", n))}
+	for i := start; i < n && len(list) < h; i++ {
+		s := fmt.Sprintf(" #%-6d", i)
+		if i == m.index {
+			s = st.Selected.Render(s)
+		} else {
+			s = st.Dim.Render(s)
+		}
+		list = append(list, s)
+	}
+	head := st.Title.Render(fmt.Sprintf("Scene #%d", m.index)) + st.Dim.Render(fmt.Sprintf("  render %dpx · captions %s", Resolutions[m.res], m.lang))
+	top := common.Columns(l.imgRows,
+		common.Block{Text: m.image.View(), Width: l.imgCols},
+		common.Block{Text: "", Width: 2},
+		common.Block{Text: m.factsView(), Width: l.factsW},
+	)
+	right := strings.Join([]string{common.FitLine(head, l.rightW), top, m.captionsView(l.rightW, l.capH)}, "\n")
+	return common.Columns(h,
+		common.Block{Text: strings.Join(list, "\n"), Width: l.listW},
+		common.Block{Text: "", Width: 2},
+		common.Block{Text: right, Width: l.rightW},
+	)
+}
+
+func (m *Model) factsView() string {
+	st := m.common.Styles
+	ld := m.loaded
+	if ld == nil || ld.Index != m.index {
+		return st.Dim.Render("loading…")
+	}
+	if ld.Err != nil {
+		return st.Error.Render(ld.Err.Error())
+	}
+	s := ld.Scene
+	lines := []string{
+		st.Label.Render("style      ") + s.Domain.String(),
+		st.Label.Render("background ") + s.Background.String(),
+		st.Label.Render("quality    ") + fmt.Sprintf("%.3f", ld.Quality),
+		st.Label.Render(fmt.Sprintf("objects    %d", len(s.Objects))),
+	}
+	for _, o := range s.Objects {
+		lines = append(lines, fmt.Sprintf("  %s %s %s at %s", o.Size, o.Colour, o.Shape, o.Cell()))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// captionsView shares h lines among every granularity (and language), so each gets a few lines and
+// the longer captions end in "…" when the terminal is small.
+func (m *Model) captionsView(w, h int) string {
+	st := m.common.Styles
+	ld := m.loaded
+	if ld == nil || ld.Index != m.index || ld.Err != nil {
+		return ""
+	}
+	langs := []data.Lang{m.lang}
+	if w >= 140 {
+		langs = []data.Lang{data.En, data.Zh}
+	}
+	share := max(1, h/(data.NumGranularities*len(langs)))
+	var lines []string
+	for g := range data.NumGranularities {
+		for _, lang := range langs {
+			label := fmt.Sprintf("%-8s %s ", data.Granularity(g), lang)
+			text := ld.Captions.Get(data.Granularity(g), lang)
+			wrapped := strings.Split(common.Wrap(text, max(10, w-len(label))), "\n")
+			if len(wrapped) > share {
+				wrapped = wrapped[:share]
+				wrapped[share-1] = ansi.Truncate(wrapped[share-1], max(10, w-len(label))-1, "") + "…"
+			}
+			for i, wl := range wrapped {
+				if i == 0 {
+					lines = append(lines, st.Label.Render(label)+wl)
+				} else {
+					lines = append(lines, strings.Repeat(" ", len(label))+wl)
+				}
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ShortHelp is the help bar's line.
+func (m *Model) ShortHelp() []key.Binding {
+	return []key.Binding{m.keys.Up, m.keys.PageUp, m.keys.Res, m.keys.Lang}
+}
+
+// FullHelp is every key of the view.
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }

@@ -1,0 +1,93 @@
+package runsview
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/internal/fake"
+	"github.com/lumina-workbench/lumina/tui/internal/golden"
+)
+
+func run(t *testing.T, m *Model, cmd tea.Cmd) tea.Msg {
+	t.Helper()
+	var last tea.Msg
+	for cmd != nil {
+		msg := cmd()
+		if msg == nil {
+			break
+		}
+		last = msg
+		_, cmd = m.Update(msg)
+	}
+	return last
+}
+
+func hit(t *testing.T, m *Model, k tea.KeyPressMsg) tea.Msg {
+	_, cmd := m.Update(k)
+	return run(t, m, cmd)
+}
+
+var (
+	down  = tea.KeyPressMsg{Code: tea.KeyDown}
+	tab   = tea.KeyPressMsg{Code: tea.KeyTab}
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
+)
+
+func newView(w, h int) (*Model, *fake.Runs) {
+	r := fake.NewRuns()
+	m := New(common.New(), r)
+	m.SetSize(w, h)
+	return m, r
+}
+
+func TestListAndLoad(t *testing.T) {
+	m, _ := newView(80, 24)
+	run(t, m, m.Init())
+	// Enter on a run loads its latest checkpoint.
+	msg := hit(t, m, enter)
+	lm, ok := msg.(LoadedMsg)
+	if !ok || lm.Checkpoint != "runs/tiny-001/stage1-000050.safetensors" || lm.Sampler == nil {
+		t.Fatalf("got %#v", msg)
+	}
+	// In the checkpoint list, the chosen one.
+	hit(t, m, tab)
+	msg = hit(t, m, enter)
+	if lm := msg.(LoadedMsg); lm.Checkpoint != "runs/tiny-001/stage0-000100.safetensors" {
+		t.Errorf("loaded %s", lm.Checkpoint)
+	}
+	hit(t, m, tab)
+	hit(t, m, down)
+	if c, _ := m.Selected(); c.Path != "runs/small-002/stage0-001000.safetensors" {
+		t.Errorf("selected %s", c.Path)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	m, r := newView(160, 48)
+	r.Err = errors.New("permission denied")
+	run(t, m, m.Init())
+	if !strings.Contains(ansi.Strip(m.View()), "listing runs: permission denied") {
+		t.Errorf("list error not shown:\n%s", ansi.Strip(m.View()))
+	}
+	r.Err = nil
+	hit(t, m, tea.KeyPressMsg{Code: 'r', Text: "r"})
+	r.Err = errors.New("bad header")
+	hit(t, m, enter)
+	if !strings.Contains(ansi.Strip(m.View()), "bad header") {
+		t.Errorf("load error not shown:\n%s", ansi.Strip(m.View()))
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		m, _ := newView(sz[0], sz[1])
+		run(t, m, m.Init())
+		hit(t, m, tab)
+		golden.Assert(t, fmt.Sprintf("runs_%dx%d", sz[0], sz[1]), m.View(), sz[0], sz[1])
+	}
+}

@@ -1,0 +1,464 @@
+// Package sampleview is the Sample view: a multi-line prompt, the sampler's settings (an
+// backend.SampleOptions plus system template and resolution), generation in a tea.Cmd, the image
+// inline, NFE and timings, a history strip, and side-by-side comparison of two samples.
+package sampleview
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/editor"
+	"github.com/lumina-workbench/lumina/tui/components/history"
+	"github.com/lumina-workbench/lumina/tui/components/imagebox"
+	"github.com/lumina-workbench/lumina/tui/components/settings"
+	imgview "github.com/lumina-workbench/lumina/tui/image"
+)
+
+// ProgressMsg is one solver step of the running job.
+type ProgressMsg struct {
+	Job  int
+	Step backend.StepInfo
+}
+
+// DoneMsg ends a job: the sample, or the error (context.Canceled when it was cancelled).
+type DoneMsg struct {
+	Job    int
+	Req    backend.SampleRequest
+	Sample backend.Sample
+	Err    error
+}
+
+// progressClosedMsg says the job's progress channel is drained.
+type progressClosedMsg struct{ Job int }
+
+// KeyMap is the view's own keys.
+type KeyMap struct {
+	Generate key.Binding
+	Focus    key.Binding
+	Blur     key.Binding
+	Cancel   key.Binding
+	Compare  key.Binding
+}
+
+// DefaultKeyMap: ctrl+r (or enter in the settings) generates; tab moves between prompt and settings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Generate: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "generate")),
+		Focus:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "prompt/settings")),
+		Blur:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "leave prompt")),
+		Cancel:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
+		Compare:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare")),
+	}
+}
+
+// Field positions in the settings list.
+const (
+	fSystem = iota
+	fSeed
+	fRes
+	fSteps
+	fCFG
+	fSolver
+	fShift
+	fRenorm
+	fTrunc
+	fTea
+	numFields
+)
+
+// Model is the sample view.
+type Model struct {
+	common  common.Common
+	keys    KeyMap
+	sampler backend.Sampler
+	info    backend.ModelInfo
+
+	prompt *editor.Model
+	fields *settings.Model
+	image  *imagebox.Model
+	hist   *history.Model
+
+	promptFocused bool
+	compare       bool
+
+	job      int // id of the latest job; 0 before the first
+	running  bool
+	cancel   context.CancelFunc
+	progress backend.StepInfo
+	progCh   chan ProgressMsg
+	err      string
+}
+
+// New makes the view; sampler may be nil (no checkpoint loaded yet).
+func New(c common.Common, sampler backend.Sampler) *Model {
+	m := &Model{common: c, keys: DefaultKeyMap()}
+	m.prompt = editor.New(c)
+	m.prompt.Placeholder = "a red circle left of a blue square"
+	m.fields = settings.New(c, nil)
+	m.image = imagebox.New(c)
+	m.hist = history.New(c)
+	m.SetSampler(sampler)
+	m.focusPrompt(true)
+	return m
+}
+
+// SetSampler swaps the model (a checkpoint loaded from the Runs view); the settings keep their
+// values where the new model allows them.
+func (m *Model) SetSampler(s backend.Sampler) {
+	m.sampler = s
+	m.info = backend.ModelInfo{}
+	if s != nil {
+		m.info = s.Info()
+	}
+	old := m.fields.Fields
+	m.fields.Fields = m.defaultFields()
+	if len(old) == numFields {
+		for i := range old {
+			if i == fRes {
+				continue // the new model may offer other resolutions
+			}
+			f := &m.fields.Fields[i]
+			f.Value, f.On, f.Index = old[i].Value, old[i].On && f.Disabled == "", old[i].Index
+		}
+	}
+	m.image.SetPlaceholder(m.placeholder())
+}
+
+func (m *Model) placeholder() string {
+	if m.sampler == nil {
+		return "no checkpoint loaded: pick one in Runs (4)"
+	}
+	return "type a prompt, ctrl+r to generate"
+}
+
+func (m *Model) defaultFields() []settings.Field {
+	d := m.info.Defaults
+	if d.Steps == 0 {
+		d = backend.DefaultSampleOptions()
+	}
+	res := m.info.Resolutions
+	if len(res) == 0 {
+		res = []int{32}
+	}
+	resChoices := make([]string, len(res))
+	resIdx := len(res) - 1
+	for i, r := range res {
+		resChoices[i] = fmt.Sprint(r)
+		if r == m.info.DefaultResolution {
+			resIdx = i
+		}
+	}
+	solverIdx := 0
+	for i, s := range backend.Solvers {
+		if s == d.Solver {
+			solverIdx = i
+		}
+	}
+	tea := settings.Field{Label: "TeaCache", Kind: settings.Toggle, Value: 0.3, Min: 0.01, Max: 5, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "rel-L1 threshold"}
+	if len(m.info.TeaCoeffs) == 0 {
+		tea.Disabled = "model has no coefficients"
+	}
+	return []settings.Field{
+		fSystem: {Label: "System", Kind: settings.Choice, Choices: []string{"A", "B", "C"}, Hint: "template"},
+		fSeed:   {Label: "Seed", Kind: settings.Number, Value: float64(d.Seed), Min: 0, Max: 1 << 31, Step: 1, Big: 100},
+		fRes:    {Label: "Resolution", Kind: settings.Choice, Choices: resChoices, Index: resIdx, Hint: "px"},
+		fSteps:  {Label: "Steps", Kind: settings.Number, Value: float64(d.Steps), Min: 2, Max: 1000, Step: 1, Big: 10},
+		fCFG:    {Label: "CFG scale", Kind: settings.Number, Value: d.CFG, Min: 0, Max: 50, Step: 0.5, Big: 2, Decimals: 1},
+		fSolver: {Label: "Solver", Kind: settings.Choice, Choices: append([]string(nil), backend.Solvers...), Index: solverIdx},
+		fShift:  {Label: "Shift", Kind: settings.Number, Value: d.Shift, Min: 0.1, Max: 20, Step: 0.5, Big: 2, Decimals: 1},
+		fRenorm: {Label: "Renorm", Kind: settings.Toggle, Value: max(d.Renorm, 1), On: d.Renorm > 0, Min: 0.05, Max: 10, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "max ‖v‖/‖v_c‖"},
+		fTrunc:  {Label: "Trunc", Kind: settings.Toggle, Value: 0.8, On: d.Trunc < 1, Min: 0, Max: 0.99, Step: 0.05, Big: 0.2, Decimals: 2, Off: 1, Hint: "cond-only from t≥α"},
+		fTea:    tea,
+	}
+}
+
+// Request is the request the settings describe right now.
+func (m *Model) Request() backend.SampleRequest {
+	f := m.fields.Fields
+	var res int
+	fmt.Sscan(f[fRes].Chosen(), &res)
+	sys, _ := data.ParseTemplate(f[fSystem].Chosen())
+	o := backend.SampleOptions{
+		Steps:    int(f[fSteps].Value),
+		CFG:      f[fCFG].Value,
+		Solver:   f[fSolver].Chosen(),
+		Shift:    f[fShift].Value,
+		Renorm:   f[fRenorm].Current(),
+		Trunc:    f[fTrunc].Current(),
+		TeaCache: f[fTea].Current(),
+		Seed:     uint64(f[fSeed].Value),
+	}
+	if o.TeaCache > 0 {
+		o.TeaCoeffs = append([]float64(nil), m.info.TeaCoeffs...)
+	}
+	return backend.SampleRequest{Prompt: strings.TrimSpace(m.prompt.Value()), System: sys, Resolution: res, Options: o}
+}
+
+// SetPrompt replaces the prompt text.
+func (m *Model) SetPrompt(s string) { m.prompt.SetValue(s) }
+
+func (m *Model) focusPrompt(on bool) tea.Cmd {
+	m.promptFocused = on
+	if on {
+		m.fields.Blur()
+		m.prompt.Focus()
+		return nil
+	}
+	m.prompt.Blur()
+	m.fields.Focus()
+	return nil
+}
+
+// Title is the tab label.
+func (m *Model) Title() string { return "Sample" }
+
+// Capturing is true while the prompt has the keyboard.
+func (m *Model) Capturing() bool { return m.promptFocused }
+
+// Busy reports a running job.
+func (m *Model) Busy() bool { return m.running }
+
+// StopJob cancels the running job; its DoneMsg still arrives.
+func (m *Model) StopJob() tea.Cmd {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	return nil
+}
+
+// Init has nothing to start.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// SetSize lays the view out.
+func (m *Model) SetSize(w, h int) {
+	m.common.SetSize(w, h)
+	l := m.layout()
+	m.prompt.SetSize(l.leftW, l.promptH)
+	m.fields.SetSize(l.leftW, numFields)
+	m.image.SetSize(l.imgCols, l.imgRows)
+	m.hist.SetSize(l.rightW, l.histH)
+}
+
+type layout struct {
+	leftW, rightW    int
+	promptH          int
+	imgCols, imgRows int
+	imgRow           int // first row of the image in the right column
+	histH            int
+}
+
+func (m *Model) layout() layout {
+	w, h := m.common.Width, m.common.Height
+	var l layout
+	l.leftW = min(44, max(30, w*2/5))
+	l.rightW = max(0, w-l.leftW-2)
+	// Left: "Prompt", the prompt, blank, "Settings", the fields, blank, job status.
+	l.promptH = max(2, min(8, h-numFields-6))
+	// Right: one header line, the image, two info lines, the history strip.
+	l.histH = max(2, min(8, h/4))
+	l.imgRow = 1
+	l.imgRows = max(1, h-l.imgRow-2-l.histH)
+	l.imgCols = min(l.rightW, 2*l.imgRows)
+	if m.compare {
+		l.imgCols = l.rightW
+	}
+	return l
+}
+
+// ImageSlot is the image on show and its box, relative to the view.
+func (m *Model) ImageSlot() (image.Image, imgview.Box) {
+	l := m.layout()
+	return m.image.Image(), m.image.Box(l.leftW+2, l.imgRow)
+}
+
+// Update dispatches.
+func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ImageModeMsg:
+		m.common.ImageMode = msg.Mode
+		return m, m.image.Update(msg)
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	case tea.PasteMsg:
+		if m.promptFocused {
+			return m, m.prompt.Update(msg)
+		}
+	case ProgressMsg:
+		if msg.Job == m.job {
+			m.progress = msg.Step
+		}
+		return m, m.listen()
+	case progressClosedMsg:
+		return m, nil
+	case DoneMsg:
+		return m, m.finish(msg)
+	case history.SelectedMsg:
+		m.showSelected()
+	case settings.ChangedMsg:
+		return m, nil
+	}
+	return m, nil
+}
+
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Generate):
+		return m.generate()
+	case key.Matches(k, m.keys.Focus):
+		return m.focusPrompt(!m.promptFocused)
+	case m.promptFocused && key.Matches(k, m.keys.Blur):
+		return m.focusPrompt(false)
+	case m.promptFocused:
+		return m.prompt.Update(k)
+	case k.String() == "enter":
+		return m.generate()
+	case key.Matches(k, m.keys.Cancel):
+		return m.StopJob()
+	case key.Matches(k, m.keys.Compare):
+		m.toggleCompare()
+		return nil
+	}
+	if cmd := m.hist.Update(k); cmd != nil {
+		return cmd
+	}
+	return m.fields.Update(k)
+}
+
+func (m *Model) toggleCompare() {
+	_, okA := m.hist.Marked()
+	_, okB := m.hist.Selected()
+	if !m.compare && !(okA && okB) {
+		m.err = "mark a sample with m, select another with [ ], then press c"
+		return
+	}
+	m.err = ""
+	m.compare = !m.compare
+	m.SetSize(m.common.Width, m.common.Height)
+	m.showSelected()
+}
+
+// generate validates the request and starts a job; the work happens in the returned commands.
+func (m *Model) generate() tea.Cmd {
+	if m.running {
+		m.err = "a sample is already being generated (x cancels it)"
+		return nil
+	}
+	if m.sampler == nil {
+		m.err = "no checkpoint loaded: pick one in the Runs view"
+		return nil
+	}
+	req := m.Request()
+	if req.Prompt == "" {
+		m.err = "the prompt is empty"
+		return nil
+	}
+	m.err = ""
+	m.job++
+	m.running = true
+	m.progress = backend.StepInfo{Of: req.Options.NFE()}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.progCh = make(chan ProgressMsg, 256)
+	return tea.Batch(runJob(ctx, m.sampler, m.job, req, m.progCh), m.listen())
+}
+
+// runJob is the command that samples; it closes ch when done so the listener stops.
+func runJob(ctx context.Context, s backend.Sampler, job int, req backend.SampleRequest, ch chan ProgressMsg) tea.Cmd {
+	return func() tea.Msg {
+		defer close(ch)
+		smp, err := s.Sample(ctx, req, func(si backend.StepInfo) {
+			select {
+			case ch <- ProgressMsg{Job: job, Step: si}:
+			default: // the UI is behind; it only needs the latest step
+			}
+		})
+		return DoneMsg{Job: job, Req: req, Sample: smp, Err: err}
+	}
+}
+
+// listen waits for the next progress message of the current job.
+func (m *Model) listen() tea.Cmd {
+	ch, job := m.progCh, m.job
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		p, ok := <-ch
+		if !ok {
+			return progressClosedMsg{Job: job}
+		}
+		return p
+	}
+}
+
+func (m *Model) finish(msg DoneMsg) tea.Cmd {
+	if msg.Job != m.job {
+		return nil
+	}
+	m.running, m.cancel = false, nil
+	if m.progCh != nil {
+		m.progCh = nil
+	}
+	switch {
+	case msg.Err != nil && ctxCanceled(msg.Err):
+		m.err = "cancelled"
+		return nil
+	case msg.Err != nil:
+		m.err = "sampling failed: " + strings.ReplaceAll(msg.Err.Error(), "\n", "; ")
+		return common.Status(m.err, true)
+	case msg.Sample.Image == nil:
+		m.err = "sampler returned no image"
+		return nil
+	}
+	m.hist.Add(history.Entry{ID: m.hist.Len() + 1, Req: msg.Req, Sample: msg.Sample})
+	m.showSelected()
+	return nil
+}
+
+func ctxCanceled(err error) bool {
+	return err == context.Canceled || strings.Contains(err.Error(), context.Canceled.Error())
+}
+
+func (m *Model) showSelected() {
+	sel, ok := m.hist.Selected()
+	if !ok {
+		m.image.SetImage(nil)
+		return
+	}
+	if m.compare {
+		if a, ok := m.hist.Marked(); ok {
+			m.image.SetImage(SideBySide(a.Sample.Image, sel.Sample.Image))
+			return
+		}
+		m.compare = false
+		m.SetSize(m.common.Width, m.common.Height)
+	}
+	m.image.SetImage(sel.Sample.Image)
+}
+
+// SideBySide puts a and b next to each other at the larger one's size, with a dark gap of an eighth
+// of the side between them, so both go through one painter (one sixel, or one half-block box).
+func SideBySide(a, b image.Image) *image.RGBA {
+	side := max(a.Bounds().Dx(), a.Bounds().Dy(), b.Bounds().Dx(), b.Bounds().Dy())
+	gap := max(1, side/8)
+	out := image.NewRGBA(image.Rect(0, 0, 2*side+gap, side))
+	for i := 0; i < len(out.Pix); i += 4 {
+		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = 0, 0, 0, 255
+	}
+	put := func(img image.Image, x0 int) {
+		s := imgview.ScaleNearest(img, side, side)
+		for y := 0; y < s.Rect.Dy(); y++ {
+			copy(out.Pix[out.PixOffset(x0, y):out.PixOffset(x0+s.Rect.Dx(), y)], s.Pix[s.PixOffset(0, y):s.PixOffset(s.Rect.Dx(), y)])
+		}
+	}
+	put(a, 0)
+	put(b, side+gap)
+	return out
+}

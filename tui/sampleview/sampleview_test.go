@@ -1,0 +1,290 @@
+package sampleview
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/internal/fake"
+	"github.com/lumina-workbench/lumina/tui/internal/golden"
+)
+
+// drain runs cmd and feeds every message it yields back into the view until nothing is left.
+func drain(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 10000 {
+			t.Fatal("commands never settle")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		msg := c()
+		if b, ok := msg.(tea.BatchMsg); ok {
+			queue = append(queue, b...)
+			continue
+		}
+		if msg == nil {
+			continue
+		}
+		_, next := m.Update(msg)
+		queue = append(queue, next)
+	}
+}
+
+func press(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "ctrl+r":
+		return tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
+	}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
+}
+
+func typeText(t *testing.T, m *Model, s string) {
+	for _, r := range s {
+		drain(t, m, func() tea.Msg { return press(string(r)) })
+	}
+}
+
+func hit(t *testing.T, m *Model, s string) {
+	t.Helper()
+	drain(t, m, func() tea.Msg { return press(s) })
+}
+
+func newView(w, h int) (*Model, *fake.Sampler) {
+	s := fake.NewSampler()
+	m := New(common.New(), s)
+	m.SetSize(w, h)
+	return m, s
+}
+
+func TestTypingAndGenerating(t *testing.T) {
+	m, s := newView(80, 21)
+	if !m.Capturing() {
+		t.Fatal("the prompt should have the keyboard at start")
+	}
+	typeText(t, m, "a red circle")
+	hit(t, m, "ctrl+r")
+	if len(s.Calls) != 1 {
+		t.Fatalf("sampler called %d times, want 1", len(s.Calls))
+	}
+	req := s.Calls[0]
+	if req.Prompt != "a red circle" {
+		t.Errorf("prompt %q", req.Prompt)
+	}
+	want := backend.DefaultSampleOptions()
+	if req.Options.Steps != want.Steps || req.Options.CFG != want.CFG || req.Options.Solver != want.Solver ||
+		req.Options.Renorm != want.Renorm || req.Options.Trunc != want.Trunc || req.Options.TeaCache != 0 {
+		t.Errorf("options %+v, want the defaults %+v", req.Options, want)
+	}
+	if req.Resolution != 32 {
+		t.Errorf("resolution %d, want the model's default 32", req.Resolution)
+	}
+	if m.Busy() {
+		t.Error("still busy after DoneMsg")
+	}
+	out := ansi.Strip(m.View())
+	wantTiming := fmt.Sprintf("NFE %d · 12ms/step · total %s", want.Steps-1, "348ms")
+	if !strings.Contains(out, wantTiming) {
+		t.Errorf("view lacks the timing line %q:\n%s", wantTiming, out)
+	}
+	if img, _ := m.ImageSlot(); img == nil {
+		t.Error("no image after a sample")
+	}
+	if !strings.Contains(m.View(), "▀") {
+		t.Error("no half-block image in the view")
+	}
+}
+
+func TestSettingsChangeRequest(t *testing.T) {
+	m, _ := newView(80, 21)
+	hit(t, m, "tab") // to the settings
+	if m.Capturing() {
+		t.Fatal("settings focus should release the keyboard")
+	}
+	// Down to Steps (System, Seed, Resolution, Steps) and raise it by 2.
+	for range 3 {
+		hit(t, m, "down")
+	}
+	hit(t, m, "right")
+	hit(t, m, "right")
+	// Down to Solver and pick the next one.
+	hit(t, m, "down")
+	hit(t, m, "down")
+	hit(t, m, "right")
+	// Down to Trunc (Shift, Renorm, Trunc) and switch it on.
+	for range 3 {
+		hit(t, m, "down")
+	}
+	hit(t, m, "space")
+	// TeaCache on too.
+	hit(t, m, "down")
+	hit(t, m, "space")
+	r := m.Request()
+	if r.Options.Steps != 32 {
+		t.Errorf("steps %d, want 32", r.Options.Steps)
+	}
+	if r.Options.Solver != backend.SolverMidpoint {
+		t.Errorf("solver %q, want midpoint", r.Options.Solver)
+	}
+	if r.Options.Trunc != 0.8 {
+		t.Errorf("trunc %v, want 0.8", r.Options.Trunc)
+	}
+	if r.Options.TeaCache != 0.3 || len(r.Options.TeaCoeffs) != 2 {
+		t.Errorf("teacache %v coeffs %v, want 0.3 with the model's coefficients", r.Options.TeaCache, r.Options.TeaCoeffs)
+	}
+	if r.Options.NFE() != 2*(32-1) {
+		t.Errorf("NFE %d for midpoint with 32 points, want 62", r.Options.NFE())
+	}
+}
+
+func TestTeaCacheNeedsCoefficients(t *testing.T) {
+	s := fake.NewSampler()
+	s.ModelInfo.TeaCoeffs = nil
+	m := New(common.New(), s)
+	m.SetSize(160, 48)
+	hit(t, m, "tab")
+	for range fTea {
+		hit(t, m, "down")
+	}
+	hit(t, m, "space")
+	if m.Request().Options.TeaCache != 0 {
+		t.Error("TeaCache switched on for a model without coefficients")
+	}
+	if !strings.Contains(ansi.Strip(m.View()), "n/a model has no coefficients") {
+		t.Error("the view does not say why TeaCache is unavailable")
+	}
+}
+
+func TestEmptyPromptAndNoSampler(t *testing.T) {
+	m, s := newView(80, 21)
+	hit(t, m, "ctrl+r")
+	if len(s.Calls) != 0 || !strings.Contains(ansi.Strip(m.View()), "the prompt is empty") {
+		t.Error("an empty prompt should be refused with a message")
+	}
+	m2 := New(common.New(), nil)
+	m2.SetSize(80, 21)
+	typeText(t, m2, "x")
+	hit(t, m2, "ctrl+r")
+	if !strings.Contains(ansi.Strip(m2.View()), "no checkpoint loaded") {
+		t.Error("no sampler: the view should say so")
+	}
+}
+
+func TestSamplerError(t *testing.T) {
+	m, s := newView(80, 21)
+	s.Err = errors.New("out of memory")
+	typeText(t, m, "a blue square")
+	hit(t, m, "ctrl+r")
+	if !strings.Contains(ansi.Strip(m.View()), "sampling failed: out of memory") {
+		t.Errorf("error not shown:\n%s", ansi.Strip(m.View()))
+	}
+}
+
+func TestCancel(t *testing.T) {
+	m, s := newView(80, 21)
+	s.Block = make(chan struct{})
+	typeText(t, m, "a blue square")
+	_, cmd := m.Update(press("ctrl+r"))
+	if !m.Busy() {
+		t.Fatal("not busy after generate")
+	}
+	m.StopJob()
+	drain(t, m, cmd)
+	if m.Busy() || !strings.Contains(ansi.Strip(m.View()), "cancelled") {
+		t.Error("cancel did not end the job")
+	}
+}
+
+func TestHistoryAndCompare(t *testing.T) {
+	m, _ := newView(160, 45)
+	typeText(t, m, "a red circle")
+	hit(t, m, "ctrl+r")
+	hit(t, m, "tab")
+	// Renorm off for the second sample: same seed, different toggle.
+	for range fRenorm {
+		hit(t, m, "down")
+	}
+	hit(t, m, "space")
+	hit(t, m, "enter")
+	if m.hist.Len() != 2 {
+		t.Fatalf("history has %d entries, want 2", m.hist.Len())
+	}
+	hit(t, m, "c")
+	if m.compare {
+		t.Fatal("compare without a mark should be refused")
+	}
+	hit(t, m, "[")
+	hit(t, m, "m")
+	hit(t, m, "]")
+	hit(t, m, "c")
+	if !m.compare {
+		t.Fatal("compare did not start")
+	}
+	img, box := m.ImageSlot()
+	if img.Bounds().Dx() <= img.Bounds().Dy() {
+		t.Errorf("compare image %v is not side by side", img.Bounds())
+	}
+	if box.Cols != m.layout().rightW {
+		t.Errorf("compare box %+v should span the right column", box)
+	}
+	out := ansi.Strip(m.View())
+	if !strings.Contains(out, "Compare #1 | #2") || !strings.Contains(out, "same seed") || !strings.Contains(out, "R– ") {
+		t.Errorf("compare view lacks its labels:\n%s", out)
+	}
+}
+
+func TestSideBySide(t *testing.T) {
+	a, b := fake.Image(16, 16), fake.Image(32, 32)
+	out := SideBySide(a, b)
+	if out.Rect.Dx() != 2*32+4 || out.Rect.Dy() != 32 {
+		t.Fatalf("size %v", out.Rect)
+	}
+	// a is scaled ×2: its pixel (5,5) covers (10..11, 10..11); b sits at x ≥ 36 unscaled.
+	if out.RGBAAt(10, 10) != a.RGBAAt(5, 5) || out.RGBAAt(11, 11) != a.RGBAAt(5, 5) {
+		t.Error("left image not scaled by nearest neighbour")
+	}
+	if out.RGBAAt(36+7, 9) != b.RGBAAt(7, 9) {
+		t.Error("right image misplaced")
+	}
+	if c := out.RGBAAt(33, 5); c.R != 0 || c.G != 0 || c.B != 0 {
+		t.Errorf("gap pixel %v, want black", c)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		w, h := sz[0], sz[1]
+		m, _ := newView(w, h)
+		golden.Assert(t, fmt.Sprintf("empty_%dx%d", w, h), m.View(), w, h)
+		typeText(t, m, "a red circle left of a blue square")
+		hit(t, m, "ctrl+r")
+		hit(t, m, "tab")
+		golden.Assert(t, fmt.Sprintf("sample_%dx%d", w, h), m.View(), w, h)
+	}
+}

@@ -1,0 +1,111 @@
+package sampleview
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/history"
+)
+
+// View is exactly Width×Height cells.
+func (m *Model) View() string {
+	w, h := m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	l := m.layout()
+	return common.Columns(h,
+		common.Block{Text: m.leftView(l), Width: l.leftW},
+		common.Block{Text: "", Width: 2},
+		common.Block{Text: m.rightView(l), Width: l.rightW},
+	)
+}
+
+func (m *Model) leftView(l layout) string {
+	st := m.common.Styles
+	title := st.Label.Render("Prompt")
+	if m.promptFocused {
+		title = st.Focused.Render("Prompt")
+	}
+	settingsTitle := st.Label.Render("Settings")
+	if !m.promptFocused {
+		settingsTitle = st.Focused.Render("Settings")
+	}
+	parts := []string{
+		title,
+		common.FitBlock(m.prompt.View(), l.leftW, l.promptH),
+		settingsTitle,
+		m.fields.View(),
+		"",
+		m.statusLine(l.leftW),
+	}
+	return strings.Join(parts, "\n")
+}
+
+func (m *Model) statusLine(w int) string {
+	st := m.common.Styles
+	switch {
+	case m.running:
+		p := m.progress
+		s := fmt.Sprintf("generating… step %d/%d", p.Step+1, max(p.Of, 1))
+		if p.Wall > 0 {
+			s += fmt.Sprintf(" (%s)", history.Round(p.Wall))
+		}
+		return st.Warn.Render(s)
+	case m.err != "":
+		return st.Error.Render(common.Wrap(m.err, w))
+	}
+	return ""
+}
+
+func (m *Model) rightView(l layout) string {
+	st := m.common.Styles
+	header := st.Title.Render("Image")
+	if m.info.Name != "" {
+		header += st.Dim.Render("  " + m.info.Name)
+	}
+	var info1, info2 string
+	sel, ok := m.hist.Selected()
+	switch {
+	case m.compare:
+		a, _ := m.hist.Marked()
+		header = st.Title.Render(fmt.Sprintf("Compare #%d | #%d", a.ID, sel.ID))
+		if a.Req.Options.Seed == sel.Req.Options.Seed {
+			header += st.Dim.Render("  same seed")
+		} else {
+			header += st.Warn.Render("  different seeds")
+		}
+		info1 = st.Timing.Render(fmt.Sprintf("#%d %s", a.ID, a.Timing())) + "  " + st.Dim.Render(a.Settings())
+		info2 = st.Timing.Render(fmt.Sprintf("#%d %s", sel.ID, sel.Timing())) + "  " + st.Dim.Render(sel.Settings())
+	case ok:
+		info1 = st.Timing.Render(sel.Timing())
+		info2 = st.Dim.Render(fmt.Sprintf("#%d %s", sel.ID, sel.Settings()))
+	}
+	parts := []string{
+		common.FitLine(header, l.rightW),
+		m.image.View(),
+		common.FitLine(info1, l.rightW),
+		common.FitLine(info2, l.rightW),
+		m.hist.View(),
+	}
+	return strings.Join(parts, "\n")
+}
+
+// ShortHelp is the help bar's line for the current focus.
+func (m *Model) ShortHelp() []key.Binding {
+	if m.promptFocused {
+		return []key.Binding{m.keys.Generate, m.keys.Focus, m.keys.Blur}
+	}
+	return []key.Binding{m.keys.Generate, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.Toggle, m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare}
+}
+
+// FullHelp is every key of the view.
+func (m *Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{m.keys.Generate, m.keys.Cancel, m.keys.Focus, m.keys.Blur},
+		{m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.BigInc, m.fields.Keys.Toggle},
+		{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare},
+	}
+}

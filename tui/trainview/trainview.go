@@ -1,0 +1,476 @@
+// Package trainview is the Train view: pick a preset, a stage and a run folder; start, pause, resume
+// and stop a job; watch loss curves (asciigraph), throughput, ETA, learning rate, gradient norm and a
+// progress bar per stage; see the latest sample grid inline and the ToyEval report at each stage end.
+// The trainer runs behind backend.Trainer; its events arrive one per tea.Cmd.
+package trainview
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/editor"
+	"github.com/lumina-workbench/lumina/tui/components/imagebox"
+	"github.com/lumina-workbench/lumina/tui/components/lossplot"
+	"github.com/lumina-workbench/lumina/tui/components/settings"
+	imgview "github.com/lumina-workbench/lumina/tui/image"
+)
+
+// StartedMsg says the trainer accepted the job; events follow on Events.
+type StartedMsg struct {
+	Events <-chan backend.TrainEvent
+}
+
+// StartFailedMsg says the trainer refused the job.
+type StartFailedMsg struct{ Err error }
+
+// EventMsg carries one trainer event.
+type EventMsg struct{ Event backend.TrainEvent }
+
+// EndedMsg says the trainer closed its event channel: the job is over (finished, stopped or failed).
+type EndedMsg struct{}
+
+// State is the job's state.
+type State int
+
+const (
+	Idle State = iota
+	Starting
+	Running
+	Paused
+	Stopping
+	Finished
+	Failed
+)
+
+var stateNames = [...]string{"idle", "starting", "running", "paused", "stopping (saving checkpoint)", "finished", "failed"}
+
+func (s State) String() string { return stateNames[s] }
+
+// KeyMap is the view's keys.
+type KeyMap struct {
+	Start, Pause, Stop, Focus, Blur key.Binding
+}
+
+// DefaultKeyMap: s start, p pause/resume, x stop, tab to the run folder.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Start: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
+		Pause: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+		Stop:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop")),
+		Focus: key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "run folder")),
+		Blur:  key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "done")),
+	}
+}
+
+const (
+	fPreset = iota
+	fStage
+)
+
+// stageProgress is what the view knows about one stage of the job.
+type stageProgress struct {
+	info       backend.StageInfo
+	step       int
+	done       bool
+	eval       *data.Report
+	lastMetric backend.StepMetrics
+}
+
+// Model is the train view.
+type Model struct {
+	common  common.Common
+	keys    KeyMap
+	trainer backend.Trainer
+	presets []backend.PresetInfo
+
+	fields    *settings.Model
+	runDir    *editor.Model
+	dirFocus  bool
+	plot      *lossplot.Model
+	grid      *imagebox.Model
+	gridLabel string
+
+	state   State
+	events  <-chan backend.TrainEvent
+	stages  []*stageProgress
+	current int // index into stages of the running stage, -1 before the first
+	last    backend.StepMetrics
+	notes   []note
+}
+
+type note struct {
+	text  string
+	level int // 0 info, 1 warning, 2 error
+}
+
+// New makes the view; trainer may be nil (training unavailable in this build).
+func New(c common.Common, trainer backend.Trainer) *Model {
+	m := &Model{common: c, keys: DefaultKeyMap(), trainer: trainer, current: -1}
+	if trainer != nil {
+		m.presets = trainer.Presets()
+	}
+	presetNames := []string{}
+	for _, p := range m.presets {
+		presetNames = append(presetNames, p.Name)
+	}
+	m.fields = settings.New(c, []settings.Field{
+		fPreset: {Label: "Preset", Kind: settings.Choice, Choices: presetNames},
+		fStage:  {Label: "Stage", Kind: settings.Choice},
+	})
+	m.fields.Focus()
+	m.runDir = editor.New(c)
+	m.runDir.Keys.Newline.SetEnabled(false)
+	m.runDir.CharLimit = 400
+	m.plot = lossplot.New(c)
+	m.grid = imagebox.New(c)
+	m.grid.SetPlaceholder("no samples yet")
+	m.presetChanged()
+	return m
+}
+
+func (m *Model) preset() (backend.PresetInfo, bool) {
+	i := m.fields.Fields[fPreset].Index
+	if i < 0 || i >= len(m.presets) {
+		return backend.PresetInfo{}, false
+	}
+	return m.presets[i], true
+}
+
+// presetChanged refreshes the stage choices and the default run folder.
+func (m *Model) presetChanged() {
+	p, ok := m.preset()
+	choices := []string{"all"}
+	if ok {
+		for _, s := range p.Stages {
+			choices = append(choices, fmt.Sprintf("%d %s", s.Index, s.Name))
+		}
+		m.runDir.SetValue("runs/" + p.Name)
+	}
+	f := &m.fields.Fields[fStage]
+	f.Choices, f.Index = choices, 0
+}
+
+// Request is the job the pickers describe.
+func (m *Model) Request() backend.TrainRequest {
+	p, _ := m.preset()
+	stage := backend.AllStages
+	if i := m.fields.Fields[fStage].Index; i > 0 && i <= len(p.Stages) {
+		stage = p.Stages[i-1].Index
+	}
+	return backend.TrainRequest{Preset: p.Name, Stage: stage, RunDir: m.runDir.Value()}
+}
+
+// State is the job's state.
+func (m *Model) State() State { return m.state }
+
+// Title is the tab label.
+func (m *Model) Title() string { return "Train" }
+
+// Capturing is true while the run folder is being edited.
+func (m *Model) Capturing() bool { return m.dirFocus }
+
+// Busy reports a job that has not ended.
+func (m *Model) Busy() bool {
+	return m.state == Starting || m.state == Running || m.state == Paused || m.state == Stopping
+}
+
+// StopJob asks the trainer to stop (it saves a checkpoint); EndedMsg follows when it has.
+func (m *Model) StopJob() tea.Cmd {
+	if !m.Busy() || m.state == Stopping || m.trainer == nil {
+		return nil
+	}
+	m.state = Stopping
+	t := m.trainer
+	return func() tea.Msg { t.Stop(); return nil }
+}
+
+// Init has nothing to start.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// SetSize lays the view out.
+func (m *Model) SetSize(w, h int) {
+	m.common.SetSize(w, h)
+	l := m.layout()
+	m.fields.SetSize(l.leftW, 2)
+	m.runDir.SetSize(l.leftW, 1)
+	m.plot.SetSize(l.rightW, l.plotH)
+	m.grid.SetSize(l.gridCols, l.gridRows)
+}
+
+type layout struct {
+	leftW, rightW      int
+	plotH              int
+	gridRow            int
+	gridCols, gridRows int
+	evalW              int
+}
+
+func (m *Model) layout() layout {
+	w, h := m.common.Width, m.common.Height
+	var l layout
+	l.leftW = min(40, max(28, w/3))
+	l.rightW = max(0, w-l.leftW-2)
+	l.plotH = max(6, h*11/20)
+	l.gridRow = l.plotH + 1 // a title line above the grid
+	l.gridRows = max(1, h-l.gridRow)
+	l.gridCols = min(2*l.gridRows, l.rightW/2)
+	l.evalW = max(0, l.rightW-l.gridCols-2)
+	return l
+}
+
+// ImageSlot is the latest sample grid and its box.
+func (m *Model) ImageSlot() (image.Image, imgview.Box) {
+	l := m.layout()
+	return m.grid.Image(), m.grid.Box(l.leftW+2, l.gridRow)
+}
+
+// Update dispatches.
+func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case common.ImageModeMsg:
+		m.common.ImageMode = msg.Mode
+		return m, m.grid.Update(msg)
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	case tea.PasteMsg:
+		if m.dirFocus {
+			return m, m.runDir.Update(msg)
+		}
+	case StartedMsg:
+		m.events = msg.Events
+		if m.state == Starting {
+			m.state = Running
+		}
+		return m, m.listen()
+	case StartFailedMsg:
+		m.state = Failed
+		m.addNote(2, "start failed: "+msg.Err.Error())
+		return m, common.Status("training did not start: "+msg.Err.Error(), true)
+	case EventMsg:
+		cmd := m.handleEvent(msg.Event)
+		return m, tea.Batch(cmd, m.listen())
+	case EndedMsg:
+		m.events = nil
+		if m.state != Failed {
+			m.state = Finished
+		}
+		return m, common.Status("training job ended", false)
+	case settings.ChangedMsg:
+		if msg.Index == fPreset {
+			m.presetChanged()
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.dirFocus {
+		if key.Matches(k, m.keys.Blur) || key.Matches(k, m.keys.Focus) {
+			m.setDirFocus(false)
+			return nil
+		}
+		return m.runDir.Update(k)
+	}
+	switch {
+	case key.Matches(k, m.keys.Focus):
+		if !m.Busy() {
+			m.setDirFocus(true)
+		}
+		return nil
+	case key.Matches(k, m.keys.Start):
+		return m.start()
+	case key.Matches(k, m.keys.Pause):
+		return m.togglePause()
+	case key.Matches(k, m.keys.Stop):
+		return m.StopJob()
+	}
+	if m.Busy() {
+		// The pickers are frozen while a job runs; the plot keys still work.
+		return m.plot.Update(k)
+	}
+	if cmd := m.fields.Update(k); cmd != nil {
+		return cmd
+	}
+	return m.plot.Update(k)
+}
+
+func (m *Model) setDirFocus(on bool) {
+	m.dirFocus = on
+	if on {
+		m.fields.Blur()
+		m.runDir.Focus()
+	} else {
+		m.runDir.Blur()
+		m.fields.Focus()
+	}
+}
+
+func (m *Model) start() tea.Cmd {
+	if m.trainer == nil {
+		m.addNote(2, "training is not available in this build")
+		return nil
+	}
+	if m.Busy() {
+		return nil
+	}
+	req := m.Request()
+	if req.Preset == "" {
+		m.addNote(2, "no preset to train")
+		return nil
+	}
+	if req.RunDir == "" {
+		m.addNote(2, "the run folder is empty")
+		return nil
+	}
+	m.state = Starting
+	m.stages, m.current, m.last = nil, -1, backend.StepMetrics{}
+	p, _ := m.preset()
+	for _, s := range p.Stages {
+		if req.Stage == backend.AllStages || req.Stage == s.Index {
+			m.stages = append(m.stages, &stageProgress{info: s})
+		}
+	}
+	m.plot.Reset()
+	m.addNote(0, fmt.Sprintf("starting %s stage %s in %s", req.Preset, m.fields.Fields[fStage].Chosen(), req.RunDir))
+	t := m.trainer
+	return func() tea.Msg {
+		ch, err := t.Start(context.Background(), req)
+		if err != nil {
+			return StartFailedMsg{Err: err}
+		}
+		return StartedMsg{Events: ch}
+	}
+}
+
+func (m *Model) togglePause() tea.Cmd {
+	t := m.trainer
+	switch m.state {
+	case Running:
+		m.state = Paused
+		return func() tea.Msg { t.Pause(); return nil }
+	case Paused:
+		m.state = Running
+		return func() tea.Msg { t.Resume(); return nil }
+	}
+	return nil
+}
+
+// listen waits for the next event; EndedMsg when the channel closes.
+func (m *Model) listen() tea.Cmd {
+	ch := m.events
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return EndedMsg{}
+		}
+		return EventMsg{Event: ev}
+	}
+}
+
+func (m *Model) stage(idx int) *stageProgress {
+	for i, s := range m.stages {
+		if s.info.Index == idx {
+			m.current = i
+			return s
+		}
+	}
+	// A stage the preset did not announce: track it anyway.
+	s := &stageProgress{info: backend.StageInfo{Index: idx, Name: fmt.Sprintf("stage %d", idx)}}
+	m.stages = append(m.stages, s)
+	m.current = len(m.stages) - 1
+	return s
+}
+
+func (m *Model) handleEvent(ev backend.TrainEvent) tea.Cmd {
+	switch ev := ev.(type) {
+	case backend.StageStarted:
+		s := m.stage(ev.Stage.Index)
+		s.info = ev.Stage
+		m.plot.Reset()
+		m.addNote(0, fmt.Sprintf("stage %d (%s, %dpx) started", ev.Stage.Index, ev.Stage.Name, ev.Stage.Resolution))
+	case backend.StepMetrics:
+		s := m.stage(ev.Stage)
+		s.step, s.lastMetric = ev.Step, ev
+		if ev.Steps > 0 {
+			s.info.Steps = ev.Steps
+		}
+		m.last = ev
+		m.plot.Push(ev.Loss, ev.AuxLoss)
+	case backend.SampleReady:
+		m.grid.SetImage(ev.Grid)
+		m.gridLabel = fmt.Sprintf("samples at stage %d step %d", ev.Stage, ev.Step)
+	case backend.StageFinished:
+		s := m.stage(ev.Stage)
+		s.done, s.eval = true, ev.Eval
+		if s.info.Steps > 0 {
+			s.step = s.info.Steps
+		}
+		text := fmt.Sprintf("stage %d finished", ev.Stage)
+		if ev.Eval != nil {
+			text += fmt.Sprintf(", ToyEval overall %.3f", ev.Eval.Overall)
+		}
+		m.addNote(0, text)
+	case backend.CheckpointSaved:
+		m.addNote(0, "checkpoint "+ev.Path)
+	case backend.Warning:
+		m.addNote(1, ev.Text)
+	case backend.Failed:
+		m.state = Failed
+		msg := "training failed: " + ev.Err.Error()
+		m.addNote(2, msg)
+		return common.Status(msg, true)
+	}
+	return nil
+}
+
+func (m *Model) addNote(level int, text string) {
+	m.notes = append(m.notes, note{text: text, level: level})
+	if len(m.notes) > 50 {
+		m.notes = m.notes[len(m.notes)-50:]
+	}
+}
+
+// ETA is the time left in the current stage at the stage's mean step time so far.
+func ETA(s backend.StepMetrics) (time.Duration, bool) {
+	if s.Step <= 0 || s.Steps <= 0 || s.Elapsed <= 0 {
+		return 0, false
+	}
+	per := s.Elapsed / time.Duration(s.Step)
+	return per * time.Duration(max(0, s.Steps-s.Step)), true
+}
+
+// Shutdown is for after the program has ended: it stops a running job and drains its events until the
+// trainer closes the channel or timeout passes.
+func (m *Model) Shutdown(timeout time.Duration) {
+	if m.events == nil || m.trainer == nil {
+		return
+	}
+	if m.state != Stopping {
+		m.trainer.Stop()
+	}
+	deadline := time.After(timeout)
+	for {
+		select {
+		case _, ok := <-m.events:
+			if !ok {
+				m.events = nil
+				return
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// ListenForTest is the command that delivers the job's next event (tests drive it by hand).
+func (m *Model) ListenForTest() tea.Cmd { return m.listen() }

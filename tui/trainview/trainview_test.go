@@ -1,0 +1,231 @@
+package trainview
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/internal/fake"
+	"github.com/lumina-workbench/lumina/tui/internal/golden"
+)
+
+// step runs one command and feeds its messages back, without following the listener further (the
+// fake trainer's channel stays open until the test closes it).
+func step(t *testing.T, m *Model, cmd tea.Cmd) []tea.Cmd {
+	t.Helper()
+	if cmd == nil {
+		return nil
+	}
+	msg := cmd()
+	if b, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Cmd
+		for _, c := range b {
+			out = append(out, step(t, m, c)...)
+		}
+		return out
+	}
+	if msg == nil {
+		return nil
+	}
+	_, next := m.Update(msg)
+	return []tea.Cmd{next}
+}
+
+// pump feeds n trainer events through the view's listener.
+func pump(t *testing.T, m *Model, n int) {
+	t.Helper()
+	for range n {
+		cmd := m.listen()
+		if cmd == nil {
+			t.Fatal("no listener")
+		}
+		// The returned command holds the next listen (and status notes); the loop listens itself.
+		m.Update(cmd())
+	}
+}
+
+func press(s string) tea.KeyPressMsg {
+	switch s {
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	}
+	return tea.KeyPressMsg{Code: []rune(s)[0], Text: s}
+}
+
+func hit(t *testing.T, m *Model, k string) {
+	t.Helper()
+	_, cmd := m.Update(press(k))
+	step(t, m, cmd)
+}
+
+func newView(w, h int) (*Model, *fake.Trainer) {
+	tr := fake.NewTrainer()
+	m := New(common.New(), tr)
+	m.SetSize(w, h)
+	return m, tr
+}
+
+func feed(t *testing.T, m *Model, tr *fake.Trainer, evs ...backend.TrainEvent) {
+	t.Helper()
+	for _, ev := range evs {
+		tr.Send(ev)
+	}
+	pump(t, m, len(evs))
+}
+
+func metrics(stage, step, steps int) backend.StepMetrics {
+	return backend.StepMetrics{Stage: stage, Step: step, Steps: steps, Loss: 1 / float64(step+1), AuxLoss: 0.5 / float64(step+1),
+		LR: 1e-4, GradNorm: 0.8, ImagesPerSec: 42.5, Elapsed: time.Duration(step) * 100 * time.Millisecond}
+}
+
+func TestPickersBuildRequest(t *testing.T) {
+	m, _ := newView(80, 24)
+	r := m.Request()
+	if r.Preset != "tiny" || r.Stage != backend.AllStages || r.RunDir != "runs/tiny" {
+		t.Errorf("default request %+v", r)
+	}
+	hit(t, m, "down")  // to Stage
+	hit(t, m, "right") // stage 0
+	hit(t, m, "right") // stage 1
+	if r := m.Request(); r.Stage != 1 {
+		t.Errorf("stage %d, want 1", r.Stage)
+	}
+	hit(t, m, "tab")
+	if !m.Capturing() {
+		t.Fatal("tab should give the run folder the keyboard")
+	}
+	hit(t, m, "backspace")
+	for _, r := range "-b" {
+		hit(t, m, string(r))
+	}
+	hit(t, m, "esc")
+	if r := m.Request(); r.RunDir != "runs/tin-b" {
+		t.Errorf("run dir %q", r.RunDir)
+	}
+	// Changing the preset resets the stage and the folder.
+	hit(t, m, "up")
+	hit(t, m, "right")
+	if r := m.Request(); r.Preset != "small" || r.Stage != backend.AllStages || r.RunDir != "runs/small" {
+		t.Errorf("after preset change %+v", r)
+	}
+}
+
+func TestJobLifecycle(t *testing.T) {
+	m, tr := newView(160, 48)
+	hit(t, m, "s")
+	if m.State() != Running || tr.Req.Preset != "tiny" {
+		t.Fatalf("state %v req %+v", m.State(), tr.Req)
+	}
+	feed(t, m, tr, backend.StageStarted{Stage: backend.StageInfo{Index: 0, Name: "low-res", Resolution: 16, Steps: 100}})
+	for i := 1; i <= 40; i++ {
+		feed(t, m, tr, metrics(0, i, 100))
+	}
+	if m.plot.Len() != 40 {
+		t.Errorf("plot has %d points, want 40", m.plot.Len())
+	}
+	out := ansi.Strip(m.View())
+	// 40 steps in 4 s: 60 more at 0.1 s each is 6 s.
+	for _, want := range []string{"40/100 (stage 0)", "42.5", "6s", "0.0001", "0.8", " 40%"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("view lacks %q:\n%s", want, out)
+		}
+	}
+	hit(t, m, "p")
+	if m.State() != Paused || tr.Paused != 1 {
+		t.Errorf("pause: state %v, trainer paused %d", m.State(), tr.Paused)
+	}
+	hit(t, m, "p")
+	if m.State() != Running || tr.Resumed != 1 {
+		t.Errorf("resume: state %v, trainer resumed %d", m.State(), tr.Resumed)
+	}
+	grid := fake.Image(64, 32)
+	feed(t, m, tr, backend.SampleReady{Stage: 0, Step: 40, Grid: grid})
+	if img, box := m.ImageSlot(); img != grid || box.Empty() {
+		t.Errorf("sample grid not shown: %v %+v", img != nil, box)
+	}
+	rep := data.Report{Overall: 0.625, Categories: []data.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
+	feed(t, m, tr, backend.StageFinished{Stage: 0, Eval: &rep})
+	out = ansi.Strip(m.View())
+	if !strings.Contains(out, "overall 0.625") || !strings.Contains(out, "0.35") {
+		t.Errorf("ToyEval not shown:\n%s", out)
+	}
+	hit(t, m, "x")
+	if m.State() != Stopping || tr.Stopped != 1 {
+		t.Fatalf("stop: state %v, trainer stopped %d", m.State(), tr.Stopped)
+	}
+	// The checkpoint event, then the close.
+	pump(t, m, 2)
+	if m.State() != Finished || m.Busy() {
+		t.Errorf("after the channel closed: %v", m.State())
+	}
+	if !strings.Contains(ansi.Strip(m.View()), "checkpoint runs/tiny/ckpt-") {
+		t.Errorf("checkpoint note missing:\n%s", ansi.Strip(m.View()))
+	}
+}
+
+func TestStartFailureAndFailedEvent(t *testing.T) {
+	m, tr := newView(160, 48)
+	tr.StartErr = errors.New("run folder not writable")
+	hit(t, m, "s")
+	if m.State() != Failed || !strings.Contains(ansi.Strip(m.View()), "not writable") {
+		t.Errorf("start failure not shown: %v", m.State())
+	}
+	tr.StartErr = nil
+	hit(t, m, "s")
+	feed(t, m, tr, backend.Failed{Err: errors.New("NaN loss")})
+	if m.State() != Failed || !strings.Contains(ansi.Strip(m.View()), "NaN loss") {
+		t.Errorf("failure event not shown: %v", m.State())
+	}
+}
+
+func TestNoTrainer(t *testing.T) {
+	m := New(common.New(), nil)
+	m.SetSize(80, 24)
+	hit(t, m, "s")
+	if m.Busy() || !strings.Contains(ansi.Strip(m.View()), "not available") {
+		t.Error("a missing trainer should be explained")
+	}
+}
+
+func TestETA(t *testing.T) {
+	d, ok := ETA(backend.StepMetrics{Step: 25, Steps: 100, Elapsed: 50 * time.Second})
+	if !ok || d != 150*time.Second {
+		t.Errorf("ETA %v %v, want 2m30s", d, ok)
+	}
+	if _, ok := ETA(backend.StepMetrics{}); ok {
+		t.Error("ETA without steps")
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		w, h := sz[0], sz[1]
+		m, tr := newView(w, h)
+		golden.Assert(t, fmt.Sprintf("idle_%dx%d", w, h), m.View(), w, h)
+		hit(t, m, "s")
+		feed(t, m, tr, backend.StageStarted{Stage: backend.StageInfo{Index: 0, Name: "low-res", Resolution: 16, Steps: 100}})
+		for i := 1; i <= 60; i++ {
+			feed(t, m, tr, metrics(0, i, 100))
+		}
+		rep := data.Report{Overall: 0.625, Categories: []data.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
+		feed(t, m, tr, backend.SampleReady{Stage: 0, Step: 60, Grid: fake.Image(64, 32)}, backend.StageFinished{Stage: 0, Eval: &rep})
+		golden.Assert(t, fmt.Sprintf("running_%dx%d", w, h), m.View(), w, h)
+		hit(t, m, "l")
+		golden.Assert(t, fmt.Sprintf("logscale_%dx%d", w, h), m.View(), w, h)
+	}
+}

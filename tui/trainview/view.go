@@ -1,0 +1,187 @@
+package trainview
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"github.com/lumina-workbench/lumina/tui/common"
+)
+
+// View is exactly Width×Height cells.
+func (m *Model) View() string {
+	w, h := m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	l := m.layout()
+	return common.Columns(h,
+		common.Block{Text: m.leftView(l), Width: l.leftW},
+		common.Block{Text: "", Width: 2},
+		common.Block{Text: m.rightView(l), Width: l.rightW},
+	)
+}
+
+func (m *Model) leftView(l layout) string {
+	st := m.common.Styles
+	if m.trainer == nil {
+		return st.Title.Render("Training") + "\n\n" + st.Dim.Render(common.Wrap("Training is not available: no trainer was wired into this binary.", l.leftW))
+	}
+	dirLabel := st.Label.Render("Run folder")
+	if m.dirFocus {
+		dirLabel = st.Focused.Render("Run folder")
+	}
+	lines := []string{
+		st.Title.Render("Job") + "  " + m.stateText(),
+		m.fields.View(),
+		dirLabel,
+		m.runDir.View(),
+		"",
+	}
+	lm := m.last
+	val := func(label, v string) string {
+		return st.Label.Render(fmt.Sprintf("%-10s", label)) + st.Value.Render(v)
+	}
+	dash := "–"
+	stepText, ips, eta, lr, gn := dash, dash, dash, dash, dash
+	if lm.Step > 0 {
+		stepText = fmt.Sprintf("%d/%d (stage %d)", lm.Step, lm.Steps, lm.Stage)
+		ips = fmt.Sprintf("%.1f", lm.ImagesPerSec)
+		lr = fmt.Sprintf("%.3g", lm.LR)
+		gn = fmt.Sprintf("%.3g", lm.GradNorm)
+		if d, ok := ETA(lm); ok {
+			eta = fmtDuration(d)
+		}
+	}
+	lines = append(lines,
+		val("step", stepText),
+		val("images/s", ips),
+		val("ETA", eta+st.Dim.Render(" (stage)")),
+		val("lr", lr),
+		val("grad norm", gn),
+		"",
+		st.Label.Render("Stages"),
+	)
+	barW := max(4, l.leftW-14)
+	for _, s := range m.stages {
+		pct := 0.0
+		if s.info.Steps > 0 {
+			pct = float64(s.step) / float64(s.info.Steps)
+		}
+		label := fmt.Sprintf("%d %-6s", s.info.Index, truncate(s.info.Name, 6))
+		lines = append(lines, st.Dim.Render(label)+" "+st.Bar(barW, pct)+fmt.Sprintf(" %3.0f%%", 100*min(1, pct)))
+	}
+	if len(m.stages) == 0 {
+		lines = append(lines, st.Dim.Render("  no job yet (s starts)"))
+	}
+	lines = append(lines, "")
+	// The latest notes fill what is left, wrapped, newest last.
+	room := m.common.Height - (strings.Count(strings.Join(lines, "\n"), "\n") + 1)
+	var noteLines []string
+	for i := len(m.notes) - 1; i >= 0 && len(noteLines) < room; i-- {
+		n := m.notes[i]
+		style := st.Dim
+		switch n.level {
+		case 1:
+			style = st.Warn
+		case 2:
+			style = st.Error
+		}
+		wrapped := strings.Split(common.Wrap(n.text, l.leftW), "\n")
+		for j := range wrapped {
+			wrapped[j] = style.Render(wrapped[j])
+		}
+		noteLines = append(wrapped, noteLines...)
+	}
+	if len(noteLines) > room {
+		noteLines = noteLines[len(noteLines)-room:]
+	}
+	lines = append(lines, noteLines...)
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) stateText() string {
+	st := m.common.Styles
+	switch m.state {
+	case Running:
+		return st.Good.Render(m.state.String())
+	case Paused, Stopping, Starting:
+		return st.Warn.Render(m.state.String())
+	case Failed:
+		return st.Error.Render(m.state.String())
+	}
+	return st.Dim.Render(m.state.String())
+}
+
+func (m *Model) rightView(l layout) string {
+	st := m.common.Styles
+	label := "Latest samples"
+	if m.gridLabel != "" {
+		label += st.Dim.Render("  " + m.gridLabel)
+	}
+	bottom := common.Columns(l.gridRows,
+		common.Block{Text: m.grid.View(), Width: l.gridCols},
+		common.Block{Text: "", Width: 2},
+		common.Block{Text: m.evalView(l.evalW), Width: l.evalW},
+	)
+	return strings.Join([]string{m.plot.View(), common.FitLine(st.Title.Render(label), l.rightW), bottom}, "\n")
+}
+
+// evalView is the ToyEval report of the last stage that has one.
+func (m *Model) evalView(w int) string {
+	st := m.common.Styles
+	for i := len(m.stages) - 1; i >= 0; i-- {
+		s := m.stages[i]
+		if s.eval == nil {
+			continue
+		}
+		lines := []string{st.Label.Render(fmt.Sprintf("ToyEval, stage %d", s.info.Index)),
+			st.Value.Render(fmt.Sprintf("overall %.3f", s.eval.Overall))}
+		for _, c := range s.eval.Categories {
+			lines = append(lines, fmt.Sprintf("%-*s %.2f", max(1, w-6), truncate(c.Name, max(1, w-6)), c.Mean))
+		}
+		return strings.Join(lines, "\n")
+	}
+	return st.Dim.Render("ToyEval runs at stage ends")
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string(r[:n])
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func fmtDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, mnt, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%dh%02dm", h, mnt)
+	}
+	if mnt > 0 {
+		return fmt.Sprintf("%dm%02ds", mnt, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// ShortHelp is the help bar's line.
+func (m *Model) ShortHelp() []key.Binding {
+	if m.dirFocus {
+		return []key.Binding{m.keys.Blur}
+	}
+	return []key.Binding{m.keys.Start, m.keys.Pause, m.keys.Stop, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.plot.Keys.LogScale, m.plot.Keys.MoreSmooth}
+}
+
+// FullHelp is every key of the view.
+func (m *Model) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{m.keys.Start, m.keys.Pause, m.keys.Stop},
+		{m.keys.Focus, m.keys.Blur, m.fields.Keys.Up, m.fields.Keys.Inc},
+		{m.plot.Keys.LogScale, m.plot.Keys.MoreSmooth},
+	}
+}

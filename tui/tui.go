@@ -1,0 +1,44 @@
+// Package tui is the Bubble Tea workbench. Run opens it on the backends in Deps; cmd/lumina builds
+// those from the real model (the tui tree never imports Gorgonia: see package backend).
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/lumina-workbench/lumina/tui/app"
+	"github.com/lumina-workbench/lumina/tui/backend"
+)
+
+// Deps are the backends the views use; any may be nil, and the view then says what is missing.
+type Deps = app.Deps
+
+// The interfaces cmd/lumina implements.
+type (
+	Sampler     = backend.Sampler
+	Trainer     = backend.Trainer
+	RunStore    = backend.RunStore
+	SceneSource = backend.SceneSource
+)
+
+// ShutdownTimeout bounds how long Run waits, after the program has ended, for a training job it
+// left running to save its checkpoint and stop.
+const ShutdownTimeout = 2 * time.Minute
+
+// Run opens the workbench on the terminal and returns when the user quits. Jobs still running when
+// the program ends (killed by a signal) are stopped, and their checkpoint awaited, before it returns.
+func Run(deps Deps, opts ...tea.ProgramOption) error {
+	if deps.Getenv == nil {
+		deps.Getenv = os.Getenv
+	}
+	m := app.New(deps)
+	_, err := tea.NewProgram(m, opts...).Run()
+	m.Shutdown(ShutdownTimeout)
+	if err != nil && !errors.Is(err, tea.ErrInterrupted) {
+		return fmt.Errorf("tui: %w", err)
+	}
+	return nil
+}
