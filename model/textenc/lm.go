@@ -80,8 +80,8 @@ func (c LMConfig) ParamShapes() []Param {
 	return append(ps, Param{"norm.weight", []int{c.Dim}}, Param{"head.weight", []int{c.Vocab, c.Dim}})
 }
 
-// NewLMWeights initialises the encoder: N(0, 0.02) embeddings and head, xavier-uniform projections,
-// unit norms.
+// NewLMWeights initialises the encoder: N(0, 1) token embeddings, an N(0, 0.02) head, xavier-uniform
+// projections, unit norms.
 func NewLMWeights(c LMConfig, dt tensor.Dtype, seed uint64) (map[string]*tensor.Dense, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -99,7 +99,14 @@ func NewLMWeights(c LMConfig, dt tensor.Dtype, seed uint64) (map[string]*tensor.
 			for i := range v {
 				v[i] = 1
 			}
-		case p.Name == "tok_emb.weight" || p.Name == "head.weight":
+		case p.Name == "tok_emb.weight":
+			// N(0, 1), as PyTorch's nn.Embedding (and Gemma's √dim embedding normaliser in effect):
+			// token identity must stay a large part of the residual stream, or the caption features
+			// of a small, briefly trained encoder barely tell "red" from "blue".
+			for i := range v {
+				v[i] = rng.NormFloat64()
+			}
+		case p.Name == "head.weight":
 			for i := range v {
 				v[i] = 0.02 * rng.NormFloat64()
 			}
