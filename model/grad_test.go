@@ -88,7 +88,9 @@ func TestWholeModelGradients(t *testing.T) {
 			d[j] = orig
 			num := (up - down) / (2 * h)
 			got := grads[pi][j]
-			err := math.Abs(num-got) / math.Max(1e-6, math.Abs(num)+math.Abs(got))
+			// Relative where gradients are large, absolute (1e-8) where they are tiny and the central
+			// difference itself has only ~1e-9 of precision.
+			err := math.Abs(num-got) / math.Max(1e-3, math.Abs(num)+math.Abs(got))
 			worst = math.Max(worst, err)
 			if err > 1e-5 {
 				t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g (rel %.2g)", p.Name, j, got, num, err)

@@ -23,8 +23,11 @@ type Weights struct {
 }
 
 // NewWeights initialises a model as the reference does: xavier-uniform linears with zero biases, a
-// N(0, 0.02) timestep MLP and caption projection, unit norm weights, and zero adaLN and final layers, so
-// every modulated block starts as the identity.
+// N(0, 0.02) timestep MLP, unit norm weights, and zero adaLN and final layers, so every modulated block
+// starts as the identity. One deviation: the caption projection is xavier-uniform, not the reference's
+// N(0, 0.02). At that scale a caption token enters at a quarter of the unit RMS that each sandwich-norm
+// residual adds, so after the context refiner every token is close to the average of its (40–60 token,
+// system-prompt-dominated) caption, and our small models learned to ignore captions altogether.
 func NewWeights(cfg Config, dt tensor.Dtype, seed uint64) (*Weights, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -43,7 +46,7 @@ func NewWeights(cfg Config, dt tensor.Dtype, seed uint64) (*Weights, error) {
 			for i := range v {
 				v[i] = 1
 			}
-		case strings.HasPrefix(p.Name, "t_mlp.") || strings.HasPrefix(p.Name, "cap_emb."):
+		case strings.HasPrefix(p.Name, "t_mlp."):
 			for i := range v {
 				v[i] = 0.02 * rng.NormFloat64()
 			}
