@@ -323,8 +323,11 @@ func (m *NextDiT) Main(h, siluC *G.Node, joint Rope) (out *G.Node, err error) {
 func (m *NextDiT) Post(h, siluC *G.Node, s Shape) (v *G.Node, err error) {
 	defer gu.Catch(&err)
 	p := m.Cfg.Patch
-	z := m.Final.Forward(h, siluC)                                               // [B, Lc+Limg, p·p·C]
-	z = gu.Must(G.Slice(z, nil, G.S(s.CapLen, s.CapLen+s.ImageTokens(p))))       // [B, Limg, p·p·C]
+	z := m.Final.Forward(h, siluC) // [B, Lc+Limg, p·p·C]
+	li, ppc := s.ImageTokens(p), p*p*m.Cfg.Channels
+	z = gu.Must(G.Slice(z, nil, G.S(s.CapLen, s.CapLen+li))) // [B, Limg, p·p·C]
+	// Gorgonia drops an axis sliced to length 1 (a 4×4 aux image in 4×4 patches is one token).
+	z = gu.Must(G.Reshape(z, tensor.Shape{s.Batch, li, ppc}))                    // [B, Limg, p·p·C]
 	return gu.Must(ops.Unpatchify(z, p, m.Cfg.Channels, s.Height, s.Width)), nil // [B, C, H, W]
 }
 
