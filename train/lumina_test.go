@@ -74,3 +74,16 @@ func TestLuminaResumeIsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPresetBuildsItsModel catches presets whose model, text encoder and patch do not fit together.
+func TestEveryPresetBuildsItsModel(t *testing.T) {
+	for _, name := range PresetNames() {
+		p, err := LoadPreset(name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewLumina(p); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+}

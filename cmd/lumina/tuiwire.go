@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/infer"
@@ -83,7 +84,13 @@ type trainerAdapter struct {
 
 func (t *trainerAdapter) Presets() []backend.PresetInfo {
 	var out []backend.PresetInfo
-	for _, name := range train.PresetNames() {
+	names := []string{train.DefaultPreset} // the view preselects the first: the CPU default
+	for _, n := range train.PresetNames() {
+		if n != train.DefaultPreset {
+			names = append(names, n)
+		}
+	}
+	for _, name := range names {
 		p, err := train.LoadPreset(name, "")
 		if err != nil {
 			continue
@@ -122,10 +129,20 @@ func (t *trainerAdapter) Start(ctx context.Context, req backend.TrainRequest) (<
 	out := make(chan backend.TrainEvent, 64)
 	go func() {
 		defer close(out)
+		var stageStart time.Time
 		for ev := range raw {
-			if e := convertEvent(ev, p); e != nil {
-				out <- e
+			e := convertEvent(ev, p)
+			switch m := e.(type) {
+			case nil:
+				continue
+			case backend.StageStarted:
+				stageStart = time.Now()
+			case backend.StepMetrics:
+				// The view derives its ETA from the time spent in the stage so far.
+				m.Elapsed = time.Since(stageStart)
+				e = m
 			}
+			out <- e
 		}
 	}()
 	go func() {

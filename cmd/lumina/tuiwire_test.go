@@ -131,3 +131,10 @@ func TestConvertEvent(t *testing.T) {
 		t.Fatalf("stage finished: %+v", fin.Eval)
 	}
 }
+
+func TestTrainerAdapterOffersTheDefaultPresetFirst(t *testing.T) {
+	ps := (&trainerAdapter{}).Presets()
+	if len(ps) < 2 || ps[0].Name != train.DefaultPreset || len(ps[0].Stages) == 0 {
+		t.Fatalf("presets %+v: want %s first, with its stages", ps, train.DefaultPreset)
+	}
+}
