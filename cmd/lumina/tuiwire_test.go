@@ -138,3 +138,46 @@ func TestTrainerAdapterOffersTheDefaultPresetFirst(t *testing.T) {
 		t.Fatalf("presets %+v: want %s first, with its stages", ps, train.DefaultPreset)
 	}
 }
+
+// TestTrainFromTUIStopLeavesLoadableCheckpoint starts the CPU preset's text-encoder stage through the
+// TUI's trainer, stops it after the first step, and checks that the run folder has the layout
+// `lumina train` writes and that the stop checkpoint loads for sampling.
+func TestTrainFromTUIStopLeavesLoadableCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	tr := &trainerAdapter{}
+	evs, err := tr.Start(context.Background(), backend.TrainRequest{Preset: train.DefaultPreset, Stage: 0, RunDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved []string
+	stopped := false
+	for ev := range evs {
+		switch e := ev.(type) {
+		case backend.StepMetrics:
+			if !stopped {
+				tr.Stop()
+				stopped = true
+			}
+		case backend.CheckpointSaved:
+			saved = append(saved, e.Path)
+		case backend.Failed:
+			t.Fatal(e.Err)
+		}
+	}
+	if !stopped || len(saved) == 0 {
+		t.Fatalf("stopped %v, checkpoints %v", stopped, saved)
+	}
+	for _, f := range []string{"config.yaml", "metrics.jsonl", "checkpoints"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run folder lacks %s", f)
+		}
+	}
+	s, err := loadSampler(saved[len(saved)-1])
+	if err != nil {
+		t.Fatalf("stop checkpoint does not load: %v", err)
+	}
+	if _, err := s.Sample(context.Background(), backend.SampleRequest{Prompt: "a red circle", Resolution: 16,
+		Options: backend.SampleOptions{Steps: 3, CFG: 1, Solver: "euler", Shift: 1, Trunc: 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
