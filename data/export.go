@@ -5,11 +5,11 @@ package data
 // carries the scene, its quality and the captions at every granularity in both languages.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"image"
 	"image/png"
 	"io"
@@ -27,45 +27,8 @@ func WriteFileAtomic(path string, data []byte) error {
 }
 
 // writeAtomic streams a file's contents through fill, with WriteFileAtomic's guarantees.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	// CreateTemp makes the file 0600; an exported dataset is meant to be shared like any other file.
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	// Sync the folder too, so the rename itself survives a crash. Not every filesystem allows it.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	return atomicfile.Write(path, nil, fill)
 }
 
 // WritePNG encodes img to path atomically.

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"image"
 	"image/color"
 	"image/draw"
@@ -74,47 +75,8 @@ func OpenRunFolder(dir, ext string) (*RunFolder, error) {
 
 // WriteFileAtomic writes path through fill: a temporary file beside it, synced, then renamed over it.
 // On any failure the temporary file is removed and path is untouched.
-func (rf *RunFolder) WriteFileAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("create temporary file for %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	var w io.Writer = f
-	if rf.wrap != nil {
-		w = rf.wrap(f)
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // not every filesystem can sync a folder; the rename is still atomic
-		d.Close()
-	}
-	return nil
+func (rf *RunFolder) WriteFileAtomic(path string, fill func(io.Writer) error) error {
+	return atomicfile.Write(path, rf.wrap, fill)
 }
 
 // WriteConfig stores the run's preset as config.yaml.

@@ -11,12 +11,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -89,50 +88,7 @@ func save(path string, tensors map[string]*tensor.Dense, meta map[string]string,
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	var w io.Writer = tmp
-	if wrap != nil {
-		w = wrap(w)
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if err = writeBody(bw, header, order, tensors); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmpName, path); err != nil {
-		return err
-	}
-	// The rename is durable only once the directory entry is.
-	if d, derr := os.Open(dir); derr == nil {
-		derr = d.Sync()
-		d.Close()
-		if derr != nil && !errors.Is(derr, os.ErrInvalid) {
-			return fmt.Errorf("sync directory: %w", derr)
-		}
-	}
-	return nil
+	return atomicfile.Write(path, wrap, func(w io.Writer) error { return writeBody(w, header, order, tensors) })
 }
 
 // Encode writes the safetensors bytes of tensors and meta to w (what Save puts in the file).

@@ -1,0 +1,60 @@
+// Package atomicfile writes files so that a reader never sees a half-written one and a failed write
+// never damages what was there: a temporary file in the same folder, synced, renamed over the target,
+// then the folder synced. Checkpoints, run-folder files, exported datasets and images all go through it.
+package atomicfile
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write streams path's contents through fill. wrap, if not nil, wraps the file writer (tests use it to
+// fail a write half-way, as a full disk would). On any failure the temporary file is removed and path is
+// left as it was. The file ends up 0644 (CreateTemp makes 0600; these files are meant to be shared).
+func Write(path string, wrap func(io.Writer) io.Writer, fill func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	var w io.Writer = f
+	if wrap != nil {
+		w = wrap(f)
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err = fill(bw); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename into %s: %w", path, err)
+	}
+	// The rename is durable only once the folder entry is; not every filesystem can sync a folder,
+	// and the rename is atomic either way.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
