@@ -348,24 +348,33 @@ func firstModulated(m *model.NextDiT, h, siluC *G.Node) (n *G.Node, err error) {
 	return l0.ModulatedInput(h, l0.Modulation(siluC)), nil // [B, L, D]
 }
 
-func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
-	if g, ok := p.main[s]; ok {
-		return g, nil
-	}
+// stackInputs builds a graph holding the model and the joint-sequence inputs that the main layers and
+// the final layer both start from: h [B, L, D] and SiLU(c) [B, A].
+func (p *Pipeline) stackInputs(s model.Shape) (*G.ExprGraph, *model.NextDiT, *G.Node, *G.Node, error) {
 	w := p.Bundle.DiT
 	g := G.NewGraph()
 	m, err := model.NewNextDiT(g, w)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	L := s.CapLen + s.ImageTokens(p.Cfg.Patch)
-	half := p.Cfg.HeadDim() / 2
-	mg := &mainGraph{
-		h:     gu.Input(g, w.Dtype, "h", s.Batch, L, p.Cfg.Dim),
-		siluC: gu.Input(g, w.Dtype, "siluc", s.Batch, p.Cfg.AdaDim()),
-		joint: model.Rope{Cos: gu.Input(g, w.Dtype, "cos", s.Batch, L, half), Sin: gu.Input(g, w.Dtype, "sin", s.Batch, L, half),
-			Mask: gu.Input(g, w.Dtype, "mask", s.Batch, L)},
+	h := gu.Input(g, w.Dtype, "h", s.Batch, L, p.Cfg.Dim)           // [B, L, D]
+	siluC := gu.Input(g, w.Dtype, "siluc", s.Batch, p.Cfg.AdaDim()) // [B, A]
+	return g, m, h, siluC, nil
+}
+
+func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
+	if g, ok := p.main[s]; ok {
+		return g, nil
 	}
+	g, m, h, siluC, err := p.stackInputs(s)
+	if err != nil {
+		return nil, err
+	}
+	dt := p.Bundle.DiT.Dtype
+	L, half := s.CapLen+s.ImageTokens(p.Cfg.Patch), p.Cfg.HeadDim()/2
+	mg := &mainGraph{h: h, siluC: siluC, joint: model.Rope{Cos: gu.Input(g, dt, "cos", s.Batch, L, half),
+		Sin: gu.Input(g, dt, "sin", s.Batch, L, half), Mask: gu.Input(g, dt, "mask", s.Batch, L)}}
 	if mg.out, err = m.Main(mg.h, mg.siluC, mg.joint); err != nil {
 		return nil, err
 	}
@@ -378,17 +387,11 @@ func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
 	if g, ok := p.post[s]; ok {
 		return g, nil
 	}
-	w := p.Bundle.DiT
-	g := G.NewGraph()
-	m, err := model.NewNextDiT(g, w)
+	g, m, h, siluC, err := p.stackInputs(s)
 	if err != nil {
 		return nil, err
 	}
-	L := s.CapLen + s.ImageTokens(p.Cfg.Patch)
-	pg := &postGraph{
-		h:     gu.Input(g, w.Dtype, "h", s.Batch, L, p.Cfg.Dim),
-		siluC: gu.Input(g, w.Dtype, "siluc", s.Batch, p.Cfg.AdaDim()),
-	}
+	pg := &postGraph{h: h, siluC: siluC}
 	if pg.v, err = m.Post(pg.h, pg.siluC, s); err != nil {
 		return nil, err
 	}
