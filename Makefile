@@ -20,8 +20,11 @@ test:
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -count=1 ./...
 
-bench:
+# The Go benchmarks, then the training step and sampling forward against ../shared/bench/ref_nextdit.py
+# in the same run (the ratio Go/PyTorch; without python3-torch only the Go figures).
+bench: build
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchtime 3x ./...
+	./$(BIN) bench train
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
