@@ -28,10 +28,15 @@ const (
 	ShortCaption
 	// TagCaption: comma-separated tags for the objects, the background and the style.
 	TagCaption
+	// BriefCaption: a GenEval-style prompt: the objects by shape alone ("two circles and a triangle"),
+	// or, for two objects of different shapes in a clear relation, that relation ("a circle to the left
+	// of a square"); photos say so ("a photo of …"). Real captions leave attributes out too, and a model
+	// that only ever saw colours named draws nothing for "a photo of a circle".
+	BriefCaption
 	NumGranularities int = iota
 )
 
-var granularityNames = [...]string{DetailedCaption: "detailed", MediumCaption: "medium", ShortCaption: "short", TagCaption: "tag"}
+var granularityNames = [...]string{DetailedCaption: "detailed", MediumCaption: "medium", ShortCaption: "short", TagCaption: "tag", BriefCaption: "brief"}
 
 func (g Granularity) String() string {
 	if int(g) < len(granularityNames) {
@@ -40,7 +45,7 @@ func (g Granularity) String() string {
 	return fmt.Sprintf("Granularity(%d)", uint8(g))
 }
 
-// ParseGranularity reads "detailed", "medium", "short" or "tag"; the error lists the allowed names.
+// ParseGranularity reads "detailed", "medium", "short", "tag" or "brief"; the error lists the allowed names.
 func ParseGranularity(s string) (Granularity, error) {
 	for i, n := range granularityNames {
 		if strings.EqualFold(strings.TrimSpace(s), n) {
@@ -169,6 +174,7 @@ const (
 	capFormMedium
 	capFormShort
 	capFormTag
+	capFormBrief
 	capFormStyle
 	capFormMain
 	capFormAll
@@ -185,14 +191,19 @@ type capCellCount struct {
 // capGroup is a set of objects the caption names together ("two small red circles").
 type capGroup struct {
 	colour Colour
-	shape  Shape
-	size   *Size // nil when the caption leaves size out
-	k      int
-	cells  []capCellCount // distinct cells, in grid order
+	// anyColour: the group is named by shape alone (its objects may differ in colour).
+	anyColour bool
+	shape     Shape
+	size      *Size // nil when the caption leaves size out
+	k         int
+	cells     []capCellCount // distinct cells, in grid order
 }
 
 func (g capGroup) ref() ObjectRef {
-	r := ObjectRef{Colour: Ptr(g.colour), Shape: Ptr(g.shape)}
+	r := ObjectRef{Shape: Ptr(g.shape)}
+	if !g.anyColour {
+		r.Colour = Ptr(g.colour)
+	}
 	if g.size != nil {
 		r.Size = Ptr(*g.size)
 	}
@@ -227,6 +238,13 @@ func capPlanFor(s Scene, g Granularity) capPlan {
 		p.form, p.groups = capFormShort, capGroups(s, false)
 	case TagCaption:
 		p.form, p.groups = capFormTag, capGroups(s, false)
+	case BriefCaption:
+		p.form = capFormBrief
+		if r, ok := capBriefRelation(s); ok {
+			p.rels = []capRel{r}
+		} else {
+			p.groups = capShapeGroups(s)
+		}
 	default:
 		p.form, p.groups, p.withPos, p.rels = capFormDetailed, capGroups(s, true), true, capRelations(s)
 	}
@@ -293,6 +311,39 @@ func capGroups(s Scene, withSize bool) []capGroup {
 		slices.SortFunc(gs[i].cells, func(a, b capCellCount) int { return int(a.cell) - int(b.cell) })
 	}
 	return gs
+}
+
+// capShapeGroups groups the objects by shape alone, in the order of their first object.
+func capShapeGroups(s Scene) []capGroup {
+	var gs []capGroup
+	for _, o := range s.Objects {
+		i := slices.IndexFunc(gs, func(g capGroup) bool { return g.shape == o.Shape })
+		if i < 0 {
+			gs = append(gs, capGroup{shape: o.Shape, anyColour: true})
+			i = len(gs) - 1
+		}
+		gs[i].k++
+	}
+	return gs
+}
+
+// capBriefRelation is the relation a brief caption states: only for exactly two objects of different
+// shapes (so the shape names each alone) with at least one clear relation between them.
+func capBriefRelation(s Scene) (capRel, bool) {
+	if len(s.Objects) != 2 || s.Objects[0].Shape == s.Objects[1].Shape {
+		return capRel{}, false
+	}
+	var kinds []RelationKind
+	for _, r := range s.Relations() {
+		if r.A == 0 && r.B == 1 {
+			kinds = append(kinds, r.Kind)
+		}
+	}
+	if len(kinds) == 0 {
+		return capRel{}, false
+	}
+	slices.Sort(kinds)
+	return capRel{a: ObjectRef{Shape: Ptr(s.Objects[0].Shape)}, b: ObjectRef{Shape: Ptr(s.Objects[1].Shape)}, kinds: kinds}, true
 }
 
 // capUniqueRef is the shortest description that picks out object i alone: its shape, then colour and
@@ -385,6 +436,10 @@ func (p capPlan) facts() []Fact {
 	case capFormTag:
 		bg()
 		style()
+	case capFormBrief:
+		if p.domain == Photo {
+			style()
+		}
 	case capFormStyle:
 		style()
 		bg()
@@ -722,6 +777,22 @@ func capRealiseEn(p capPlan, rng *rand.Rand) string {
 			return capPick(rng, "An image of ", "A picture of ", "A picture showing ") + list + "."
 		}
 		return capPick(rng, "Shapes: ", "Contents: ") + list + "."
+	case capFormBrief:
+		var body string
+		if len(p.rels) > 0 {
+			subj, obj, kinds := capOrient(p.rels[0], rng)
+			words := make([]string, len(kinds))
+			for i, k := range kinds {
+				words[i] = capEnRelWord(k, rng)
+			}
+			body = capEnIndef(subj, 1, rng) + " " + strings.Join(words, " and ") + " " + capEnIndef(obj, 1, rng)
+		} else {
+			body = capEnJoin(phrases(false), rng)
+		}
+		if p.domain == Photo {
+			return capPick(rng, "a photo of ", "a photograph of ", "A photo of ") + body
+		}
+		return capPick(rng, "", "", "an image of ", "a picture of ") + body
 	case capFormMedium:
 		list := capEnJoin(phrases(true), rng)
 		switch rng.IntN(3) {

@@ -217,6 +217,48 @@ func TestCaptionFactsContent(t *testing.T) {
 	}
 }
 
+// Brief captions name shapes without colour or size, and state the relation of two differently shaped
+// objects when the scene has one: GenEval-style prompts the model must learn to follow.
+func TestBriefCaptionFacts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	rels, lists := 0, 0
+	for i := 0; i < 1000; i++ {
+		s := capTestScene(rng)
+		fs := CaptionFacts(s, BriefCaption)
+		for _, f := range fs {
+			if f.Obj.Colour != nil || f.Obj.Size != nil || f.Other.Colour != nil || f.Other.Size != nil {
+				t.Fatalf("brief caption names an attribute: %s", rdFactKey(f))
+			}
+		}
+		clear := len(s.Objects) == 2 && s.Objects[0].Shape != s.Objects[1].Shape && len(s.Relations()) > 0
+		hasRel := slices.ContainsFunc(fs, func(f Fact) bool { return f.Kind == FactRelation })
+		if clear != hasRel {
+			t.Fatalf("scene %+v: relation stated %v, want %v (%v)", s, hasRel, clear, capKeys(fs))
+		}
+		if hasRel {
+			rels++
+			continue
+		}
+		lists++
+		// Without a relation, every shape's count is stated, summing to the object count.
+		total := 0
+		for _, f := range fs {
+			switch f.Kind {
+			case FactExists:
+				total++
+			case FactCount:
+				total += f.Count
+			}
+		}
+		if total != len(s.Objects) {
+			t.Fatalf("brief facts count %d objects of %d: %v", total, len(s.Objects), capKeys(fs))
+		}
+	}
+	if rels < 50 || lists < 50 {
+		t.Fatalf("only %d relation and %d list captions: the test scenes are too tame", rels, lists)
+	}
+}
+
 // A hand-written caption is read as a person would read it; this does not use the captioner at all.
 func TestReadCaptionByHand(t *testing.T) {
 	red, blue, green := Red, Blue, Green

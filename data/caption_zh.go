@@ -219,6 +219,21 @@ func capRealiseZh(p capPlan, rng *rand.Rand) string {
 		style, _ := capZhStyle(p.domain, rng)
 		tags = append(tags, bg+"背景", style)
 		return strings.Join(capShuffled(rng, tags), capPick(rng, "，", "、"))
+	case capFormBrief:
+		var body string
+		if len(p.rels) > 0 {
+			body = capZhRelSentence(p.rels[0], rng)
+		} else {
+			parts := make([]string, len(groups))
+			for i, g := range groups {
+				parts[i] = capZhIndef(g.ref(), g.k, rng)
+			}
+			body = capPick(rng, "", "画面中有", "图中是") + capZhJoin(parts, rng) + "。"
+		}
+		if p.domain == Photo {
+			return capPick(rng, "一张照片。", "这是一张照片。") + body
+		}
+		return body
 	case capFormShort:
 		parts := make([]string, len(groups))
 		for i, g := range groups {

@@ -181,6 +181,7 @@ type CaptionSet struct {
 	Medium   LangText `json:"medium"`
 	Short    LangText `json:"short"`
 	Tag      LangText `json:"tag"`
+	Brief    LangText `json:"brief"`
 }
 
 func (cs *CaptionSet) slot(g Granularity, l Lang) *string {
@@ -194,6 +195,8 @@ func (cs *CaptionSet) slot(g Granularity, l Lang) *string {
 		lt = &cs.Short
 	case TagCaption:
 		lt = &cs.Tag
+	case BriefCaption:
+		lt = &cs.Brief
 	default:
 		return nil
 	}

@@ -162,17 +162,19 @@ type CaptionMix struct {
 	Medium   float64 `yaml:"medium" json:"medium"`
 	Short    float64 `yaml:"short" json:"short"`
 	Tag      float64 `yaml:"tag" json:"tag"`
+	Brief    float64 `yaml:"brief,omitempty" json:"brief,omitempty"`
 	Weak     float64 `yaml:"weak,omitempty" json:"weak,omitempty"`
 }
 
-func (m CaptionMix) weights() [5]float64 {
-	return [5]float64{m.Detailed, m.Medium, m.Short, m.Tag, m.Weak}
+// weights are in data.Granularity order, then the weak captioner.
+func (m CaptionMix) weights() [6]float64 {
+	return [6]float64{m.Detailed, m.Medium, m.Short, m.Tag, m.Brief, m.Weak}
 }
 
-// sourceWeak is the index after the four granularities.
-const sourceWeak = 4
+// sourceWeak is the index after the granularities.
+const sourceWeak = data.NumGranularities
 
-// pick draws a source index 0..4 with u in [0, 1).
+// pick draws a source index 0..sourceWeak with u in [0, 1).
 func (m CaptionMix) pick(u float64) int {
 	w := m.weights()
 	var total float64
@@ -220,14 +222,14 @@ type CaptionConfig struct {
 func (c CaptionConfig) Validate() error {
 	var total float64
 	for i, w := range c.Mix.weights() {
-		name := [...]string{"detailed", "medium", "short", "tag", "weak"}[i]
+		name := [...]string{"detailed", "medium", "short", "tag", "brief", "weak"}[i]
 		if math.IsNaN(w) || w < 0 || math.IsInf(w, 0) {
 			return fmt.Errorf("mix.%s %v must be a finite weight ≥ 0", name, w)
 		}
 		total += w
 	}
 	if total <= 0 {
-		return fmt.Errorf("mix: every weight is 0; give at least one of detailed, medium, short, tag, weak a positive weight")
+		return fmt.Errorf("mix: every weight is 0; give at least one of detailed, medium, short, tag, brief, weak a positive weight")
 	}
 	if !(c.ZhFrac >= 0 && c.ZhFrac <= 1) {
 		return fmt.Errorf("zh_frac %v outside [0, 1]", c.ZhFrac)
