@@ -24,7 +24,7 @@ const (
 	DetailedCaption Granularity = iota
 	// MediumCaption: colour, shape and position of each object, and the background.
 	MediumCaption
-	// ShortCaption: the objects' colours and shapes in one clause.
+	// ShortCaption: the objects' colours and shapes in one clause; photos say so ("A photo of …").
 	ShortCaption
 	// TagCaption: comma-separated tags for the objects, the background and the style.
 	TagCaption
@@ -436,7 +436,7 @@ func (p capPlan) facts() []Fact {
 	case capFormTag:
 		bg()
 		style()
-	case capFormBrief:
+	case capFormBrief, capFormShort:
 		if p.domain == Photo {
 			style()
 		}
@@ -768,6 +768,9 @@ func capRealiseEn(p capPlan, rng *rand.Rand) string {
 		return strings.Join(capShuffled(rng, tags), ", ")
 	case capFormShort:
 		list := capEnJoin(phrases(false), rng)
+		if p.domain == Photo {
+			return capPick(rng, "A photo of ", "A photograph of ", "a photo of ", "A photo showing ") + list
+		}
 		switch rng.IntN(4) {
 		case 0:
 			return capUpperFirst(list) + "."

@@ -240,6 +240,9 @@ func capRealiseZh(p capPlan, rng *rand.Rand) string {
 			parts[i] = capZhIndef(g.ref(), g.k, rng)
 		}
 		list := capZhJoin(parts, rng)
+		if p.domain == Photo {
+			return capPick(rng, "一张照片。", "这是一张照片。") + list + "。"
+		}
 		switch rng.IntN(3) {
 		case 0:
 			return list + "。"

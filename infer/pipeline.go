@@ -55,6 +55,9 @@ func NewPipeline(b *ckpt.Bundle) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	if enc.PromptOnly, err = textenc.ParseCaptionContext(b.Meta[ckpt.MetaCaptionContext]); err != nil {
+		return nil, fmt.Errorf("pipeline: checkpoint metadata: %w", err)
+	}
 	maxCap := min(MaxCaptionTokens, b.TextCfg.MaxLen)
 	if n, err := strconv.Atoi(b.Meta[ckpt.MetaCaptionTokens]); err == nil && n > 0 {
 		maxCap = min(n, b.TextCfg.MaxLen)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -187,5 +188,28 @@ func TestPipelineSampleDeterministic(t *testing.T) {
 		if a[i] != c[i] {
 			t.Fatal("TeaCache that never skips changed the image")
 		}
+	}
+}
+
+// The checkpoint's caption context reaches the encoder: a "prompt" checkpoint keeps <bos> and the tokens
+// after <Prompt Start> only; an unknown context is refused with its name.
+func TestPipelineCaptionContext(t *testing.T) {
+	b := testBundle(t)
+	b.Meta = map[string]string{ckpt.MetaCaptionContext: textenc.CaptionContextPrompt}
+	p, err := NewPipeline(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	f, err := p.features("two blue squares <Prompt Start> a red circle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.n != 4 { // <bos> a red circle
+		t.Fatalf("prompt context kept %d tokens, want 4", f.n)
+	}
+	b.Meta[ckpt.MetaCaptionContext] = "everything"
+	if _, err := NewPipeline(b); err == nil || !strings.Contains(err.Error(), "everything") {
+		t.Fatalf("unknown caption context: %v", err)
 	}
 }

@@ -60,10 +60,12 @@ type Lumina struct {
 
 	enc       *textenc.Encoder
 	capTokens int
-	capCache  map[string]capFeat
-	capMax    int
-	flows     graphCache[model.Shape, *model.FlowLoss]
-	lms       graphCache[[2]int, *lmTrainer]
+	// promptOnly is the preset's caption context (textenc.Encoder.PromptOnly).
+	promptOnly bool
+	capCache   map[string]capFeat
+	capMax     int
+	flows      graphCache[model.Shape, *model.FlowLoss]
+	lms        graphCache[[2]int, *lmTrainer]
 }
 
 type capFeat struct {
@@ -104,7 +106,11 @@ func NewLumina(p *Preset) (*Lumina, error) {
 	if p.CaptionTokens > 0 {
 		capTokens = min(p.CaptionTokens, tc.MaxLen)
 	}
-	m := &Lumina{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens}
+	promptOnly, err := textenc.ParseCaptionContext(p.CaptionContext)
+	if err != nil {
+		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
+	}
+	m := &Lumina{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens, promptOnly: promptOnly}
 	m.flows.close = func(f *model.FlowLoss) { f.Close() }
 	m.lms.close = func(l *lmTrainer) { l.vm.Close() }
 	return m, nil
@@ -157,8 +163,11 @@ func (m *Lumina) BeginStage(st StageInfo) error {
 	if m.enc != nil {
 		m.enc.Close()
 	}
-	m.enc, err = textenc.NewEncoder(m.Tokenizer, m.TextCfg, m.TextW, tensor.Float32)
-	return err
+	if m.enc, err = textenc.NewEncoder(m.Tokenizer, m.TextCfg, m.TextW, tensor.Float32); err != nil {
+		return err
+	}
+	m.enc.PromptOnly = m.promptOnly
+	return nil
 }
 
 // Step is one optimisation step on b.
@@ -385,7 +394,14 @@ func (m *Lumina) Bundle(useEMA bool) *ckpt.Bundle {
 		}
 	}
 	return &ckpt.Bundle{DiT: w, TextCfg: m.TextCfg, TextW: m.TextW, Tokenizer: m.Tokenizer,
-		Meta: map[string]string{ckpt.MetaCaptionTokens: strconv.Itoa(m.capTokens)}}
+		Meta: map[string]string{ckpt.MetaCaptionTokens: strconv.Itoa(m.capTokens), ckpt.MetaCaptionContext: m.captionContext()}}
+}
+
+func (m *Lumina) captionContext() string {
+	if m.promptOnly {
+		return textenc.CaptionContextPrompt
+	}
+	return textenc.CaptionContextFull
 }
 
 // Sample makes one image per prompt with the current EMA weights.

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
 //go:embed presets/*.yaml
@@ -69,6 +70,10 @@ type Preset struct {
 	// captions are cut. 0 means the text encoder's maximum. At the tiny scale caption tokens, not image
 	// tokens, dominate a step's cost, so the CPU preset caps them.
 	CaptionTokens int `yaml:"caption_tokens,omitempty"`
+	// CaptionContext is what of system prompt + caption the DiT attends to: "full" (the paper's way, the
+	// default) or "prompt" (<bos> and the caption, its features computed after the system prompt; see
+	// textenc.CaptionContextPrompt). With "prompt", caption_tokens counts the caption's tokens only.
+	CaptionContext string `yaml:"caption_context,omitempty"`
 
 	Stages []Stage `yaml:"stages"`
 }
@@ -381,6 +386,9 @@ func (p *Preset) Validate() error {
 	}
 	if p.TextEncoder == "" {
 		return errors.New("text_encoder: empty (a text encoder config name)")
+	}
+	if _, err := textenc.ParseCaptionContext(p.CaptionContext); err != nil {
+		return err
 	}
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)

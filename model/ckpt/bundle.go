@@ -21,8 +21,10 @@ const (
 	MetaKind       = "kind"                // "lumina-bundle"
 	// MetaCaptionTokens is the most caption tokens the DiT was trained on; samplers cut prompts there.
 	MetaCaptionTokens = "max_caption_tokens"
-	MetaEMA           = "train.ema" // "1": the file holds EMA weights under TrainPrefix+"ema."
-	bundleKind        = "lumina-bundle"
+	// MetaCaptionContext is textenc.CaptionContextFull or CaptionContextPrompt (absent: full).
+	MetaCaptionContext = "caption_context"
+	MetaEMA            = "train.ema" // "1": the file holds EMA weights under TrainPrefix+"ema."
+	bundleKind         = "lumina-bundle"
 	// TextPrefix namespaces the text encoder's tensors; the DiT's keep the PyTorch reference's names,
 	// so the DiT part of a bundle loads into ref_nextdit.py by name.
 	TextPrefix = "text_encoder."

@@ -13,11 +13,40 @@ import (
 // does, so even the empty caption of CFG's unconditional branch has one token), run the frozen LM, and
 // keep the second-to-last layer's hidden states of the real tokens.
 type Encoder struct {
-	Tok    *Tokenizer
-	Cfg    LMConfig
-	Dtype  tensor.Dtype
-	W      map[string]*tensor.Dense
-	graphs map[[2]int]*featureGraph
+	Tok   *Tokenizer
+	Cfg   LMConfig
+	Dtype tensor.Dtype
+	W     map[string]*tensor.Dense
+	// PromptOnly keeps, of a text with a system prompt, only <bos> and the tokens after its last
+	// <Prompt Start>: the LM still reads the system prompt, so (being causal) every prompt token's
+	// features are conditioned on it, but the DiT no longer attends to the system prompt's own positions.
+	// See CaptionContextPrompt for why a preset would want this.
+	PromptOnly bool
+	graphs     map[[2]int]*featureGraph
+}
+
+// Caption contexts: what of a system prompt + prompt text the DiT sees (checkpoint metadata and presets
+// name them).
+const (
+	// CaptionContextFull: every token, system prompt included (REFERENCE.md §2, the paper's way).
+	CaptionContextFull = "full"
+	// CaptionContextPrompt: <bos> and the prompt, with features computed after the system prompt. A
+	// deviation for CPU-sized runs: the system prompt is 17-27 of a short caption's ~30-40 tokens, and a
+	// tiny step's cost grows with the caption tokens the DiT attends to (at 16 px they outnumber the
+	// image tokens). The domain and task information still reaches the DiT through the prompt tokens,
+	// which the causal LM computed with the system prompt in context.
+	CaptionContextPrompt = "prompt"
+)
+
+// ParseCaptionContext checks a caption context name ("" means full).
+func ParseCaptionContext(s string) (promptOnly bool, err error) {
+	switch s {
+	case "", CaptionContextFull:
+		return false, nil
+	case CaptionContextPrompt:
+		return true, nil
+	}
+	return false, fmt.Errorf("caption context %q unknown (allowed: %s, %s)", s, CaptionContextFull, CaptionContextPrompt)
 }
 
 type featureGraph struct {
@@ -59,7 +88,52 @@ func (e *Encoder) Tokenize(texts []string, maxLen int) (ids [][]int, lens []int,
 
 // Features runs the encoder on texts and returns caption features [B, L, Dim] flattened, padded to the
 // longest text (L), and each text's length in tokens.
+// With PromptOnly, maxLen counts the kept tokens (<bos> and the prompt); the LM reads up to its own
+// MaxLen.
 func (e *Encoder) Features(texts []string, maxLen int) (feats []float64, L int, lens []int, err error) {
+	if !e.PromptOnly {
+		return e.features(texts, maxLen)
+	}
+	if maxLen < 1 || maxLen > e.Cfg.MaxLen {
+		return nil, 0, nil, fmt.Errorf("text encoder: max length %d outside 1..%d", maxLen, e.Cfg.MaxLen)
+	}
+	ids, _, err := e.Tokenize(texts, e.Cfg.MaxLen)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	full, fullL, fullLens, err := e.features(texts, e.Cfg.MaxLen)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	start, _ := e.Tok.ID("<Prompt Start>")
+	keep := make([][]int, len(texts)) // per text, the positions kept
+	for b, row := range ids {
+		first := 1
+		for i, id := range row {
+			if id == start {
+				first = i + 1
+			}
+		}
+		k := []int{0}
+		for i := first; i < fullLens[b] && len(k) < maxLen; i++ {
+			k = append(k, i)
+		}
+		keep[b] = k
+		L = max(L, len(k))
+	}
+	D := e.Cfg.Dim
+	feats = make([]float64, len(texts)*L*D) // [B, L, D], padding rows zero
+	lens = make([]int, len(texts))
+	for b, k := range keep {
+		lens[b] = len(k)
+		for j, i := range k {
+			copy(feats[(b*L+j)*D:(b*L+j+1)*D], full[(b*fullL+i)*D:(b*fullL+i+1)*D])
+		}
+	}
+	return feats, L, lens, nil
+}
+
+func (e *Encoder) features(texts []string, maxLen int) (feats []float64, L int, lens []int, err error) {
 	ids, lens, err := e.Tokenize(texts, maxLen)
 	if err != nil {
 		return nil, 0, nil, err

@@ -163,3 +163,67 @@ func TestFeaturesAreCausalAndSecondToLast(t *testing.T) {
 }
 
 func tokLast(c LMConfig) string { return fmt.Sprintf("layers.%d.ffn.w2.weight", c.Layers-1) }
+
+// With PromptOnly the DiT gets <bos> and the prompt's tokens, with the very features the full sequence
+// has at those positions (so computed after the system prompt), cut to maxLen kept tokens; a text
+// without a system prompt is unchanged.
+func TestFeaturesPromptOnly(t *testing.T) {
+	sys := "be helpful . <Prompt Start> "
+	tok, err := Build([]string{"a red circle", "two blue squares", sys}, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyLM
+	cfg.Vocab = tok.Size()
+	w, err := NewLMWeights(cfg, tensor.Float64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := NewEncoder(tok, cfg, w, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	texts := []string{sys + "a red circle", "two blue squares", sys}
+	full, fullL, fullLens, err := enc.Features(texts, cfg.MaxLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.PromptOnly = true
+	got, L, lens, err := enc.Features(texts, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// <bos> be helpful . <Prompt Start> a red circle: kept <bos>, a, red (cut at 3).
+	// two blue squares: <bos>, two, blue. The bare system prompt: <bos> alone.
+	wantPos := [][]int{{0, 5, 6}, {0, 1, 2}, {0}}
+	if fullLens[0] != 8 || L != 3 || lens[0] != 3 || lens[1] != 3 || lens[2] != 1 {
+		t.Fatalf("lengths: full %v, kept L %d %v", fullLens, L, lens)
+	}
+	D := cfg.Dim
+	for b, pos := range wantPos {
+		for j := 0; j < L; j++ {
+			row := got[(b*L+j)*D : (b*L+j+1)*D]
+			for d, v := range row {
+				want := 0.0
+				if j < len(pos) {
+					want = full[(b*fullL+pos[j])*D+d]
+				}
+				if v != want {
+					t.Fatalf("text %d kept row %d dim %d: %v, want %v", b, j, d, v, want)
+				}
+			}
+		}
+	}
+	// The prompt's features depend on the system prompt before it (the LM is causal, not blind).
+	plain, _, _, err := enc.Features([]string{"a red circle"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain[D] == got[D] {
+		t.Fatal("a prompt token's features ignore the system prompt")
+	}
+	if _, err := ParseCaptionContext("prompts"); err == nil {
+		t.Fatal("an unknown caption context was accepted")
+	}
+}
