@@ -102,22 +102,7 @@ func TestLMGradients(t *testing.T) {
 // is causal, which is why the DiT has a context refiner) and that they are the hidden states before the
 // last layer: changing the last layer's weights leaves them unchanged.
 func TestFeaturesAreCausalAndSecondToLast(t *testing.T) {
-	corpus := []string{"a red circle", "two blue squares", "一个红色圆形"}
-	tok, err := Build(corpus, 1, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := tinyLM
-	cfg.Vocab = tok.Size()
-	w, err := NewLMWeights(cfg, tensor.Float64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := NewEncoder(tok, cfg, w, tensor.Float64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	enc, cfg, w := testEncoder(t, []string{"a red circle", "two blue squares", "一个红色圆形"})
 	f1, L1, lens1, err := enc.Features([]string{"a red circle", "two blue squares"}, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -162,14 +147,11 @@ func TestFeaturesAreCausalAndSecondToLast(t *testing.T) {
 	}
 }
 
-func tokLast(c LMConfig) string { return fmt.Sprintf("layers.%d.ffn.w2.weight", c.Layers-1) }
-
-// With PromptOnly the DiT gets <bos> and the prompt's tokens, with the very features the full sequence
-// has at those positions (so computed after the system prompt), cut to maxLen kept tokens; a text
-// without a system prompt is unchanged.
-func TestFeaturesPromptOnly(t *testing.T) {
-	sys := "be helpful . <Prompt Start> "
-	tok, err := Build([]string{"a red circle", "two blue squares", sys}, 1, 100)
+// testEncoder is a float64 encoder of the tiny test LM over a vocabulary built from corpus, closed when
+// the test ends.
+func testEncoder(t *testing.T, corpus []string) (*Encoder, LMConfig, map[string]*tensor.Dense) {
+	t.Helper()
+	tok, err := Build(corpus, 1, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +165,18 @@ func TestFeaturesPromptOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	t.Cleanup(enc.Close)
+	return enc, cfg, w
+}
+
+func tokLast(c LMConfig) string { return fmt.Sprintf("layers.%d.ffn.w2.weight", c.Layers-1) }
+
+// With PromptOnly the DiT gets <bos> and the prompt's tokens, with the very features the full sequence
+// has at those positions (so computed after the system prompt), cut to maxLen kept tokens; a text
+// without a system prompt is unchanged.
+func TestFeaturesPromptOnly(t *testing.T) {
+	sys := "be helpful . <Prompt Start> "
+	enc, cfg, _ := testEncoder(t, []string{"a red circle", "two blue squares", sys})
 	texts := []string{sys + "a red circle", "two blue squares", sys}
 	full, fullL, fullLens, err := enc.Features(texts, cfg.MaxLen)
 	if err != nil {
