@@ -92,16 +92,21 @@ func (e *Encoder) Tokenize(texts []string, maxLen int) (ids [][]int, lens []int,
 // MaxLen.
 func (e *Encoder) Features(texts []string, maxLen int) (feats []float64, L int, lens []int, err error) {
 	if !e.PromptOnly {
-		return e.features(texts, maxLen)
+		ids, lens, err := e.Tokenize(texts, maxLen)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		feats, L, err := e.features(ids, lens)
+		return feats, L, lens, err
 	}
 	if maxLen < 1 || maxLen > e.Cfg.MaxLen {
 		return nil, 0, nil, fmt.Errorf("text encoder: max length %d outside 1..%d", maxLen, e.Cfg.MaxLen)
 	}
-	ids, _, err := e.Tokenize(texts, e.Cfg.MaxLen)
+	ids, fullLens, err := e.Tokenize(texts, e.Cfg.MaxLen)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	full, fullL, fullLens, err := e.features(texts, e.Cfg.MaxLen)
+	full, fullL, err := e.features(ids, fullLens)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -133,24 +138,21 @@ func (e *Encoder) Features(texts []string, maxLen int) (feats []float64, L int, 
 	return feats, L, lens, nil
 }
 
-func (e *Encoder) features(texts []string, maxLen int) (feats []float64, L int, lens []int, err error) {
-	ids, lens, err := e.Tokenize(texts, maxLen)
-	if err != nil {
-		return nil, 0, nil, err
-	}
+// features runs the LM on tokenised texts: [B, L, Dim] flattened, L the longest length.
+func (e *Encoder) features(ids [][]int, lens []int) (feats []float64, L int, err error) {
 	for _, n := range lens {
 		L = max(L, n)
 	}
-	fg, err := e.graph(len(texts), L)
+	fg, err := e.graph(len(ids), L)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	if err := fg.lm.SetTokens(ids, lens); err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	defer fg.vm.Reset()
 	if err := fg.vm.RunAll(); err != nil {
-		return nil, 0, nil, fmt.Errorf("text encoder: %w", err)
+		return nil, 0, fmt.Errorf("text encoder: %w", err)
 	}
 	feats = gu.Float64s(fg.lm.Features.Value().(*tensor.Dense)) // [B, L, D]
 	// Padding rows carry whatever the LM computed there; zero them so features depend only on the text.
@@ -162,7 +164,7 @@ func (e *Encoder) features(texts []string, maxLen int) (feats []float64, L int, 
 			}
 		}
 	}
-	return feats, L, lens, nil
+	return feats, L, nil
 }
 
 func (e *Encoder) graph(b, l int) (*featureGraph, error) {
