@@ -120,6 +120,13 @@ type SamplerConfig struct {
 	Jitter float64 `json:"jitter" yaml:"jitter"`
 	// Holdout lists combinations that are never sampled.
 	Holdout []HoldoutRule `json:"holdout,omitempty" yaml:"holdout,omitempty"`
+	// ObjectWeights, when set, weighs the object counts MinObjects..MaxObjects (one relative weight each,
+	// in that order) instead of drawing them uniformly: a uniform 1..4 puts half the scenes at three or
+	// four objects, which crowd the frame with small shapes.
+	ObjectWeights []float64 `json:"object_weights,omitempty" yaml:"object_weights,omitempty"`
+	// SizeWeights, when set, weighs small, medium and large (relative weights) instead of drawing sizes
+	// uniformly. A size that does not fit is redrawn, so crowded scenes still lean small.
+	SizeWeights []float64 `json:"size_weights,omitempty" yaml:"size_weights,omitempty"`
 }
 
 // DefaultSamplerConfig is the world the tiny presets train on.
@@ -159,6 +166,12 @@ func (c SamplerConfig) Validate() error {
 			return fmt.Errorf("sampler config: %s %g outside [0,1]", f.name, f.v)
 		}
 	}
+	if err := checkWeights("object_weights", c.ObjectWeights, c.MaxObjects-c.MinObjects+1); err != nil {
+		return err
+	}
+	if err := checkWeights("size_weights", c.SizeWeights, NumSizes); err != nil {
+		return err
+	}
 	if !(c.Jitter >= 0 && c.Jitter <= MaxJitter) {
 		return fmt.Errorf("sampler config: jitter %g outside [0, %.3f]", c.Jitter, MaxJitter)
 	}
@@ -184,6 +197,53 @@ func (c SamplerConfig) Validate() error {
 		return fmt.Errorf("sampler config: the holdout rules leave %d positions, fewer than min_objects %d", len(cells), c.MinObjects)
 	}
 	return nil
+}
+
+// checkWeights accepts no weights, or n finite non-negative ones with a positive sum.
+func checkWeights(name string, w []float64, n int) error {
+	if w == nil {
+		return nil
+	}
+	if len(w) != n {
+		return fmt.Errorf("sampler config: %s has %d weights, want %d", name, len(w), n)
+	}
+	sum := 0.0
+	for i, v := range w {
+		if !(v >= 0) || math.IsInf(v, 1) {
+			return fmt.Errorf("sampler config: %s[%d] = %g, want a finite weight ≥ 0", name, i, v)
+		}
+		sum += v
+	}
+	if !(sum > 0) {
+		return fmt.Errorf("sampler config: %s are all zero", name)
+	}
+	return nil
+}
+
+// drawIndex draws 0..n−1 uniformly when w is nil, else with probability proportional to w (which has
+// length n). The uniform case makes exactly the draw it always made, so configs without weights keep
+// their scenes.
+func drawIndex(rng *rand.Rand, w []float64, n int) int {
+	if len(w) != n {
+		return rng.IntN(n)
+	}
+	sum := 0.0
+	for _, v := range w {
+		sum += v
+	}
+	u := rng.Float64() * sum
+	for i, v := range w {
+		if u < v {
+			return i
+		}
+		u -= v
+	}
+	for i := n - 1; i > 0; i-- { // rounding left u ≥ the last weight: take the last positive one
+		if w[i] > 0 {
+			return i
+		}
+	}
+	return 0
 }
 
 type combo struct {
@@ -256,7 +316,7 @@ func SampleScene(rng *rand.Rand, cfg SamplerConfig) Scene {
 	if rng.Float64() < cfg.DegradeFrac {
 		s.Degradation = sampleDegradation(rng)
 	}
-	n := lo + rng.IntN(hi-lo+1)
+	n := lo + drawIndex(rng, cfg.ObjectWeights, hi-lo+1)
 	// Clip pushes this many objects over the border; they must sit in an outer cell to have one.
 	nClip := 0
 	if s.Degradation.Clip > 0 {
@@ -267,7 +327,7 @@ func SampleScene(rng *rand.Rand, cfg SamplerConfig) Scene {
 	}
 	for ; n >= 1; n-- {
 		for attempt := 0; attempt < 60; attempt++ {
-			if objs, ok := placeObjects(rng, n, min(nClip, n), s.Degradation.Clip, jitter, allowed, cfg.Holdout); ok {
+			if objs, ok := placeObjects(rng, n, min(nClip, n), s.Degradation.Clip, jitter, allowed, cfg.Holdout, cfg.SizeWeights); ok {
 				s.Objects = objs
 				return s
 			}
@@ -278,7 +338,7 @@ func SampleScene(rng *rand.Rand, cfg SamplerConfig) Scene {
 	// One object without clipping always fits somewhere in an allowed cell.
 	s.Degradation.Clip = 0
 	for {
-		if objs, ok := placeObjects(rng, 1, 0, 0, jitter, allowed, cfg.Holdout); ok {
+		if objs, ok := placeObjects(rng, 1, 0, 0, jitter, allowed, cfg.Holdout, cfg.SizeWeights); ok {
 			s.Objects = objs
 			return s
 		}
@@ -309,7 +369,7 @@ func sampleDegradation(rng *rand.Rand) Degradation {
 func cellCentre(i int) float64 { return (float64(i) + 0.5) / 3 }
 
 // placeObjects makes one attempt at a layout of n objects, the first nClip pushed over the border.
-func placeObjects(rng *rand.Rand, n, nClip int, clip, jitter float64, allowed []combo, holdout []HoldoutRule) ([]Object, bool) {
+func placeObjects(rng *rand.Rand, n, nClip int, clip, jitter float64, allowed []combo, holdout []HoldoutRule, sizeW []float64) ([]Object, bool) {
 	objs := make([]Object, 0, n)
 	used := [NumCells]bool{}
 	for i := 0; i < n; i++ {
@@ -320,7 +380,7 @@ func placeObjects(rng *rand.Rand, n, nClip int, clip, jitter float64, allowed []
 			if used[cb.cell] || (wantClip && cb.cell == 4) {
 				continue
 			}
-			o := Object{Shape: cb.shape, Colour: cb.colour, Size: Size(rng.IntN(NumSizes))}
+			o := Object{Shape: cb.shape, Colour: cb.colour, Size: Size(drawIndex(rng, sizeW, NumSizes))}
 			half := o.Size.Frac() / 2
 			o.X = clampTo(cellCentre(cb.cell.Col())+jitter*(2*rng.Float64()-1), half, 1-half)
 			o.Y = clampTo(cellCentre(cb.cell.Row())+jitter*(2*rng.Float64()-1), half, 1-half)

@@ -192,14 +192,18 @@ func TestSamplerConfigValidate(t *testing.T) {
 		mut  func(SamplerConfig) SamplerConfig
 		want string
 	}{
-		"min 0":        {func(c SamplerConfig) SamplerConfig { c.MinObjects = 0; return c }, "min_objects"},
-		"max < min":    {func(c SamplerConfig) SamplerConfig { c.MinObjects, c.MaxObjects = 3, 2; return c }, "max_objects"},
-		"max 5":        {func(c SamplerConfig) SamplerConfig { c.MaxObjects = 5; return c }, "max_objects"},
-		"photo NaN":    {func(c SamplerConfig) SamplerConfig { c.PhotoFrac = math.NaN(); return c }, "photo_frac"},
-		"degrade 1.5":  {func(c SamplerConfig) SamplerConfig { c.DegradeFrac = 1.5; return c }, "degrade_frac"},
-		"jitter":       {func(c SamplerConfig) SamplerConfig { c.Jitter = 0.2; return c }, "jitter"},
-		"empty rule":   {func(c SamplerConfig) SamplerConfig { c.Holdout = []HoldoutRule{{}}; return c }, "names nothing"},
-		"all excluded": {all, "exclude every"},
+		"min 0":         {func(c SamplerConfig) SamplerConfig { c.MinObjects = 0; return c }, "min_objects"},
+		"max < min":     {func(c SamplerConfig) SamplerConfig { c.MinObjects, c.MaxObjects = 3, 2; return c }, "max_objects"},
+		"max 5":         {func(c SamplerConfig) SamplerConfig { c.MaxObjects = 5; return c }, "max_objects"},
+		"photo NaN":     {func(c SamplerConfig) SamplerConfig { c.PhotoFrac = math.NaN(); return c }, "photo_frac"},
+		"degrade 1.5":   {func(c SamplerConfig) SamplerConfig { c.DegradeFrac = 1.5; return c }, "degrade_frac"},
+		"jitter":        {func(c SamplerConfig) SamplerConfig { c.Jitter = 0.2; return c }, "jitter"},
+		"empty rule":    {func(c SamplerConfig) SamplerConfig { c.Holdout = []HoldoutRule{{}}; return c }, "names nothing"},
+		"all excluded":  {all, "exclude every"},
+		"count weights": {func(c SamplerConfig) SamplerConfig { c.ObjectWeights = []float64{1, 1}; return c }, "object_weights has 2"},
+		"negative":      {func(c SamplerConfig) SamplerConfig { c.SizeWeights = []float64{1, -1, 1}; return c }, "size_weights[1]"},
+		"all zero":      {func(c SamplerConfig) SamplerConfig { c.SizeWeights = []float64{0, 0, 0}; return c }, "all zero"},
+		"inf":           {func(c SamplerConfig) SamplerConfig { c.ObjectWeights = []float64{1, math.Inf(1), 1, 1}; return c }, "object_weights[1]"},
 	} {
 		if err := tc.mut(DefaultSamplerConfig()).Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", name, err, tc.want)
@@ -257,5 +261,46 @@ func TestQualityFallsWithEachDegradation(t *testing.T) {
 	// Hand-computed: 0.4 · 0.3 · 0.5 · 0.4.
 	if math.Abs(prev-0.024) > 1e-12 {
 		t.Errorf("all degradations at full strength: quality %g, want 0.024", prev)
+	}
+}
+
+// Object-count and size weights shift the scene mix as asked: counts follow their weights within
+// sampling error (one object absent where its weight is 0), and sizes lean large when large weighs most.
+func TestSamplerWeights(t *testing.T) {
+	cfg := DefaultSamplerConfig()
+	cfg.DegradeFrac = 0 // clipping pushes objects out and changes nothing about the counts asked for
+	cfg.ObjectWeights = []float64{4, 4, 0, 2}
+	cfg.SizeWeights = []float64{1, 1, 6}
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 6000
+	var counts [MaxObjects + 1]int
+	var sizes, singleSizes [NumSizes]int
+	for range n {
+		s := SampleScene(rng, cfg)
+		counts[len(s.Objects)]++
+		for _, o := range s.Objects {
+			sizes[o.Size]++
+			if len(s.Objects) == 1 {
+				singleSizes[o.Size]++
+			}
+		}
+	}
+	if counts[3] != 0 {
+		t.Errorf("%d scenes with 3 objects, weight 0", counts[3])
+	}
+	// A scene whose layout fails 60 times falls back to fewer objects, which could put a 4-object draw
+	// at 3; with this seed none does, so 3 stays empty and 1 and 2 are near their 0.4 each.
+	for k, want := range map[int]float64{1: 0.4, 2: 0.4} {
+		if got := float64(counts[k]) / n; math.Abs(got-want) > 0.03 {
+			t.Errorf("share of %d-object scenes %.3f, want %.2f ± 0.03 (counts %v)", k, got, want, counts)
+		}
+	}
+	// A lone object always fits, so its size follows the weights exactly: 1/8, 1/8, 6/8.
+	single := singleSizes[0] + singleSizes[1] + singleSizes[2]
+	if got := float64(singleSizes[Large]) / float64(single); math.Abs(got-0.75) > 0.04 {
+		t.Errorf("share of large single objects %.3f, want 0.75 ± 0.04 (%v)", got, singleSizes)
+	}
+	if sizes[Large] <= sizes[Small] {
+		t.Errorf("sizes %v: large should outnumber small", sizes)
 	}
 }

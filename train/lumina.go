@@ -91,6 +91,10 @@ func NewLumina(p *Preset) (*Lumina, error) {
 	if err != nil {
 		return nil, err
 	}
+	tc.FeatureLayer = p.TextFeatureLayer
+	if err := tc.Validate(); err != nil {
+		return nil, fmt.Errorf("preset %s: text_feature_layer: %w", p.Name, err)
+	}
 	if tc.Dim != cfg.CapDim {
 		return nil, fmt.Errorf("preset %s: text encoder width %d, model %s takes caption features of width %d", p.Name, tc.Dim, cfg.Name, cfg.CapDim)
 	}

@@ -74,6 +74,9 @@ type Preset struct {
 	// default) or "prompt" (<bos> and the caption, its features computed after the system prompt; see
 	// textenc.CaptionContextPrompt). With "prompt", caption_tokens counts the caption's tokens only.
 	CaptionContext string `yaml:"caption_context,omitempty"`
+	// TextFeatureLayer is the text encoder layer whose hidden states are the caption features (see
+	// textenc.LMConfig.FeatureLayer): 0 = hidden_states[-2], the paper's choice.
+	TextFeatureLayer int `yaml:"text_feature_layer,omitempty"`
 
 	Stages []Stage `yaml:"stages"`
 }
@@ -389,6 +392,17 @@ func (p *Preset) Validate() error {
 	}
 	if _, err := textenc.ParseCaptionContext(p.CaptionContext); err != nil {
 		return err
+	}
+	if p.TextFeatureLayer != 0 {
+		// The vocabulary is only known once the tokenizer is built; any valid size checks the layer.
+		tc, err := textenc.LookupLMConfig(p.TextEncoder, 8)
+		if err != nil {
+			return fmt.Errorf("text_encoder: %w", err)
+		}
+		tc.FeatureLayer = p.TextFeatureLayer
+		if err := tc.Validate(); err != nil {
+			return fmt.Errorf("text_feature_layer %d: %w", p.TextFeatureLayer, err)
+		}
 	}
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)

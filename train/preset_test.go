@@ -118,6 +118,9 @@ func TestConfigErrorsNameKeyAndFile(t *testing.T) {
 		{"stages:\n  - name: extra\n", []string{"stages[5] (extra).kind"}},
 		{"checkpoints:\n  keep_last: 0\n", []string{"checkpoints.keep_last 0", "1..1000"}},
 		{"seed: [1, 2]\n", []string{"my-config.yaml", "line 1"}},
+		{"text_feature_layer: 3\n", []string{"text_feature_layer 3", "outside 1..2"}},
+		{"text_feature_layer: -1\n", []string{"text_feature_layer -1"}},
+		{"data:\n  sampler:\n    size_weights: [1, 2]\n", []string{"data.sampler", "size_weights has 2 weights, want 3"}},
 	}
 	for _, c := range cases {
 		_, err := LoadPreset("", writeConfig(t, c.body))
@@ -136,5 +139,27 @@ func TestConfigErrorsNameKeyAndFile(t *testing.T) {
 	}
 	if _, err := LoadPreset("", filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// Every experiment config under docs/experiments loads over its base preset and validates, so the
+// commands the README and the issue notes quote keep working as the presets change.
+func TestExperimentConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "docs", "experiments", "*", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 5 {
+		t.Fatalf("found %d experiment configs (%v), want the caption-length and recipe ones", len(files), files)
+	}
+	for _, f := range files {
+		p, err := LoadPreset("", f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if p.Name == DefaultPreset {
+			t.Errorf("%s: names itself %q; an experiment needs its own name", f, p.Name)
+		}
 	}
 }

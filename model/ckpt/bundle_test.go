@@ -23,7 +23,8 @@ func testBundle(t *testing.T) *Bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5}
+	// A non-default feature layer, so the round trip shows it is stored with the encoder's config.
+	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 3, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5, FeatureLayer: 1}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
 	if err != nil {
 		t.Fatal(err)

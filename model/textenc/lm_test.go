@@ -220,3 +220,65 @@ func TestFeaturesPromptOnly(t *testing.T) {
 		t.Fatal("an unknown caption context was accepted")
 	}
 }
+
+// FeatureLayer 1 of a 3-layer encoder reads the residual stream after its first layer: exactly the
+// default features of a 2-layer encoder built on the same first layers' weights, different from the
+// 3-layer default, and untouched by the weights of layers after it.
+func TestFeatureLayer(t *testing.T) {
+	corpus := []string{"a red circle", "two blue squares"}
+	tok, err := Build(corpus, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg3 := tinyLM
+	cfg3.Vocab, cfg3.Layers = tok.Size(), 3
+	w, err := NewLMWeights(cfg3, tensor.Float64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := func(cfg LMConfig) []float64 {
+		t.Helper()
+		enc, err := NewEncoder(tok, cfg, w, tensor.Float64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer enc.Close()
+		f, _, _, err := enc.Features(corpus, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	early := cfg3
+	early.FeatureLayer = 1
+	two := cfg3
+	two.Layers = 2
+	got, want, late := feats(early), feats(two), feats(cfg3)
+	maxDiff := func(a, b []float64) float64 {
+		d := 0.0
+		for i := range a {
+			d = max(d, math.Abs(a[i]-b[i]))
+		}
+		return d
+	}
+	if d := maxDiff(got, want); d != 0 {
+		t.Fatalf("feature_layer 1 differs from a 2-layer encoder's features by %g", d)
+	}
+	if d := maxDiff(got, late); d < 1e-3 {
+		t.Fatalf("feature_layer 1 equals the default hidden_states[-2] (max diff %g)", d)
+	}
+	layer1 := w["layers.1.ffn.w2.weight"].Data().([]float64)
+	for i := range layer1 {
+		layer1[i] *= 3
+	}
+	if d := maxDiff(feats(early), got); d != 0 {
+		t.Fatalf("feature_layer 1 depends on layer 1's weights (max diff %g)", d)
+	}
+	for _, bad := range []int{-1, 3} {
+		c := cfg3
+		c.FeatureLayer = bad
+		if err := c.Validate(); err == nil {
+			t.Errorf("feature_layer %d of 3 layers validated", bad)
+		}
+	}
+}
