@@ -11,7 +11,8 @@ import (
 
 // Encoder turns captions into caption features for the Next-DiT: tokenise (with <bos> first, as Gemma
 // does, so even the empty caption of CFG's unconditional branch has one token), run the frozen LM, and
-// keep the second-to-last layer's hidden states of the real tokens.
+// keep the hidden states of the real tokens at LMConfig.FeatureDepth (by default the second-to-last
+// layer's).
 type Encoder struct {
 	Tok   *Tokenizer
 	Cfg   LMConfig

@@ -49,8 +49,8 @@ func (c LMConfig) FFNHidden() int {
 	return c.MultipleOf * ((4*c.Dim + c.MultipleOf - 1) / c.MultipleOf)
 }
 
-// Validate checks what the graph relies on. Features come from the second-to-last layer, so an encoder
-// needs at least two layers.
+// Validate checks what the graph relies on. Features come from before the last layer (by default the
+// second-to-last), so an encoder needs at least two layers.
 func (c LMConfig) Validate() error {
 	switch {
 	case c.Vocab < 8:
@@ -58,7 +58,7 @@ func (c LMConfig) Validate() error {
 	case c.Dim <= 0 || c.Heads <= 0 || c.KVHeads <= 0 || c.MultipleOf <= 0 || c.MaxLen <= 0:
 		return fmt.Errorf("text encoder: dim, heads, kv_heads, multiple_of and max_len must be positive")
 	case c.Layers < 2:
-		return fmt.Errorf("text encoder: %d layers, want ≥ 2 (features are the second-to-last layer)", c.Layers)
+		return fmt.Errorf("text encoder: %d layers, want ≥ 2 (features come from before the last layer)", c.Layers)
 	case c.Dim%c.Heads != 0 || c.Heads%c.KVHeads != 0:
 		return fmt.Errorf("text encoder: dim %d, heads %d, kv_heads %d do not divide", c.Dim, c.Heads, c.KVHeads)
 	case c.HeadDim()%2 != 0:
