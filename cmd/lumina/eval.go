@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,7 @@ func init() {
 		asJSON    bool
 		suite     string
 		outdir    string
+		repeats   int
 		sf        sampleFlags
 	)
 	cmd := &cobra.Command{
@@ -41,20 +43,27 @@ category means.
 
 Without --images it samples the prompts of --suite with the checkpoint --ckpt (the shipped one by default)
 and the sampling flags (the same as ` + "`lumina sample`" + `; prompt i uses seed --seed + i), then scores them;
---outdir keeps the images and sidecars.`,
+--outdir keeps the images and sidecars. One image per prompt is a noisy measurement (a category of 24
+prompts moves by 0.1 or more from one seed to the next): --repeats N samples the suite N times with fresh
+seeds (repeat k gives prompt i the seed --seed + k·P + i for a suite of P prompts, so repeat 0 is the
+single run), scores all the images together and prints each score's spread across the repeats.`,
 		Example: "  lumina eval --images runs/tiny/samples\n  lumina eval --images runs/tiny/samples --json > scores.json\n" +
-			"  lumina eval --suite geneval --steps 20 --solver fdpm\n  lumina eval --ckpt runs/x/final.safetensors --suite quick --outdir out/eval",
+			"  lumina eval --suite geneval --steps 20 --solver fdpm\n  lumina eval --ckpt runs/x/final.safetensors --suite quick --outdir out/eval\n" +
+			"  lumina eval --suite all --repeats 3",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var res *evalResult
 			var err error
 			if imagesDir != "" {
-				if cmd.Flags().Changed("ckpt") || cmd.Flags().Changed("suite") {
-					return errors.New("--images scores existing images: it takes neither --ckpt nor --suite")
+				if cmd.Flags().Changed("ckpt") || cmd.Flags().Changed("suite") || cmd.Flags().Changed("repeats") {
+					return errors.New("--images scores existing images: it takes neither --ckpt, --suite nor --repeats")
 				}
 				res, err = evalFolder(imagesDir)
 			} else {
-				res, err = evalCheckpoint(cmd, &sf, suite, outdir)
+				if repeats < 1 || repeats > maxEvalRepeats {
+					return fmt.Errorf("--repeats %d outside 1..%d", repeats, maxEvalRepeats)
+				}
+				res, err = evalCheckpoint(cmd, &sf, suite, outdir, repeats)
 			}
 			if err != nil {
 				return err
@@ -73,6 +82,7 @@ and the sampling flags (the same as ` + "`lumina sample`" + `; prompt i uses see
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	f.StringVar(&suite, "suite", "quick", "ToyEval suite to sample and score: "+strings.Join(data.SuiteNames(), ", "))
 	f.StringVar(&outdir, "outdir", "", "with --ckpt: also write each image and its sidecar here")
+	f.IntVar(&repeats, "repeats", 1, fmt.Sprintf("with --ckpt: sample the suite this many times with fresh seeds (1..%d) and report the spread", maxEvalRepeats))
 	sf.register(cmd)
 	rootCmd.AddCommand(cmd)
 }
@@ -86,11 +96,61 @@ type evalImage struct {
 	Score    float64 `json:"score"`
 }
 
+// maxEvalRepeats bounds --repeats: 100 passes over the full suite is already hours of CPU.
+const maxEvalRepeats = 100
+
 // evalResult is what `lumina eval --json` prints.
 type evalResult struct {
 	Dir    string      `json:"dir"`
 	Images []evalImage `json:"images"`
+	// Report scores every image together (with --repeats, the category means are over all repeats).
 	data.Report
+	// Repeats holds each repeat's own report (without per-image scores) when --repeats is above 1.
+	Repeats []data.Report `json:"repeats,omitempty"`
+}
+
+// splitRepeats scores each of n equal consecutive runs of prompts and images on its own.
+func splitRepeats(prompts []data.Prompt, images []image.Image, n int) []data.Report {
+	per := len(prompts) / n
+	reps := make([]data.Report, n)
+	for k := range reps {
+		reps[k] = data.Evaluate(prompts[k*per:(k+1)*per], images[k*per:(k+1)*per])
+		reps[k].Scores = nil
+	}
+	return reps
+}
+
+// spread is the sample standard deviation across repeats of the value pick reads from each report.
+func spread(reps []data.Report, pick func(data.Report) (float64, bool)) (float64, bool) {
+	var xs []float64
+	for _, r := range reps {
+		if v, ok := pick(r); ok {
+			xs = append(xs, v)
+		}
+	}
+	if len(xs) < 2 {
+		return 0, false
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	ss := 0.0
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(ss / float64(len(xs)-1)), true
+}
+
+// scoreNamed finds a named score in a list.
+func scoreNamed(list []data.CategoryScore, name string) (float64, bool) {
+	for _, c := range list {
+		if c.Name == name {
+			return c.Mean, true
+		}
+	}
+	return 0, false
 }
 
 // evalFolder reads every PNG and sidecar of dir, refusing the folder (listing every bad file) when any
@@ -180,26 +240,50 @@ func evalDecodePNG(path string) (image.Image, error) {
 
 func printEvalTable(w io.Writer, res *evalResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "category\timages\tscore\n")
+	// With repeats, each score gets the standard deviation of its per-repeat values beside it.
+	sd := func(pick func(data.Report) (float64, bool)) string {
+		if v, ok := spread(res.Repeats, pick); ok {
+			return fmt.Sprintf("\t±%.3f", v)
+		}
+		return ""
+	}
+	head := "category\timages\tscore"
+	if len(res.Repeats) > 1 {
+		head += fmt.Sprintf("\tsd over %d repeats", len(res.Repeats))
+	}
+	fmt.Fprintln(tw, head)
 	for _, c := range res.Categories {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\n", c.Name, c.N, c.Mean)
+		fmt.Fprintf(tw, "%s\t%d\t%.3f%s\n", c.Name, c.N, c.Mean, sd(func(r data.Report) (float64, bool) { return scoreNamed(r.Categories, c.Name) }))
 	}
 	fmt.Fprintf(tw, "\t\t\n")
 	for _, b := range res.Benchmarks {
-		fmt.Fprintf(tw, "%s (mean of %d categories)\t\t%.3f\n", b.Name, b.N, b.Mean)
+		fmt.Fprintf(tw, "%s (mean of %d categories)\t\t%.3f%s\n", b.Name, b.N, b.Mean, sd(func(r data.Report) (float64, bool) { return scoreNamed(r.Benchmarks, b.Name) }))
 	}
 	for _, f := range res.DPGFacets {
-		fmt.Fprintf(tw, "  dpg %s\t\t%.3f\n", f.Name, f.Mean)
+		fmt.Fprintf(tw, "  dpg %s\t\t%.3f%s\n", f.Name, f.Mean, sd(func(r data.Report) (float64, bool) { return scoreNamed(r.DPGFacets, f.Name) }))
 	}
-	fmt.Fprintf(tw, "overall (mean of categories)\t%d\t%.3f\n", len(res.Images), res.Overall)
+	fmt.Fprintf(tw, "overall (mean of categories)\t%d\t%.3f%s\n", len(res.Images), res.Overall, sd(func(r data.Report) (float64, bool) { return r.Overall, true }))
+	if len(res.Repeats) > 1 {
+		var each []string
+		for _, r := range res.Repeats {
+			each = append(each, fmt.Sprintf("%.3f", r.Overall))
+		}
+		fmt.Fprintf(tw, "overall per repeat\t\t%s\n", strings.Join(each, " "))
+	}
 	tw.Flush()
 }
 
 // evalCheckpoint samples a suite's prompts with the checkpoint and scores them.
-func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string) (*evalResult, error) {
-	prompts, err := data.Suite(suite)
+func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string, repeats int) (*evalResult, error) {
+	one, err := data.Suite(suite)
 	if err != nil {
 		return nil, fmt.Errorf("--suite: %w", err)
+	}
+	// The suite repeated: EvalSuite gives prompt j the seed --seed + j, which is the documented
+	// --seed + k·P + i for prompt i of repeat k.
+	var prompts []data.Prompt
+	for range repeats {
+		prompts = append(prompts, one...)
 	}
 	o, sys, err := sf.options()
 	if err != nil {
@@ -217,8 +301,10 @@ func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string) (
 	defer p.Close()
 	res := &evalResult{Dir: outdir}
 	var writeErr error
+	images := make([]image.Image, len(prompts))
 	spec := infer.Spec{System: sys, Width: sf.res, Height: sf.res, Options: o}
 	rep, err := infer.EvalSuite(cmd.Context(), p, prompts, spec, func(i int, g *infer.Generated) {
+		images[i] = g.Image
 		name := fmt.Sprintf("%03d.png", i)
 		res.Images = append(res.Images, evalImage{File: name, ID: prompts[i].ID, Category: prompts[i].Category, Prompt: prompts[i].Text})
 		if outdir != "" && writeErr == nil {
@@ -236,5 +322,8 @@ func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string) (
 		res.Images[i].Score = rep.Scores[i]
 	}
 	res.Report = rep
+	if repeats > 1 {
+		res.Repeats = splitRepeats(prompts, images, repeats)
+	}
 	return res, nil
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +121,49 @@ func TestEvalCmdErrors(t *testing.T) {
 	} {
 		if _, err := luminaRun(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestEvalRepeatsPooling: two repeats, one of perfect images (the ground-truth renders) and one of no
+// images, pool to the mean of the two, and the table shows their spread.
+func TestEvalRepeatsPooling(t *testing.T) {
+	ps, err := data.Suite("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := append(append([]data.Prompt(nil), ps...), ps...)
+	images := make([]image.Image, len(prompts))
+	for i, p := range ps {
+		img, err := data.Render(p.Scene, 32, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images[i] = img
+	}
+	res := &evalResult{Report: data.Evaluate(prompts, images), Repeats: splitRepeats(prompts, images, 2)}
+	for range prompts {
+		res.Images = append(res.Images, evalImage{})
+	}
+	good, none := res.Repeats[0].Overall, res.Repeats[1].Overall
+	if good < 0.98 || none != 0 {
+		t.Fatalf("repeat overalls %.3f and %.3f, want the renders near 1 and no images 0", good, none)
+	}
+	if math.Abs(res.Overall-(good+none)/2) > 1e-12 {
+		t.Fatalf("pooled overall %.4f, want the mean of the repeats %.4f", res.Overall, (good+none)/2)
+	}
+	if res.Repeats[0].Scores != nil {
+		t.Fatal("per-repeat reports repeat the per-image scores")
+	}
+	sd, ok := spread(res.Repeats, func(r data.Report) (float64, bool) { return r.Overall, true })
+	if !ok || math.Abs(sd-good/math.Sqrt2) > 1e-12 {
+		t.Fatalf("spread %.4f (%v), want %.4f", sd, ok, good/math.Sqrt2)
+	}
+	var b strings.Builder
+	printEvalTable(&b, res)
+	for _, s := range []string{"sd over 2 repeats", fmt.Sprintf("±%.3f", sd), fmt.Sprintf("%.3f 0.000\n", good)} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, b.String())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/textenc"
@@ -239,6 +241,74 @@ func TestBenchSampleTable(t *testing.T) {
 	for _, want := range []string{"| baseline: euler 4, full CFG | 3 | 6 |", "| renorm + trunc |", "| fdpm 14 NFE | 14 |"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("table lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+// TestEvalCheckpointRepeats: --repeats 2 samples the suite twice; repeat 0 is the single run image for
+// image, repeat 1 uses fresh seeds, and the folder it writes scores as the run reported.
+func TestEvalCheckpointRepeats(t *testing.T) {
+	ck := randomCheckpoint(t)
+	dir := t.TempDir()
+	run := func(out string, extra ...string) evalResult {
+		t.Helper()
+		args := append([]string{"eval", "--ckpt", ck, "--suite", "quick", "--steps", "3", "--res", "16", "--seed", "5", "--outdir", out, "--json"}, extra...)
+		msg, err := luminaRun(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %s", err, msg)
+		}
+		var res evalResult
+		if err := json.Unmarshal([]byte(msg), &res); err != nil {
+			t.Fatalf("%v: %s", err, msg)
+		}
+		return res
+	}
+	one := run(filepath.Join(dir, "one"))
+	two := run(filepath.Join(dir, "two"), "--repeats", "2")
+	n := len(one.Images)
+	if len(two.Images) != 2*n || len(two.Repeats) != 2 || len(one.Repeats) != 0 {
+		t.Fatalf("%d and %d images, %d and %d repeat reports", n, len(two.Images), len(one.Repeats), len(two.Repeats))
+	}
+	read := func(sub string, j int) ([]byte, data.ImageSidecar) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, sub, fmt.Sprintf("%03d.png", j)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := data.ReadImageSidecar(filepath.Join(dir, sub, fmt.Sprintf("%03d.json", j)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, sc
+	}
+	for i := 0; i < n; i++ {
+		a, _ := read("one", i)
+		b, _ := read("two", i)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("repeat 0 image %d differs from the single run's", i)
+		}
+		c, sc := read("two", n+i)
+		if bytes.Equal(a, c) || sc.Seed == nil || *sc.Seed != uint64(5+n+i) || sc.ID != two.Images[i].ID {
+			t.Fatalf("repeat 1 image %d: same bytes %v, seed %v (want %d), id %q (want %q)", i, bytes.Equal(a, c), sc.Seed, 5+n+i, sc.ID, two.Images[i].ID)
+		}
+	}
+	again, err := evalFolder(filepath.Join(dir, "two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Overall != two.Overall {
+		t.Fatalf("folder re-score %.4f, run %.4f", again.Overall, two.Overall)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "--ckpt", ck, "--repeats", "0"}, "--repeats 0 outside 1..100"},
+		{[]string{"eval", "--ckpt", ck, "--repeats", "101"}, "--repeats 101 outside"},
+		{[]string{"eval", "--images", dir, "--repeats", "2"}, "--repeats"},
+	} {
+		if _, err := luminaRun(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
 		}
 	}
 }

@@ -173,7 +173,7 @@ func (e *Encoder) graph(b, l int) (*featureGraph, error) {
 		return fg, nil
 	}
 	g := G.NewGraph()
-	lm, err := NewLM(g, e.Cfg, e.W, e.Dtype, b, l)
+	lm, err := NewFeatureLM(g, e.Cfg, e.W, e.Dtype, b, l)
 	if err != nil {
 		return nil, err
 	}

@@ -147,12 +147,25 @@ type LM struct {
 	Mask     *G.Node   // [B, L] 1 = real token
 	Cos, Sin *G.Node   // [B, L, hd/2]
 	Features *G.Node   // [B, L, D]: hidden states after FeatureDepth layers (by default hidden_states[−2])
-	Logits   *G.Node   // [B·L, V]
+	Logits   *G.Node   // [B·L, V]; nil in a graph built by NewFeatureLM
 	B, L     int
 }
 
 // NewLM builds the encoder for batches of B sequences of length L, bound to weights w.
-func NewLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (lm *LM, err error) {
+func NewLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LM, error) {
+	return newLM(g, c, w, dt, B, L, false)
+}
+
+// NewFeatureLM builds only what the caption features need: the layers before FeatureDepth, without
+// the later layers and the vocabulary head. The features are the same nodes on the same inputs as in
+// NewLM's graph, so they come out bit for bit the same; a DiT stage encodes most of its captions once
+// (a cache miss per new caption), and with the CPU preset's features after layer 1 of 3 the full graph
+// spent most of that time on layers and logits nobody reads.
+func NewFeatureLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LM, error) {
+	return newLM(g, c, w, dt, B, L, true)
+}
+
+func newLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int, featuresOnly bool) (lm *LM, err error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -184,6 +197,9 @@ func NewLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dty
 	for i := 0; i < c.Layers; i++ {
 		if i == c.FeatureDepth() {
 			lm.Features = x // [B, L, D]
+			if featuresOnly {
+				return lm, nil
+			}
 		}
 		pre := fmt.Sprintf("layers.%d.", i)
 		h := gu.Must(ops.RMSNorm(x, p[pre+"attn_norm.weight"], c.NormEps))                                                                 // [B, L, D]

@@ -282,3 +282,50 @@ func TestFeatureLayer(t *testing.T) {
 		}
 	}
 }
+
+// TestFeatureLMMatchesFullGraph: the truncated feature graph gives the full graph's features bit for bit
+// (float32, the training dtype), at the default depth and at an earlier layer, and has no vocabulary head.
+func TestFeatureLMMatchesFullGraph(t *testing.T) {
+	cfg := tinyLM
+	cfg.Layers, cfg.Vocab = 3, 30
+	ids := [][]int{{1, 5, 9, 3}, {1, 7, 2, 0}}
+	lens := []int{4, 3}
+	for _, layer := range []int{0, 1} {
+		c := cfg
+		c.FeatureLayer = layer
+		w, err := NewLMWeights(c, tensor.Float32, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(build func(*G.ExprGraph, LMConfig, map[string]*tensor.Dense, tensor.Dtype, int, int) (*LM, error)) ([]float32, *LM) {
+			t.Helper()
+			g := G.NewGraph()
+			lm, err := build(g, c, w, tensor.Float32, 2, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lm.SetTokens(ids, lens); err != nil {
+				t.Fatal(err)
+			}
+			vm := G.NewTapeMachine(g)
+			defer vm.Close()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			return append([]float32(nil), lm.Features.Value().Data().([]float32)...), lm
+		}
+		full, fullLM := run(NewLM)
+		cut, cutLM := run(NewFeatureLM)
+		if fullLM.Logits == nil || cutLM.Logits != nil {
+			t.Fatalf("feature_layer %d: logits full %v, truncated %v; want only the full graph to have them", layer, fullLM.Logits != nil, cutLM.Logits != nil)
+		}
+		if len(full) != len(cut) {
+			t.Fatalf("feature_layer %d: %d features against %d", layer, len(cut), len(full))
+		}
+		for i := range full {
+			if full[i] != cut[i] {
+				t.Fatalf("feature_layer %d: feature %d is %g in the truncated graph, %g in the full one", layer, i, cut[i], full[i])
+			}
+		}
+	}
+}
