@@ -24,6 +24,12 @@ type Config struct {
 	FreqDim    int     `json:"freq_dim" yaml:"freq_dim"` // sinusoidal timestep embedding width
 	AdaLNMax   int     `json:"adaln_max" yaml:"adaln_max"`
 	NormEps    float64 `json:"norm_eps" yaml:"norm_eps"`
+	// RopeGrid, when positive, measures image positions in units of 1/RopeGrid of the image's shorter
+	// side instead of in patches: the patch at row r of an h-row grid sits at r·RopeGrid/min(h, w)
+	// (position interpolation). A low-resolution stage then trains the same positions, scaled, that the
+	// high-resolution stages and sampling use, so "left" at 16 px is "left" at 32 px. 0 (the reference,
+	// and every registered config) counts patches.
+	RopeGrid int `json:"rope_grid,omitempty" yaml:"rope_grid,omitempty"`
 }
 
 // HeadDim is the width of one attention head.
@@ -74,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	if c.NormEps <= 0 {
 		return fmt.Errorf("config %q: norm_eps = %g, must be positive", c.Name, c.NormEps)
+	}
+	if c.RopeGrid < 0 || c.RopeGrid > 4096 {
+		return fmt.Errorf("config %q: rope_grid = %d, must be in 0..4096 (0 = positions in patches)", c.Name, c.RopeGrid)
 	}
 	return nil
 }

@@ -58,6 +58,7 @@ type configFile struct {
 	FreqDim    int     `json:"freq_dim" yaml:"freq_dim"`
 	AdaLNMax   int     `json:"adaln_max" yaml:"adaln_max"`
 	NormEps    float64 `json:"norm_eps" yaml:"norm_eps"`
+	RopeGrid   int     `json:"rope_grid" yaml:"rope_grid"`
 }
 
 // ParseConfig reads a Config from JSON or YAML text (JSON is tried when the text starts with '{').
@@ -84,7 +85,8 @@ func ParseConfig(b []byte, fallbackName string) (Config, error) {
 	}
 	c := Config{Name: f.Name, Dim: f.Dim, Layers: f.Layers, Heads: f.Heads, KVHeads: f.KVHeads,
 		AxesDims: [3]int{f.AxesDims[0], f.AxesDims[1], f.AxesDims[2]}, MultipleOf: f.MultipleOf, Refiners: f.Refiners,
-		Patch: f.Patch, Channels: f.Channels, CapDim: f.CapDim, FreqDim: f.FreqDim, AdaLNMax: f.AdaLNMax, NormEps: f.NormEps}
+		Patch: f.Patch, Channels: f.Channels, CapDim: f.CapDim, FreqDim: f.FreqDim, AdaLNMax: f.AdaLNMax, NormEps: f.NormEps,
+		RopeGrid: f.RopeGrid}
 	if c.Name == "" {
 		c.Name = fallbackName
 	}

@@ -237,9 +237,14 @@ func RopeData(cfg Config, s Shape, capLens []int) [3]RopeValues {
 		func(int, int) bool { return true },
 		func(bi, li int) bool { return li >= s.CapLen || li < capLens[bi] },
 	}
+	scale := [3]float64{1, 1, 1}
+	if cfg.RopeGrid > 0 {
+		k := float64(cfg.RopeGrid) / float64(min(s.Height, s.Width)/cfg.Patch)
+		scale[1], scale[2] = k, k
+	}
 	var out [3]RopeValues
 	for i, pos := range [3][][][3]int{capPos, imgPos, jointPos} {
-		out[i].Cos, out[i].Sin = ops.RopeTables(pos, cfg.AxesDims, 10000)
+		out[i].Cos, out[i].Sin = ops.RopeTablesScaled(pos, cfg.AxesDims, 10000, scale)
 		for bi := range pos {
 			for li := range pos[bi] {
 				m := 0.0

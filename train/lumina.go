@@ -84,6 +84,7 @@ func NewLumina(p *Preset) (*Lumina, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.RopeGrid = p.RopeGrid
 	if p.Objective.Patch != 0 && p.Objective.Patch != cfg.Patch {
 		return nil, fmt.Errorf("preset %s: objective.patch %d, model %s has patch %d", p.Name, p.Objective.Patch, cfg.Name, cfg.Patch)
 	}

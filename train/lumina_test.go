@@ -1,10 +1,17 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model/ckpt"
 )
 
 // stopAfter wraps the real model and asks the runner to stop once n steps have been applied.
@@ -85,5 +92,43 @@ func TestEveryPresetBuildsItsModel(t *testing.T) {
 		if _, err := NewLumina(p); err != nil {
 			t.Errorf("preset %s: %v", name, err)
 		}
+	}
+}
+
+// The preset's rope_grid reaches the model, travels in the exported bundle (so the sampler places
+// patches as training did), and a run folder trained without it does not resume into a preset with it.
+func TestRopeGridTravelsWithTheModel(t *testing.T) {
+	p := testPreset(t)
+	p.RopeGrid = 8
+	m, err := NewLumina(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DiT.Cfg.RopeGrid != 8 {
+		t.Fatalf("model rope_grid %d, preset 8", m.DiT.Cfg.RopeGrid)
+	}
+	path := filepath.Join(t.TempDir(), "b.safetensors")
+	if err := ckpt.SaveBundle(path, m.Bundle(false)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ckpt.LoadBundle(path, tensor.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.DiT.Cfg.RopeGrid != 8 {
+		t.Errorf("bundle rope_grid %d after a round trip, want 8", b.DiT.Cfg.RopeGrid)
+	}
+
+	var buf bytes.Buffer
+	if err := m.SaveCheckpoint(&buf, map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	p0 := testPreset(t)
+	plain, err := NewLumina(p0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.LoadCheckpoint(bytes.NewReader(buf.Bytes())); err == nil || !strings.Contains(err.Error(), "rope_grid") {
+		t.Errorf("a rope_grid 8 checkpoint loaded into a rope_grid 0 model: %v", err)
 	}
 }

@@ -77,6 +77,9 @@ type Preset struct {
 	// TextFeatureLayer is the text encoder layer whose hidden states are the caption features (see
 	// textenc.LMConfig.FeatureLayer): 0 = hidden_states[-2], the paper's choice.
 	TextFeatureLayer int `yaml:"text_feature_layer,omitempty"`
+	// RopeGrid sets the model's model.Config.RopeGrid: image positions in units of 1/RopeGrid of the
+	// image side, so that every resolution's stage trains the same positions. 0 counts patches.
+	RopeGrid int `yaml:"rope_grid,omitempty"`
 
 	Stages []Stage `yaml:"stages"`
 }
@@ -403,6 +406,9 @@ func (p *Preset) Validate() error {
 		if err := tc.Validate(); err != nil {
 			return fmt.Errorf("text_feature_layer %d: %w", p.TextFeatureLayer, err)
 		}
+	}
+	if p.RopeGrid < 0 || p.RopeGrid > 4096 {
+		return fmt.Errorf("rope_grid %d outside 0..4096 (0 = positions in patches)", p.RopeGrid)
 	}
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)

@@ -120,6 +120,7 @@ func TestConfigErrorsNameKeyAndFile(t *testing.T) {
 		{"seed: [1, 2]\n", []string{"my-config.yaml", "line 1"}},
 		{"text_feature_layer: 3\n", []string{"text_feature_layer 3", "outside 1..2"}},
 		{"text_feature_layer: -1\n", []string{"text_feature_layer -1"}},
+		{"rope_grid: -8\n", []string{"rope_grid -8", "0..4096"}},
 		{"data:\n  sampler:\n    size_weights: [1, 2]\n", []string{"data.sampler", "size_weights has 2 weights, want 3"}},
 	}
 	for _, c := range cases {

@@ -75,6 +75,9 @@ func writeInfo(w io.Writer, c model.Config) error {
 	row("heads", "%d query, %d key/value (%d queries per kv head)", c.Heads, c.KVHeads, c.Heads/c.KVHeads)
 	row("head_dim", "%d", c.HeadDim())
 	row("axes_dims", "%d, %d, %d (caption index, row, col)", c.AxesDims[0], c.AxesDims[1], c.AxesDims[2])
+	if c.RopeGrid > 0 {
+		row("rope_grid", "%d (image positions in 1/%d of the shorter side, not in patches)", c.RopeGrid, c.RopeGrid)
+	}
 	row("FFN hidden", "%d (SwiGLU, 4·dim rounded up to %d)", c.FFNHidden(), c.MultipleOf)
 	row("adaLN width", "%d", c.AdaDim())
 	row("refiners", "%d noise + %d context", c.Refiners, c.Refiners)

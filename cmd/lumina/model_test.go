@@ -83,6 +83,14 @@ func TestModelInfoErrorsAndFiles(t *testing.T) {
 	if !strings.Contains(out, "wide") || !strings.Contains(out, "768") { // FFN 4·192
 		t.Errorf("file config output:\n%s", out)
 	}
+	if strings.Contains(out, "rope_grid") {
+		t.Errorf("rope_grid shown for a config without it:\n%s", out)
+	}
+	os.WriteFile(p, []byte("name: grid\ndim: 128\nlayers: 2\nheads: 4\nkv_heads: 2\naxes_dims: [8, 12, 12]\nmultiple_of: 256\n"+
+		"refiners: 1\npatch: 4\nchannels: 3\ncap_dim: 128\nfreq_dim: 256\nadaln_max: 1024\nnorm_eps: 1e-5\nrope_grid: 8\n"), 0o644)
+	if out, err := runModel(t, "info", "--config", p); err != nil || !strings.Contains(out, "rope_grid") || !strings.Contains(out, "1/8") {
+		t.Errorf("rope_grid 8 config: %v\n%s", err, out)
+	}
 	if _, err := runModel(t, "info", "extra"); err == nil {
 		t.Error("positional argument accepted")
 	}

@@ -643,3 +643,39 @@ func TestRopeTables(t *testing.T) {
 		t.Error("odd axis width accepted")
 	}
 }
+
+func TestRopeTablesScaled(t *testing.T) {
+	const theta = 10000.0
+	axes := [3]int{4, 6, 2}
+	pos := [][][3]int{{{0, 0, 0}, {3, 1, 2}, {5, 3, 1}, {-1, -1, -1}}}
+	// Scale 1 is RopeTables bit for bit (the reference's positions are untouched).
+	c1, s1 := RopeTables(pos, axes, theta)
+	c2, s2 := RopeTablesScaled(pos, axes, theta, [3]float64{1, 1, 1})
+	for i := range c1 {
+		if c1[i] != c2[i] || s1[i] != s2[i] {
+			t.Fatalf("scale 1 differs from RopeTables at %d: (%v, %v) against (%v, %v)", i, c2[i], s2[i], c1[i], s1[i])
+		}
+	}
+	// Scaling the row and column axes by 2 is the same as doubling those coordinates (padding stays
+	// the identity), and the caption axis is left alone.
+	doubled := [][][3]int{{{0, 0, 0}, {3, 2, 4}, {5, 6, 2}, {-1, -1, -1}}}
+	cw, sw := RopeTables(doubled, axes, theta)
+	cs, ss := RopeTablesScaled(pos, axes, theta, [3]float64{1, 2, 2})
+	for i := range cw {
+		if math.Abs(cw[i]-cs[i]) > 1e-12 || math.Abs(sw[i]-ss[i]) > 1e-12 {
+			t.Errorf("pair %d: scaled (%v, %v), doubled positions (%v, %v)", i, cs[i], ss[i], cw[i], sw[i])
+		}
+	}
+	// A fractional scale: axes (2, 2, 2) have frequency 1, so the angles are the scaled coordinates.
+	c, s := RopeTablesScaled([][][3]int{{{1, 2, 3}}}, [3]int{2, 2, 2}, theta, [3]float64{1, 0.5, 0.25})
+	for i, a := range []float64{1, 1, 0.75} {
+		if math.Abs(c[i]-math.Cos(a)) > 1e-15 || math.Abs(s[i]-math.Sin(a)) > 1e-15 {
+			t.Errorf("scaled pair %d: got (%v, %v), want cos/sin(%v)", i, c[i], s[i], a)
+		}
+	}
+	for _, bad := range []float64{0, -1, math.Inf(1), math.NaN()} {
+		if c, s := RopeTablesScaled(pos, axes, theta, [3]float64{1, bad, 1}); c != nil || s != nil {
+			t.Errorf("scale %v accepted", bad)
+		}
+	}
+}

@@ -15,9 +15,17 @@ import "math"
 // ref_nextdit.py computes them in float32, so its outputs carry angle rounding of up to about
 // |angle|·6e-8; compare against it with a tolerance that allows for that.
 //
-// axesDims must be non-negative and even, and theta positive; otherwise there is no valid table and
-// RopeTables returns nil, nil (the Attention op then reports the table length as wrong).
+// axesDims must be non-negative and even, and theta (and RopeTablesScaled's scales) positive; otherwise
+// there is no valid table and RopeTables returns nil, nil (the Attention op then reports the table
+// length as wrong).
 func RopeTables(pos [][][3]int, axesDims [3]int, theta float64) (cos, sin []float64) {
+	return RopeTablesScaled(pos, axesDims, theta, [3]float64{1, 1, 1})
+}
+
+// RopeTablesScaled is RopeTables with each axis's positions multiplied by scale[axis] before they
+// rotate: position interpolation, which lets a grid of patches stand for a finer or coarser one (see
+// model.Config.RopeGrid). A scale of 1 gives RopeTables' tables bit for bit.
+func RopeTablesScaled(pos [][][3]int, axesDims [3]int, theta float64, scale [3]float64) (cos, sin []float64) {
 	half := 0
 	for _, d := range axesDims {
 		if d < 0 || d%2 != 0 {
@@ -27,6 +35,11 @@ func RopeTables(pos [][][3]int, axesDims [3]int, theta float64) (cos, sin []floa
 	}
 	if !(theta > 0) || math.IsInf(theta, 1) {
 		return nil, nil
+	}
+	for _, k := range scale {
+		if !(k > 0) || math.IsInf(k, 1) {
+			return nil, nil
+		}
 	}
 	B, L := len(pos), 0
 	for _, row := range pos {
@@ -55,7 +68,7 @@ func RopeTables(pos [][][3]int, axesDims [3]int, theta float64) (cos, sin []floa
 			}
 			p := row[l]
 			for i, f := range freqs {
-				s[i], c[i] = math.Sincos(float64(p[axis[i]]) * f)
+				s[i], c[i] = math.Sincos(float64(p[axis[i]]) * scale[axis[i]] * f)
 			}
 		}
 	}
