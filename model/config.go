@@ -32,6 +32,9 @@ type Config struct {
 	RopeGrid int `json:"rope_grid,omitempty" yaml:"rope_grid,omitempty"`
 }
 
+// MaxRopeGrid bounds Config.RopeGrid: far finer than any image this project samples.
+const MaxRopeGrid = 4096
+
 // HeadDim is the width of one attention head.
 func (c Config) HeadDim() int { return c.Dim / c.Heads }
 
@@ -81,8 +84,8 @@ func (c Config) Validate() error {
 	if c.NormEps <= 0 {
 		return fmt.Errorf("config %q: norm_eps = %g, must be positive", c.Name, c.NormEps)
 	}
-	if c.RopeGrid < 0 || c.RopeGrid > 4096 {
-		return fmt.Errorf("config %q: rope_grid = %d, must be in 0..4096 (0 = positions in patches)", c.Name, c.RopeGrid)
+	if c.RopeGrid < 0 || c.RopeGrid > MaxRopeGrid {
+		return fmt.Errorf("config %q: rope_grid = %d, must be in 0..%d (0 = positions in patches)", c.Name, c.RopeGrid, MaxRopeGrid)
 	}
 	return nil
 }

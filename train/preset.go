@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
@@ -407,8 +408,8 @@ func (p *Preset) Validate() error {
 			return fmt.Errorf("text_feature_layer %d: %w", p.TextFeatureLayer, err)
 		}
 	}
-	if p.RopeGrid < 0 || p.RopeGrid > 4096 {
-		return fmt.Errorf("rope_grid %d outside 0..4096 (0 = positions in patches)", p.RopeGrid)
+	if p.RopeGrid < 0 || p.RopeGrid > model.MaxRopeGrid {
+		return fmt.Errorf("rope_grid %d outside 0..%d (0 = positions in patches)", p.RopeGrid, model.MaxRopeGrid)
 	}
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)
