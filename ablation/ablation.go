@@ -49,7 +49,7 @@ type Config struct {
 
 // Compare runs every strategy on every prompt (prompt i with seed Seed+i); the first strategy is the
 // reference for speed-up and PSNR.
-func Compare(ctx context.Context, p *infer.Pipeline, c Config, strategies []Strategy) ([]Row, error) {
+func Compare(ctx context.Context, p infer.Model, c Config, strategies []Strategy) ([]Row, error) {
 	if len(strategies) == 0 || len(c.Prompts) == 0 {
 		return nil, errors.New("ablation: no strategies or no prompts")
 	}

@@ -10,7 +10,7 @@ import (
 
 // EvalSuite generates one image per ToyEval prompt with spec's settings (prompt i with seed Seed+i)
 // and scores them. onImage, if set, sees each image as it is made (progress, saving).
-func EvalSuite(ctx context.Context, p *Pipeline, prompts []data.Prompt, spec Spec, onImage func(i int, g *Generated)) (data.Report, error) {
+func EvalSuite(ctx context.Context, p Model, prompts []data.Prompt, spec Spec, onImage func(i int, g *Generated)) (data.Report, error) {
 	imgs := make([]image.Image, len(prompts))
 	base := spec.Options.Seed
 	for i, pr := range prompts {

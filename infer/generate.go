@@ -80,16 +80,25 @@ type Generated struct {
 	Sidecar data.ImageSidecar
 }
 
+// Model is a Denoiser for one checkpoint, with the latent geometry a request must fit.
+type Model interface {
+	Denoiser
+	// Channels is the number of latent channels.
+	Channels() int
+	// Patch is the patch side: image sides must be multiples of it.
+	Patch() int
+}
+
 // Generate samples one image. The same spec and checkpoint give the same pixels: the noise comes from
 // the seed alone.
-func Generate(ctx context.Context, p *Pipeline, spec Spec) (*Generated, error) {
+func Generate(ctx context.Context, p Model, spec Spec) (*Generated, error) {
 	if err := CheckPrompt(spec.Prompt); err != nil {
 		return nil, err
 	}
 	if err := spec.Options.Validate(); err != nil {
 		return nil, err
 	}
-	patch := p.Cfg.Patch
+	patch := p.Patch()
 	for _, side := range []struct {
 		name string
 		v    int
@@ -98,7 +107,7 @@ func Generate(ctx context.Context, p *Pipeline, spec Spec) (*Generated, error) {
 			return nil, fmt.Errorf("--res: image %s %d must be in 16..256 and a multiple of the model's patch size %d", side.name, side.v, patch)
 		}
 	}
-	req := Request{Prompts: []string{spec.System.Full(spec.Prompt)}, Shape: [3]int{p.Cfg.Channels, spec.Height, spec.Width}, OnStep: spec.OnStep}
+	req := Request{Prompts: []string{spec.System.Full(spec.Prompt)}, Shape: [3]int{p.Channels(), spec.Height, spec.Width}, OnStep: spec.OnStep}
 	res, err := Sample(ctx, p, req, spec.Options)
 	if err != nil {
 		return nil, err

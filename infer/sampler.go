@@ -282,15 +282,40 @@ func (s *sampler) velocity(ctx context.Context, xs [][]float32, t float32) ([][]
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sample: stopped before forward %d: %w", s.evals, err)
 	}
-	np, n := len(xs), s.n
 	guided := s.opts.guided(t)
+	x, tt, conds := s.batch(xs, t, guided)
+	b := len(tt)
+	st, err := s.d.Begin(x, [4]int{b, s.shape[0], s.shape[1], s.shape[2]}, tt, conds)
+	if err != nil {
+		return nil, fmt.Errorf("sample: forward %d at t=%g: begin: %w", s.evals, t, err)
+	}
+	ran, skipped, err := s.mainLayers(st, b, len(xs))
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.d.Finish(st)
+	if err != nil {
+		return nil, fmt.Errorf("sample: forward %d: final layer: %w", s.evals, err)
+	}
+	if len(out) != b*s.n {
+		return nil, fmt.Errorf("sample: forward %d: denoiser returned %d values, want %d ([%d, %d, %d, %d])",
+			s.evals, len(out), b*s.n, b, s.shape[0], s.shape[1], s.shape[2])
+	}
+	s.count(b, ran, skipped)
+	return s.guide(out, len(xs), guided), nil
+}
+
+// batch lays out one forward's inputs: the latents (twice under guidance: conditional then
+// unconditional), the time and each sample's caption ("" for the unconditional half).
+func (s *sampler) batch(xs [][]float32, t float32, guided bool) (x, tt []float32, conds []Cond) {
+	np, n := len(xs), s.n
 	b := np
 	if guided {
 		b = 2 * np
 	}
-	x := make([]float32, b*n) // [B, C, H, W]
-	tt := make([]float32, b)  // [B]
-	conds := make([]Cond, b)  // [B]
+	x = make([]float32, b*n) // [B, C, H, W]
+	tt = make([]float32, b)  // [B]
+	conds = make([]Cond, b)  // [B]
 	for i := 0; i < b; i++ {
 		p := i % np
 		copy(x[i*n:(i+1)*n], xs[p])
@@ -299,46 +324,27 @@ func (s *sampler) velocity(ctx context.Context, xs [][]float32, t float32) ([][]
 			conds[i] = Cond{Text: s.prompts[p]}
 		}
 	}
-	key := func(i int) branchKey { return branchKey{prompt: i % np, uncond: i >= np} }
+	return x, tt, conds
+}
 
-	st, err := s.d.Begin(x, [4]int{b, s.shape[0], s.shape[1], s.shape[2]}, tt, conds)
+// mainLayers runs the main layers for the samples TeaCache computes and applies the cached residual
+// to the others; it returns how many of each. Without TeaCache or calibration every sample computes.
+func (s *sampler) mainLayers(st State, b, np int) (ran, skipped int, err error) {
+	key := func(i int) branchKey { return branchKey{prompt: i % np, uncond: i >= np} }
+	run, skip, mods, err := s.decide(st, b, key)
 	if err != nil {
-		return nil, fmt.Errorf("sample: forward %d at t=%g: begin: %w", s.evals, t, err)
-	}
-	run := make([]int, 0, b)
-	var skip []int
-	var mods [][]float32
-	if s.tea != nil || s.calib != nil {
-		mods = make([][]float32, b)
-		for i := 0; i < b; i++ {
-			m, err := s.d.Modulated(st, i)
-			if err != nil {
-				return nil, fmt.Errorf("sample: forward %d: modulated input of sample %d: %w", s.evals, i, err)
-			}
-			if s.tea != nil && !s.tea.decide(key(i), m, s.force) {
-				skip = append(skip, i)
-				continue
-			}
-			if s.calib != nil {
-				mods[i] = append([]float32(nil), m...) // the denoiser may reuse m's buffer
-			}
-			run = append(run, i)
-		}
-	} else {
-		for i := 0; i < b; i++ {
-			run = append(run, i)
-		}
+		return 0, 0, err
 	}
 	if len(run) > 0 {
 		if err := s.d.Main(st, run); err != nil {
-			return nil, fmt.Errorf("sample: forward %d: main layers: %w", s.evals, err)
+			return 0, 0, fmt.Errorf("sample: forward %d: main layers: %w", s.evals, err)
 		}
 	}
 	if s.tea != nil || s.calib != nil {
 		for _, i := range run {
 			r, err := s.d.Residual(st, i)
 			if err != nil {
-				return nil, fmt.Errorf("sample: forward %d: residual of sample %d: %w", s.evals, i, err)
+				return 0, 0, fmt.Errorf("sample: forward %d: residual of sample %d: %w", s.evals, i, err)
 			}
 			if s.tea != nil {
 				s.tea.store(key(i), r)
@@ -350,18 +356,44 @@ func (s *sampler) velocity(ctx context.Context, xs [][]float32, t float32) ([][]
 	}
 	for _, i := range skip {
 		if err := s.d.ApplyResidual(st, i, s.tea.cached(key(i))); err != nil {
-			return nil, fmt.Errorf("sample: forward %d: cached residual of sample %d: %w", s.evals, i, err)
+			return 0, 0, fmt.Errorf("sample: forward %d: cached residual of sample %d: %w", s.evals, i, err)
 		}
 	}
-	out, err := s.d.Finish(st)
-	if err != nil {
-		return nil, fmt.Errorf("sample: forward %d: final layer: %w", s.evals, err)
-	}
-	if len(out) != b*n {
-		return nil, fmt.Errorf("sample: forward %d: denoiser returned %d values, want %d ([%d, %d, %d, %d])",
-			s.evals, len(out), b*n, b, s.shape[0], s.shape[1], s.shape[2])
-	}
+	return len(run), len(skip), nil
+}
 
+// decide splits the batch into the samples whose main layers run and those TeaCache skips, reading
+// each sample's modulated input when TeaCache or calibration needs it (mods, kept for calibration).
+func (s *sampler) decide(st State, b int, key func(int) branchKey) (run, skip []int, mods [][]float32, err error) {
+	run = make([]int, 0, b)
+	if s.tea == nil && s.calib == nil {
+		for i := 0; i < b; i++ {
+			run = append(run, i)
+		}
+		return run, nil, nil, nil
+	}
+	mods = make([][]float32, b)
+	for i := 0; i < b; i++ {
+		m, err := s.d.Modulated(st, i)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("sample: forward %d: modulated input of sample %d: %w", s.evals, i, err)
+		}
+		if s.tea != nil && !s.tea.decide(key(i), m, s.force) {
+			skip = append(skip, i)
+			continue
+		}
+		if s.calib != nil {
+			mods[i] = append([]float32(nil), m...) // the denoiser may reuse m's buffer
+		}
+		run = append(run, i)
+	}
+	return run, skip, mods, nil
+}
+
+// guide turns the forward's output into one velocity per prompt: classifier-free guidance (with
+// CFG-Renorm) of the two halves, or the conditional half as it is.
+func (s *sampler) guide(out []float32, np int, guided bool) [][]float32 {
+	n := s.n
 	vs := make([][]float32, np)
 	for p := range vs {
 		vc := out[p*n : (p+1)*n] // [C, H, W]
@@ -372,13 +404,17 @@ func (s *sampler) velocity(ctx context.Context, xs [][]float32, t float32) ([][]
 			vs[p] = append([]float32(nil), vc...)
 		}
 	}
+	return vs
+}
 
+// count books one forward of b samples, ran of whose main stacks computed and skipped came from
+// TeaCache.
+func (s *sampler) count(b, ran, skipped int) {
 	s.evals++
 	s.res.NFE++
 	s.res.Forwards += b
-	s.res.MainComputed += len(run)
-	s.res.MainSkipped += len(skip)
+	s.res.MainComputed += ran
+	s.res.MainSkipped += skipped
 	s.cur.Batch = append(s.cur.Batch, b)
-	s.cur.Skipped += len(skip)
-	return vs, nil
+	s.cur.Skipped += skipped
 }

@@ -175,11 +175,6 @@ func TestGrids(t *testing.T) {
 			t.Errorf("SigmaGrid not decreasing: %v", sg)
 		}
 	}
-	for _, sig := range []float64{0.1, 0.5, 0.9} {
-		if a, b := ShiftSigma(sig, 6), 1-ShiftTime(1-sig, 6); math.Abs(a-b) > 1e-15 {
-			t.Errorf("σ-shift %v and t-shift %v disagree at σ=%v", a, b, sig)
-		}
-	}
 }
 
 func TestGuideRenorm(t *testing.T) {

@@ -3,22 +3,9 @@ package infer
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/lumina-workbench/lumina/model/flow"
 )
-
-// ShiftTime applies the resolution shift to a time t in [0, 1] (t = 0 noise): t' = t / (t + s − s·t).
-// On the noise level σ = 1 − t it is σ' = s·σ / (1 + (s−1)·σ).
-func ShiftTime(t, s float64) float64 {
-	d := t + s - s*t
-	if d == 0 {
-		return 0 // t = 0 exactly: the formula's 0/0 limit is 0
-	}
-	return t / d
-}
-
-// ShiftSigma is ShiftTime on the noise level: σ' = s·σ / (1 + (s−1)·σ).
-func ShiftSigma(sigma, s float64) float64 {
-	return s * sigma / (1 + (s-1)*sigma)
-}
 
 // linspace matches torch.linspace: n points from a to b, both ends included exactly.
 func linspace(a, b float64, n int) []float64 {
@@ -39,7 +26,7 @@ func linspace(a, b float64, n int) []float64 {
 func TimeGrid(n int, s float64) []float64 {
 	g := linspace(0, 1, n)
 	for i, t := range g {
-		g[i] = ShiftTime(t, s)
+		g[i] = flow.Shift(t, s)
 	}
 	return g
 }
@@ -50,7 +37,7 @@ func SigmaGrid(n int, s float64) []float64 {
 	g := linspace(0, 0.999, n+1)
 	out := make([]float64, n+1)
 	for i, sg := range g {
-		out[n-i] = ShiftSigma(sg, s)
+		out[n-i] = flow.ShiftSigma(sg, s)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	"gorgonia.org/tensor"
 )
 
@@ -11,7 +12,7 @@ import (
 // (batch 16, 32×32, patch 4, 48 caption tokens of which 36 real). `lumina bench train` adds AdamW
 // and the PyTorch reference side by side.
 func BenchmarkTrainStep(b *testing.B) {
-	cfg, _ := LookupConfig("tiny")
+	cfg, _ := arch.LookupConfig("tiny")
 	w, err := NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		b.Fatal(err)

@@ -5,12 +5,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // gradConfig is small enough to finite-difference every parameter tensor of the whole model.
-var gradConfig = Config{Name: "grad", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
+var gradConfig = arch.Config{Name: "grad", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
 	Refiners: 1, Patch: 2, Channels: 3, CapDim: 8, FreqDim: 16, AdaLNMax: 1024, NormEps: 1e-5}
 
 // TestWholeModelGradients checks the flow loss with the aux forward against central finite differences
@@ -104,7 +105,7 @@ func TestWholeModelGradients(t *testing.T) {
 // input node that is not a data input) and compares it with the analytic count.
 func TestBuiltGraphParamCount(t *testing.T) {
 	for _, name := range []string{"tiny", "small"} {
-		cfg, err := LookupConfig(name)
+		cfg, err := arch.LookupConfig(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,16 +6,15 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/model/flow"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/ops"
 )
 
-// AuxPool is the auxiliary loss's downsampling factor (the paper's AvgPool4).
-const AuxPool = 4
-
-// FlowLoss is a training graph for one batch shape: the flow-matching loss mean((v − (x1 − x0))²) and,
-// optionally, the auxiliary loss of a second, independent forward on AvgPool4 of the image (its own
-// noise and t, the same caption features), summed with equal weights. Gradients reach every parameter.
+// FlowLoss is a training graph for one batch shape: flow.Loss averaged over the batch,
+// mean((v − (x1 − x0))²), on inputs that flow.Interpolate prepares and, optionally, the auxiliary loss
+// of a second, independent forward on flow.AvgPool of the image (its own noise and t, the same caption
+// features), summed with equal weights. Gradients reach every parameter.
 // The graph is built once per shape and fed each step; its parameters are bound to shared Weights.
 type FlowLoss struct {
 	Graph  *G.ExprGraph
@@ -52,10 +51,10 @@ func NewFlowLoss(w *Weights, s Shape, aux bool) (fl *FlowLoss, err error) {
 	fl.MainLoss = gu.Must(ops.MSE(v, fl.Target)) // scalar
 	fl.Loss = fl.MainLoss
 	if aux {
-		as := Shape{Batch: s.Batch, Height: s.Height / AuxPool, Width: s.Width / AuxPool, CapLen: s.CapLen}
-		if s.Height%(AuxPool*cfg.Patch) != 0 || s.Width%(AuxPool*cfg.Patch) != 0 {
+		as := Shape{Batch: s.Batch, Height: s.Height / flow.AuxPool, Width: s.Width / flow.AuxPool, CapLen: s.CapLen}
+		if s.Height%(flow.AuxPool*cfg.Patch) != 0 || s.Width%(flow.AuxPool*cfg.Patch) != 0 {
 			return nil, fmt.Errorf("aux loss needs image sides that are multiples of %d (pool %d × patch %d), got %d×%d",
-				AuxPool*cfg.Patch, AuxPool, cfg.Patch, s.Width, s.Height)
+				flow.AuxPool*cfg.Patch, flow.AuxPool, cfg.Patch, s.Width, s.Height)
 		}
 		if fl.Aux, err = NewInputs(g, w.Dtype, cfg, as, "aux."); err != nil {
 			return nil, err

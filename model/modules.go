@@ -5,6 +5,7 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/ops"
 )
@@ -140,7 +141,7 @@ func (p paramSet) linear(name string, bias bool) Linear {
 	return l
 }
 
-func (p paramSet) block(c Config, prefix string, modulated bool) *JointBlock {
+func (p paramSet) block(c arch.Config, prefix string, modulated bool) *JointBlock {
 	norm := func(n string) RMSNorm { return RMSNorm{p.get(prefix + "." + n + ".weight"), c.NormEps} }
 	b := &JointBlock{
 		Attn: Attention{

@@ -1,3 +1,7 @@
+// Package model holds the Unified Next-DiT as Gorgonia graph modules, one struct per module with a
+// Forward, built from an arch.Config: the embedders, refiners, joint blocks and final layer, the
+// training graph of the flow-matching loss and a plain forward graph. The fused ops it is made of are in
+// model/ops, the text encoder in model/textenc.
 package model
 
 import (
@@ -9,6 +13,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/ops"
 )
@@ -17,7 +22,7 @@ import (
 // nodes to these tensors, so several graphs (training at two resolutions, the aux-loss forward, the sampler)
 // share one set of weights and see every optimiser update.
 type Weights struct {
-	Cfg   Config
+	Cfg   arch.Config
 	Dtype tensor.Dtype
 	T     map[string]*tensor.Dense
 }
@@ -28,7 +33,7 @@ type Weights struct {
 // N(0, 0.02). At that scale a caption token enters at a quarter of the unit RMS that each sandwich-norm
 // residual adds, so after the context refiner every token is close to the average of its (40–60 token,
 // system-prompt-dominated) caption, and our small models learned to ignore captions altogether.
-func NewWeights(cfg Config, dt tensor.Dtype, seed uint64) (*Weights, error) {
+func NewWeights(cfg arch.Config, dt tensor.Dtype, seed uint64) (*Weights, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -88,7 +93,7 @@ func (w *Weights) Check() error {
 
 // NextDiT is the Unified Next-DiT's modules bound to one graph.
 type NextDiT struct {
-	Cfg      Config
+	Cfg      arch.Config
 	TEmb     TimestepEmbedder
 	CapEmb   CaptionEmbedder
 	XEmb     Linear
@@ -151,7 +156,7 @@ type Inputs struct {
 
 // NewInputs creates the input nodes (zero-filled) for one forward; prefix keeps names unique when a graph
 // holds two forwards (the aux loss).
-func NewInputs(g *G.ExprGraph, dt tensor.Dtype, cfg Config, s Shape, prefix string) (*Inputs, error) {
+func NewInputs(g *G.ExprGraph, dt tensor.Dtype, cfg arch.Config, s Shape, prefix string) (*Inputs, error) {
 	if s.Batch < 1 || s.CapLen < 1 || s.Height < cfg.Patch || s.Width < cfg.Patch ||
 		s.Height%cfg.Patch != 0 || s.Width%cfg.Patch != 0 {
 		return nil, fmt.Errorf("forward shape %+v invalid for patch %d (sides must be positive multiples of it, batch and caption length ≥ 1)", s, cfg.Patch)
@@ -184,7 +189,7 @@ type Batch struct {
 }
 
 // Set copies a batch into the input nodes and computes the timestep sinusoids, rope tables and masks.
-func (in *Inputs) Set(cfg Config, b Batch) error {
+func (in *Inputs) Set(cfg arch.Config, b Batch) error {
 	s := in.Shape
 	if len(b.T) != s.Batch || len(b.CapLens) != s.Batch {
 		return fmt.Errorf("batch has %d times and %d caption lengths, want %d", len(b.T), len(b.CapLens), s.Batch)
@@ -230,7 +235,7 @@ func (v RopeValues) Fill(r Rope) error {
 
 // RopeData computes the caption, image and joint sequences' rotary tables and key masks for a batch
 // whose samples have the given unpadded caption lengths.
-func RopeData(cfg Config, s Shape, capLens []int) [3]RopeValues {
+func RopeData(cfg arch.Config, s Shape, capLens []int) [3]RopeValues {
 	capPos, imgPos, jointPos := Positions(s, cfg.Patch, capLens)
 	masks := [3]func(bi, li int) bool{
 		func(bi, li int) bool { return li < capLens[bi] },

@@ -8,13 +8,14 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 )
 
 // parityConfig is the architecture of testdata/parity, exported by ../shared/bench/ref_nextdit.py with the
 // flags in testdata/parity/gen.sh.
-var parityConfig = model.Config{Name: "parity", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{4, 6, 6},
+var parityConfig = arch.Config{Name: "parity", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{4, 6, 6},
 	MultipleOf: 32, Refiners: 1, Patch: 4, Channels: 3, CapDim: 64, FreqDim: 256, AdaLNMax: 1024, NormEps: 1e-5}
 
 // TestParityWithReference loads the PyTorch reference's random weights into the Go Next-DiT and compares

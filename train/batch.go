@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/model/flow"
 )
 
 // Channels is the number of image channels (RGB pixels; this project has no VAE).
@@ -162,14 +163,14 @@ func (bs *BatchSource) items(stage, step, b int) ([]int, error) {
 }
 
 // TimeSampler is the stage's t sampler for images of w×h pixels.
-func (bs *BatchSource) TimeSampler(w, h int) TimeSampler {
+func (bs *BatchSource) TimeSampler(w, h int) flow.TimeSampler {
 	o := bs.p.Objective
-	ts := TimeSampler{Dist: o.TDist, Shift: o.ResolutionShift}
+	ts := flow.TimeSampler{Dist: o.TDist, Shift: o.ResolutionShift}
 	if ts.Shift {
 		if o.ShiftMu != nil {
 			ts.Mu = *o.ShiftMu
 		} else {
-			ts.Mu = MuForTokens(Tokens(w, h, o.Patch))
+			ts.Mu = flow.MuForTokens(flow.Tokens(w, h, o.Patch))
 		}
 	}
 	return ts
@@ -243,7 +244,7 @@ func (bs *BatchSource) Batch(stage, step int) (*Batch, error) {
 	ts := bs.TimeSampler(w, h)
 	b.Noise, b.T = bs.noiseAndT(B, per, ts, streamNoise, streamT, stage, step)
 	if st.AuxLoss {
-		pooled, err := AvgPool4(b.Images, B, Channels, h, w)
+		pooled, err := flow.AvgPool(b.Images, B, Channels, h, w)
 		if err != nil {
 			return nil, fmt.Errorf("batch stage %d step %d: %w", stage, step, err)
 		}
@@ -255,7 +256,7 @@ func (bs *BatchSource) Batch(stage, step int) (*Batch, error) {
 	return b, nil
 }
 
-func (bs *BatchSource) noiseAndT(B, per int, ts TimeSampler, nStream, tStream uint64, stage, step int) ([]float32, []float64) {
+func (bs *BatchSource) noiseAndT(B, per int, ts flow.TimeSampler, nStream, tStream uint64, stage, step int) ([]float32, []float64) {
 	noise := make([]float32, B*per)
 	t := make([]float64, B)
 	for j := range B {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/model/flow"
 )
 
 func TestBatchIsAPureFunctionOfSeedStageStep(t *testing.T) {
@@ -57,7 +58,7 @@ func TestBatchContents(t *testing.T) {
 		t.Fatal("aux stage without aux batch")
 	}
 	B := len(b.Items)
-	pooled, _ := AvgPool4(b.Images, B, Channels, b.Height, b.Width)
+	pooled, _ := flow.AvgPool(b.Images, B, Channels, b.Height, b.Width)
 	if !reflect.DeepEqual(pooled, b.Aux.Images) || b.Aux.Width != b.Width/4 {
 		t.Error("aux images are not AvgPool4 of the batch images")
 	}

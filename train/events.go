@@ -8,6 +8,8 @@ package train
 import (
 	"sync"
 	"time"
+
+	"github.com/lumina-workbench/lumina/data"
 )
 
 // Event is one of the types below.
@@ -49,12 +51,12 @@ type StageStarted struct {
 	FromStep int
 }
 
-// StageFinished closes a stage; Scores holds its end-of-stage evaluation (nil when none ran).
+// StageFinished closes a stage; Eval is its end-of-stage ToyEval report (nil when none ran).
 type StageFinished struct {
 	Stage   int
 	Name    string
 	Steps   int
-	Scores  map[string]float64
+	Eval    *data.Report
 	Elapsed time.Duration
 }
 
@@ -81,10 +83,12 @@ type PausedEvent struct{ Stage, Step int }
 type ResumedEvent struct{ Stage, Step int }
 
 // RunFinished is the last event; the channel closes after it. Stopped is true when Stop or a cancelled
-// context ended the run early (a checkpoint was saved).
+// context ended the run early (a checkpoint was saved). Final is the exported sampling checkpoint of a
+// run that trained the preset's last stage ("" otherwise).
 type RunFinished struct {
 	Stopped bool
 	Err     error
+	Final   string
 }
 
 func (StepEvent) event()       {}

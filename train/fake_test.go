@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/lumina-workbench/lumina/model/flow"
 )
 
 const fakeD = 7
@@ -59,8 +61,8 @@ func (f *fakeModel) BeginStage(st StageInfo) error {
 // features of one sample: 3 channel means of x_t, t, caption length, a bias, and the target mean(u).
 func fakeFeatures(img, noise []float32, t float64, caption string) ([fakeD]float64, float64) {
 	n := len(img)
-	xt, u := make([]float32, n), make([]float32, n)
-	if err := Interpolate(img, noise, t, xt, u); err != nil {
+	xt, u, err := flow.Interpolate(img, noise, []float64{t})
+	if err != nil {
 		panic(err)
 	}
 	var phi [fakeD]float64
@@ -69,12 +71,12 @@ func fakeFeatures(img, noise []float32, t float64, caption string) ([fakeD]float
 	for c := range Channels {
 		var s float64
 		for _, v := range xt[c*plane : (c+1)*plane] {
-			s += float64(v)
+			s += v
 		}
 		phi[c] = s / float64(plane)
 	}
 	for _, v := range u {
-		y += float64(v)
+		y += v
 	}
 	phi[3] = t
 	phi[4] = float64(utf8.RuneCountInString(caption)) / 100

@@ -20,8 +20,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lumina-workbench/lumina/data"
-	"github.com/lumina-workbench/lumina/model"
-	"github.com/lumina-workbench/lumina/model/textenc"
+	"github.com/lumina-workbench/lumina/model/arch"
+	"github.com/lumina-workbench/lumina/model/flow"
 )
 
 //go:embed presets/*.yaml
@@ -54,7 +54,7 @@ type Preset struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description,omitempty"`
 	Seed        uint64 `yaml:"seed"`
-	// Model and TextEncoder name model configs (model.LookupConfig); this package only passes them on.
+	// Model and TextEncoder name model configs (arch.LookupConfig); this package only passes them on.
 	Model       string `yaml:"model"`
 	TextEncoder string `yaml:"text_encoder"`
 
@@ -73,12 +73,12 @@ type Preset struct {
 	CaptionTokens int `yaml:"caption_tokens,omitempty"`
 	// CaptionContext is what of system prompt + caption the DiT attends to: "full" (the paper's way, the
 	// default) or "prompt" (<bos> and the caption, its features computed after the system prompt; see
-	// textenc.CaptionContextPrompt). With "prompt", caption_tokens counts the caption's tokens only.
+	// arch.CaptionContextPrompt). With "prompt", caption_tokens counts the caption's tokens only.
 	CaptionContext string `yaml:"caption_context,omitempty"`
 	// TextFeatureLayer is the text encoder layer whose hidden states are the caption features (see
-	// textenc.LMConfig.FeatureLayer): 0 = hidden_states[-2], the paper's choice.
+	// arch.LMConfig.FeatureLayer): 0 = hidden_states[-2], the paper's choice.
 	TextFeatureLayer int `yaml:"text_feature_layer,omitempty"`
-	// RopeGrid sets the model's model.Config.RopeGrid: image positions in units of 1/RopeGrid of the
+	// RopeGrid sets the model's arch.Config.RopeGrid: image positions in units of 1/RopeGrid of the
 	// image side, so that every resolution's stage trains the same positions. 0 counts patches.
 	RopeGrid int `yaml:"rope_grid,omitempty"`
 
@@ -93,7 +93,7 @@ type DataConfig struct {
 
 // ObjectiveConfig is the flow-matching time sampling.
 type ObjectiveConfig struct {
-	TDist TimeDist `yaml:"t_dist"`
+	TDist flow.TimeDist `yaml:"t_dist"`
 	// ResolutionShift applies the shift with μ = MuForTokens(tokens) unless ShiftMu is set.
 	ResolutionShift bool     `yaml:"resolution_shift"`
 	ShiftMu         *float64 `yaml:"shift_mu,omitempty"`
@@ -394,12 +394,12 @@ func (p *Preset) Validate() error {
 	if p.TextEncoder == "" {
 		return errors.New("text_encoder: empty (a text encoder config name)")
 	}
-	if _, err := textenc.ParseCaptionContext(p.CaptionContext); err != nil {
+	if _, err := arch.ParseCaptionContext(p.CaptionContext); err != nil {
 		return err
 	}
 	if p.TextFeatureLayer != 0 {
 		// The vocabulary is only known once the tokenizer is built; any valid size checks the layer.
-		tc, err := textenc.LookupLMConfig(p.TextEncoder, 8)
+		tc, err := arch.LookupLMConfig(p.TextEncoder, 8)
 		if err != nil {
 			return fmt.Errorf("text_encoder: %w", err)
 		}
@@ -408,8 +408,8 @@ func (p *Preset) Validate() error {
 			return fmt.Errorf("text_feature_layer %d: %w", p.TextFeatureLayer, err)
 		}
 	}
-	if p.RopeGrid < 0 || p.RopeGrid > model.MaxRopeGrid {
-		return fmt.Errorf("rope_grid %d outside 0..%d (0 = positions in patches)", p.RopeGrid, model.MaxRopeGrid)
+	if p.RopeGrid < 0 || p.RopeGrid > arch.MaxRopeGrid {
+		return fmt.Errorf("rope_grid %d outside 0..%d (0 = positions in patches)", p.RopeGrid, arch.MaxRopeGrid)
 	}
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)

@@ -7,6 +7,7 @@ package train
 //	DIR/samples/               sample grids, s<stage>-<step>.png
 //	DIR/checkpoints/           s<stage>-<step>.<ext> (periodic, last N kept), s<stage>-final.<ext>
 //	DIR/eval/                  ToyEval reports, s<stage>-<name>.json
+//	DIR/final.safetensors      the sampling checkpoint of a run that trained the preset's last stage
 //
 // Every file but metrics.jsonl is written atomically (temporary file in the same folder, fsync, rename,
 // fsync of the folder), so a crash or a full disk never leaves a half-written file under a real name.
@@ -15,21 +16,23 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/lumina-workbench/lumina/internal/atomicfile"
 )
 
 // Run folder names.
@@ -39,7 +42,11 @@ const (
 	SamplesDir    = "samples"
 	CheckpointDir = "checkpoints"
 	EvalDir       = "eval"
+	FinalFile     = "final.safetensors"
 )
+
+// DefaultCheckpointExt is the checkpoint file extension of a run folder.
+const DefaultCheckpointExt = ".safetensors"
 
 // RunFolder is an open run folder.
 type RunFolder struct {
@@ -56,7 +63,7 @@ func OpenRunFolder(dir, ext string) (*RunFolder, error) {
 		return nil, fmt.Errorf("run folder: empty path")
 	}
 	if ext == "" {
-		ext = ".safetensors"
+		ext = DefaultCheckpointExt
 	}
 	for _, d := range []string{dir, filepath.Join(dir, SamplesDir), filepath.Join(dir, CheckpointDir), filepath.Join(dir, EvalDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -113,10 +120,21 @@ type CheckpointInfo struct {
 	Step int
 	// Final marks a stage's last checkpoint, which the next stage starts from.
 	Final bool
+	// Export marks FinalFile: the sampling checkpoint of the finished run (no training state). It orders
+	// after every training checkpoint.
+	Export bool
+	// Saved is the file's modification time.
+	Saved time.Time
+	// Loss is the mean training loss of the lossWindow steps up to the checkpoint, from metrics.jsonl
+	// (ReadRun fills it; NaN when the metrics do not reach it).
+	Loss float64
 }
 
 // Less orders checkpoints by training progress.
 func (c CheckpointInfo) Less(d CheckpointInfo) bool {
+	if c.Export != d.Export {
+		return d.Export
+	}
 	if c.Stage != d.Stage {
 		return c.Stage < d.Stage
 	}
@@ -137,29 +155,41 @@ func (rf *RunFolder) CheckpointPath(stage, step int, final bool) string {
 	return filepath.Join(rf.Dir, CheckpointDir, name)
 }
 
-// Checkpoints lists the run's checkpoints, oldest progress first. Temporary files of interrupted
-// writes are ignored.
+// Checkpoints lists the run's training checkpoints, oldest progress first. Temporary files of
+// interrupted writes are ignored.
 func (rf *RunFolder) Checkpoints() ([]CheckpointInfo, error) {
-	ents, err := os.ReadDir(filepath.Join(rf.Dir, CheckpointDir))
+	return listCheckpoints(rf.Dir, rf.Ext)
+}
+
+func listCheckpoints(dir, ext string) ([]CheckpointInfo, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, CheckpointDir))
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoints: %w", err)
 	}
 	var out []CheckpointInfo
 	for _, e := range ents {
 		m := ckptName.FindStringSubmatch(e.Name())
-		if m == nil || e.IsDir() || m[3] != rf.Ext {
+		if m == nil || e.IsDir() || m[3] != ext {
 			continue
 		}
 		st, _ := strconv.Atoi(m[1])
-		c := CheckpointInfo{Path: filepath.Join(rf.Dir, CheckpointDir, e.Name()), Stage: st}
+		c := CheckpointInfo{Path: filepath.Join(dir, CheckpointDir, e.Name()), Stage: st}
 		if m[2] == "final" {
 			c.Final = true
 		} else {
 			c.Step, _ = strconv.Atoi(m[2])
 		}
+		if info, err := e.Info(); err == nil {
+			c.Saved = info.ModTime()
+		}
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b CheckpointInfo) int {
+	sortCheckpoints(out)
+	return out, nil
+}
+
+func sortCheckpoints(cs []CheckpointInfo) {
+	slices.SortFunc(cs, func(a, b CheckpointInfo) int {
 		switch {
 		case a.Less(b):
 			return -1
@@ -168,7 +198,93 @@ func (rf *RunFolder) Checkpoints() ([]CheckpointInfo, error) {
 		}
 		return 0
 	})
-	return out, nil
+}
+
+// RunInfo is what a reader sees of a run folder: its preset and checkpoints. Reading one needs no
+// write access and creates nothing.
+type RunInfo struct {
+	Dir string
+	// Preset is the name in config.yaml (the folder's name when config.yaml does not parse).
+	Preset string
+	// Checkpoints are the training checkpoints, oldest progress first, then FinalFile when it exists.
+	Checkpoints []CheckpointInfo
+}
+
+// ReadRun reads the run folder dir (checkpoints with the default extension).
+func ReadRun(dir string) (RunInfo, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return RunInfo{}, fmt.Errorf("run folder %s: %w", dir, err)
+	}
+	// A config this build cannot parse (an older or newer preset format) still names a run folder whose
+	// checkpoints can be listed and sampled; the folder's name stands in for the preset's.
+	run := RunInfo{Dir: dir, Preset: filepath.Base(dir)}
+	if p, err := ParsePreset(b, path); err == nil {
+		run.Preset = p.Name
+	}
+	if run.Checkpoints, err = listCheckpoints(dir, DefaultCheckpointExt); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return RunInfo{}, err
+	}
+	if st, err := os.Stat(filepath.Join(dir, FinalFile)); err == nil && st.Mode().IsRegular() {
+		run.Checkpoints = append(run.Checkpoints, CheckpointInfo{Path: filepath.Join(dir, FinalFile), Export: true, Saved: st.ModTime()})
+	}
+	recs, _ := ReadMetrics(filepath.Join(dir, MetricsFile)) // a run without metrics lists NaN losses
+	for i := range run.Checkpoints {
+		run.Checkpoints[i].Loss = lossAt(recs, run.Checkpoints[i])
+	}
+	return run, nil
+}
+
+// lossWindow is how many steps a checkpoint's listed loss averages: one step's loss is noisy.
+const lossWindow = 20
+
+// lossAt is the mean loss of the last lossWindow finite steps at or before c in c's stage (the last
+// stage's last steps for the exported checkpoint); NaN when there are none.
+func lossAt(recs []MetricsRecord, c CheckpointInfo) float64 {
+	var sum float64
+	n := 0
+	for i := len(recs) - 1; i >= 0 && n < lossWindow; i-- {
+		r := recs[i]
+		switch {
+		case c.Export:
+			if r.Stage != recs[len(recs)-1].Stage {
+				continue
+			}
+		case r.Stage != c.Stage || (!c.Final && r.Step > c.Step):
+			continue
+		}
+		if !r.Skipped && !math.IsNaN(r.Loss) {
+			sum += r.Loss
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// ListRuns reads every run folder directly inside root (a folder with a config.yaml), in name order.
+// A missing root has no runs.
+func ListRuns(root string) ([]RunInfo, error) {
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list runs in %s: %w", root, err)
+	}
+	var runs []RunInfo
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		if run, err := ReadRun(filepath.Join(root, e.Name())); err == nil {
+			runs = append(runs, run)
+		}
+	}
+	return runs, nil
 }
 
 // SaveCheckpoint writes a checkpoint atomically through save. Nothing existing is touched when it fails.
@@ -390,113 +506,4 @@ func (rf *RunFolder) WriteJSON(path string, v any) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	return rf.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
-}
-
-// IsTerminal reports whether f is a character device (a terminal), without any dependency.
-func IsTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// Progress renders events for a person: on a terminal, one progress bar line redrawn in place with the
-// ETA; otherwise plain log lines, one per LogEvery at most (and every stage, checkpoint, warning).
-type Progress struct {
-	W        io.Writer
-	TTY      bool
-	LogEvery time.Duration
-	// Width is the bar's width in cells.
-	Width int
-
-	lastLog time.Time
-	barOpen bool
-}
-
-// NewProgress picks the TTY mode from f.
-func NewProgress(f *os.File) *Progress {
-	return &Progress{W: f, TTY: IsTerminal(f), LogEvery: 10 * time.Second, Width: 30}
-}
-
-func fmtDur(d time.Duration) string {
-	if d <= 0 {
-		return "?"
-	}
-	d = d.Round(time.Second)
-	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	if h > 0 {
-		return fmt.Sprintf("%dh%02dm", h, m)
-	}
-	if m > 0 {
-		return fmt.Sprintf("%dm%02ds", m, s)
-	}
-	return fmt.Sprintf("%ds", s)
-}
-
-func (p *Progress) line(format string, a ...any) {
-	if p.barOpen {
-		fmt.Fprint(p.W, "\r\033[K")
-		p.barOpen = false
-	}
-	fmt.Fprintf(p.W, format+"\n", a...)
-}
-
-// Handle renders one event.
-func (p *Progress) Handle(ev Event) {
-	switch e := ev.(type) {
-	case StepEvent:
-		aux := ""
-		if e.AuxLoss != 0 {
-			aux = fmt.Sprintf(" aux %.4f", e.AuxLoss)
-		}
-		stats := fmt.Sprintf("loss %.4f%s gn %.3g lr %.2g %.1f img/s ETA %s", e.Loss, aux, e.GradNorm, e.LR, e.ImagesPerSec, fmtDur(e.ETA))
-		if p.TTY {
-			bar := ""
-			if e.Steps > 0 {
-				w := max(p.Width, 5)
-				n := min(w, e.Step*w/e.Steps)
-				bar = "[" + strings.Repeat("█", n) + strings.Repeat("░", w-n) + "] "
-			}
-			fmt.Fprintf(p.W, "\r\033[K%s %s%d/%d %s", e.StageName, bar, e.Step, e.Steps, stats)
-			p.barOpen = true
-			return
-		}
-		if time.Since(p.lastLog) >= p.LogEvery || (e.Steps > 0 && e.Step == e.Steps) {
-			p.lastLog = time.Now()
-			p.line("stage %d %s step %d/%d %s", e.Stage, e.StageName, e.Step, e.Steps, stats)
-		}
-	case StageStarted:
-		from := ""
-		if e.FromStep > 0 {
-			from = fmt.Sprintf(", resuming at step %d", e.FromStep)
-		}
-		p.line("stage %d %s (%s) started: %d steps%s", e.Stage, e.Name, e.Kind, e.Steps, from)
-	case StageFinished:
-		keys := make([]string, 0, len(e.Scores))
-		for k := range e.Scores {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		var sb strings.Builder
-		for _, k := range keys {
-			fmt.Fprintf(&sb, " %s=%.3f", k, e.Scores[k])
-		}
-		p.line("stage %d %s finished: %d steps in %s%s", e.Stage, e.Name, e.Steps, fmtDur(e.Elapsed), sb.String())
-	case CheckpointSaved:
-		p.line("checkpoint %s", e.Path)
-	case SampleEvent:
-		p.line("samples %s", e.Path)
-	case WarningEvent:
-		p.line("warning: stage %d step %d: %s", e.Stage, e.Step, e.Message)
-	case ErrorEvent:
-		p.line("error: %v", e.Err)
-	case PausedEvent:
-		p.line("paused at stage %d step %d", e.Stage, e.Step)
-	case ResumedEvent:
-		p.line("resumed at stage %d step %d", e.Stage, e.Step)
-	case RunFinished:
-		if e.Stopped {
-			p.line("stopped; resume with --resume")
-		} else if p.barOpen {
-			p.line("")
-		}
-	}
 }

@@ -3,13 +3,13 @@ package train
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestPruneKeepsFinalsAndNewest(t *testing.T) {
@@ -90,21 +90,71 @@ func TestTruncateMetrics(t *testing.T) {
 	}
 }
 
-func TestProgressOutput(t *testing.T) {
-	var buf bytes.Buffer
-	p := &Progress{W: &buf, TTY: false, LogEvery: time.Hour, Width: 10}
-	p.Handle(StageStarted{Stage: 1, Name: "low-res", Kind: KindDiT, Steps: 10})
-	p.Handle(StepEvent{Stage: 1, StageName: "low-res", Step: 1, Steps: 10, Loss: 0.5, ETA: 90 * time.Second})
-	p.Handle(StepEvent{Stage: 1, StageName: "low-res", Step: 2, Steps: 10, Loss: 0.4}) // within LogEvery: quiet
-	p.Handle(StepEvent{Stage: 1, StageName: "low-res", Step: 10, Steps: 10, Loss: 0.3})
-	out := buf.String()
-	if strings.Contains(out, "\r") || strings.Count(out, "\n") != 3 || !strings.Contains(out, "ETA 1m30s") || strings.Contains(out, "step 2/10") {
-		t.Errorf("plain output:\n%s", out)
+func TestListRuns(t *testing.T) {
+	root := t.TempDir()
+	run := filepath.Join(root, "tiny")
+	rf, err := OpenRunFolder(run, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	buf.Reset()
-	p = &Progress{W: &buf, TTY: true, Width: 10}
-	p.Handle(StepEvent{Stage: 1, StageName: "low-res", Step: 5, Steps: 10, Loss: 0.5, ETA: time.Minute})
-	if out := buf.String(); !strings.HasPrefix(out, "\r") || !strings.Contains(out, "█████░░░░░") || strings.Contains(out, "\n") {
-		t.Errorf("terminal output %q", out)
+	p := testPreset(t)
+	if err := rf.WriteConfig(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"s1-final.safetensors", "s0-00000150.safetensors", "s1-00000200.safetensors", "s1-00000003.other", "notes.txt"} {
+		os.WriteFile(filepath.Join(run, CheckpointDir, n), []byte("x"), 0o644)
+	}
+	os.WriteFile(filepath.Join(run, FinalFile), []byte("x"), 0o644)
+	// Losses: stage 0 steps 1..150 at 1, stage 1 steps 1..200 at the step number.
+	mw, err := rf.openMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 150; step++ {
+		mw.write(MetricsRecord{Stage: 0, Step: step, Loss: 1})
+	}
+	for step := 1; step <= 210; step++ {
+		mw.write(MetricsRecord{Stage: 1, Step: step, Loss: float64(step)})
+	}
+	if err := mw.close(); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "not-a-run"), 0o755)
+	os.WriteFile(filepath.Join(root, "stray.yaml"), []byte("x"), 0o644)
+
+	runs, err := ListRuns(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Preset != p.Name || runs[0].Dir != run {
+		t.Fatalf("runs %+v", runs)
+	}
+	var got []string
+	for _, c := range runs[0].Checkpoints {
+		got = append(got, fmt.Sprintf("%s %.1f", filepath.Base(c.Path), c.Loss))
+		if c.Saved.IsZero() {
+			t.Errorf("%s: no modification time", c.Path)
+		}
+	}
+	// Each loss is the mean of the 20 steps up to the checkpoint: 1 in stage 0, 181..200 → 190.5 at
+	// step 200, and 191..210 → 200.5 at the stage's end and for the exported model.
+	want := []string{"s0-00000150.safetensors 1.0", "s1-00000200.safetensors 190.5", "s1-final.safetensors 200.5", FinalFile + " 200.5"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("checkpoints %v, want %v", got, want)
+	}
+	if c := runs[0].Checkpoints[3]; !c.Export || c.Final {
+		t.Errorf("%s: export %v final %v", c.Path, c.Export, c.Final)
+	}
+	if runs, err := ListRuns(filepath.Join(root, "missing")); err != nil || len(runs) != 0 {
+		t.Fatalf("missing root: %v %v", runs, err)
+	}
+	// Reading creates nothing.
+	before, _ := os.ReadDir(root)
+	ReadRun(filepath.Join(root, "not-a-run"))
+	if after, _ := os.ReadDir(root); len(after) != len(before) {
+		t.Error("reading a run folder wrote to it")
+	}
+	if _, err := ReadRun(filepath.Join(root, "not-a-run")); err == nil {
+		t.Error("a folder without config.yaml read as a run")
 	}
 }

@@ -1,8 +1,11 @@
-// Package train drives the Lumina-Image 2.0 training recipe through its stages: the flow-matching
-// objective's model-independent parts (objective.go), deterministic batches (batch.go), presets
-// (preset.go), the run folder (runfolder.go), live events (events.go) and the step loop (this file).
+// Package train drives the Lumina-Image 2.0 training recipe through its stages: presets (preset.go),
+// each sample's caption (captions.go), deterministic batches (batch.go), the run folder
+// (runfolder.go), live events (events.go) and the step loop (this file). The objective's formulas are
+// in model/flow.
 //
-// The model is behind the Model interface: the runner never touches tensors. What makes a resumed run
+// The model is behind the Model interface (train/lumina implements it with the real networks): the
+// runner never touches tensors, and this package builds no graphs, so the TUI uses its presets, events
+// and run folders directly. What makes a resumed run
 // continue exactly is split cleanly: the batch of (seed, stage, step) is a pure function of those
 // numbers, and everything else that changes during training (weights, optimiser moments, EMA) is the
 // model's checkpoint.
@@ -87,9 +90,10 @@ type Sampler interface {
 	Sample(ctx context.Context, prompts []string, w, h int, seed uint64) ([]image.Image, error)
 }
 
-// Evaluator is optional: extra end-of-stage scores (e.g. the text encoder's held-out perplexity).
-type Evaluator interface {
-	EvaluateStage(ctx context.Context, st StageInfo) (map[string]float64, error)
+// Exporter is optional: a model that can write its sampling checkpoint (the EMA weights, no training
+// state). A run that trains a preset's last stage leaves it in the run folder as FinalFile.
+type Exporter interface {
+	Export(w io.Writer) error
 }
 
 // Options configure a run.
@@ -98,13 +102,16 @@ type Options struct {
 	Preset *Preset
 	// RunDir is the run folder.
 	RunDir string
-	// Stage runs one stage only (its number); -1 runs every stage not marked skip.
+	// Stage runs one stage only (its number); AllStages runs every stage not marked skip.
 	Stage int
 	// Resume continues from the newest checkpoint of the run folder.
 	Resume bool
 	// CheckpointExt is the checkpoint file extension (default ".safetensors").
 	CheckpointExt string
 }
+
+// AllStages is Options.Stage for a run through every stage not marked skip.
+const AllStages = -1
 
 // Summary is how a run ended.
 type Summary struct {
@@ -116,6 +123,8 @@ type Summary struct {
 	StepsRun int
 	// LastCheckpoint is the newest checkpoint on disk ("" if none).
 	LastCheckpoint string
+	// Final is the sampling checkpoint exported at the end of the preset's last stage ("" if none).
+	Final string
 	// AlreadyDone is true when there was nothing left to run.
 	AlreadyDone bool
 }
@@ -499,7 +508,7 @@ func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
 		if err != nil {
 			r.bus.publish(ErrorEvent{Err: err})
 		}
-		r.bus.publish(RunFinished{Stopped: sum.Stopped, Err: err})
+		r.bus.publish(RunFinished{Stopped: sum.Stopped, Err: err, Final: sum.Final})
 		r.bus.close()
 		sum.LastCheckpoint = r.lastCkpt
 	}()
@@ -569,7 +578,23 @@ func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
 			return sum, serr
 		}
 	}
-	return sum, nil
+	if last := len(r.p.Stages) - 1; r.opt.Stage < 0 || r.opt.Stage == last {
+		sum.Final, err = r.export()
+	}
+	return sum, err
+}
+
+// export writes FinalFile when the model can export one; "" when it cannot.
+func (r *Runner) export() (string, error) {
+	ex, ok := r.m.(Exporter)
+	if !ok {
+		return "", nil
+	}
+	path := filepath.Join(r.rf.Dir, FinalFile)
+	if err := r.rf.WriteFileAtomic(path, ex.Export); err != nil {
+		return "", fmt.Errorf("export %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // runStage runs one stage from state; done is false when the run stopped early.
@@ -668,8 +693,8 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 		return false, err
 	}
 	r.sampleGrid(ctx, stage, state.step)
-	scores := r.evaluate(ctx, stage)
-	r.bus.publish(StageFinished{Stage: stage, Name: st.Name, Steps: state.step, Scores: scores, Elapsed: state.elapsed})
+	rep := r.evaluate(ctx, stage)
+	r.bus.publish(StageFinished{Stage: stage, Name: st.Name, Steps: state.step, Eval: rep, Elapsed: state.elapsed})
 	if ctx.Err() != nil {
 		sum.Stopped = true
 		return false, nil
@@ -741,43 +766,31 @@ func (r *Runner) sampleGrid(ctx context.Context, stage, step int) {
 	r.bus.publish(SampleEvent{Stage: stage, Step: step, Path: path})
 }
 
-// evaluate runs the end-of-stage ToyEval (and the model's own evaluation); failures are warnings.
-func (r *Runner) evaluate(ctx context.Context, stage int) map[string]float64 {
+// evaluate runs the end-of-stage ToyEval when the model can sample; nil when none ran (a failure is a
+// warning).
+func (r *Runner) evaluate(ctx context.Context, stage int) *data.Report {
 	st := r.p.Stages[stage]
-	if st.NoEval || ctx.Err() != nil {
+	sm, ok := r.m.(Sampler)
+	if !ok || st.NoEval || st.Kind != KindDiT || r.p.Eval.Suite == "" || ctx.Err() != nil {
 		return nil
 	}
-	scores := map[string]float64{}
-	warn := func(what string, err error) {
+	rep, err := r.toyEval(ctx, sm, stage)
+	if err != nil {
 		if ctx.Err() == nil {
-			r.bus.publish(WarningEvent{Stage: stage, Step: -1, Message: what + ": " + err.Error()})
+			r.bus.publish(WarningEvent{Stage: stage, Step: -1, Message: "ToyEval: " + err.Error()})
 		}
-	}
-	if ev, ok := r.m.(Evaluator); ok {
-		s, err := ev.EvaluateStage(ctx, r.stageInfo(stage, false))
-		if err != nil {
-			warn("stage evaluation", err)
-		}
-		for k, v := range s {
-			scores[k] = v
-		}
-	}
-	if sm, ok := r.m.(Sampler); ok && st.Kind == KindDiT && r.p.Eval.Suite != "" {
-		if err := r.toyEval(ctx, sm, stage, scores); err != nil {
-			warn("ToyEval", err)
-		}
-	}
-	if len(scores) == 0 {
 		return nil
 	}
-	return scores
+	return rep
 }
 
-func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int, scores map[string]float64) error {
+// toyEval samples the preset's suite with the stage's system prompt, scores it and writes the report
+// to the run folder's eval/.
+func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int) (*data.Report, error) {
 	st := r.p.Stages[stage]
 	prompts, err := data.Suite(r.p.Eval.Suite)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sys := r.systemPromptFor(stage, false)
 	texts := make([]string, len(prompts))
@@ -786,22 +799,15 @@ func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int, scores map[
 	}
 	imgs, err := sm.Sample(ctx, texts, st.Resolution, st.Resolution, r.p.Eval.Seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(imgs) != len(prompts) {
-		return fmt.Errorf("sampler returned %d images for %d prompts", len(imgs), len(prompts))
+		return nil, fmt.Errorf("sampler returned %d images for %d prompts", len(imgs), len(prompts))
 	}
 	rep := data.Evaluate(prompts, imgs)
 	path := filepath.Join(r.rf.Dir, EvalDir, fmt.Sprintf("s%d-%s.json", stage, r.p.Eval.Suite))
 	if err := r.rf.WriteJSON(path, rep); err != nil {
-		return err
+		return nil, err
 	}
-	scores["overall"] = rep.Overall
-	for _, c := range rep.Categories {
-		scores["cat/"+c.Name] = c.Mean
-	}
-	for _, b := range rep.Benchmarks {
-		scores["bench/"+b.Name] = b.Mean
-	}
-	return nil
+	return &rep, nil
 }

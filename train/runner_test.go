@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"math"
@@ -613,7 +614,7 @@ func TestSamplesAndToyEval(t *testing.T) {
 	r := newRunner(t, m, p, dir, -1, false)
 	evs := r.Events()
 	var samples []string
-	var scores map[string]float64
+	var eval *data.Report
 	done := make(chan struct{})
 	go func() {
 		for ev := range evs {
@@ -622,7 +623,7 @@ func TestSamplesAndToyEval(t *testing.T) {
 				samples = append(samples, filepath.Base(e.Path))
 			case StageFinished:
 				if e.Stage == 1 {
-					scores = e.Scores
+					eval = e.Eval
 				}
 			case WarningEvent:
 				t.Errorf("warning: %s", e.Message)
@@ -637,8 +638,8 @@ func TestSamplesAndToyEval(t *testing.T) {
 	if want := "s1-00000003.png s1-00000006.png s1-00000007.png"; strings.Join(samples, " ") != want {
 		t.Errorf("sample grids %v, want %s", samples, want)
 	}
-	if scores["overall"] < 0.8 {
-		t.Errorf("ToyEval of reference renders scored %v, want ≥ 0.8 (scores %v)", scores["overall"], scores)
+	if eval == nil || eval.Overall < 0.8 {
+		t.Fatalf("ToyEval of reference renders: %+v, want overall ≥ 0.8", eval)
 	}
 	if _, err := os.Stat(filepath.Join(dir, EvalDir, "s1-quick.json")); err != nil {
 		t.Error(err)
@@ -677,4 +678,57 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameCurve(t, readCurve(t, refDir), readCurve(t, dir))
+}
+
+// exportingFake is the fake model with a sampling export: its weights as text.
+type exportingFake struct{ *fakeModel }
+
+func (f exportingFake) Export(w io.Writer) error {
+	_, err := fmt.Fprint(w, f.w)
+	return err
+}
+
+// A run that trains the preset's last stage leaves FinalFile, written from the weights it trained; a
+// run of an earlier stage, and a resume with nothing left to train, do not write it.
+func TestFinalExportOnlyAfterTheLastStage(t *testing.T) {
+	p := testPreset(t)
+	dir := t.TempDir()
+	final := filepath.Join(dir, FinalFile)
+	for s := 0; s < len(p.Stages)-1; s++ {
+		sum, err := newRunner(t, exportingFake{newFake()}, p, dir, s, false).Run(context.Background())
+		if err != nil || sum.Final != "" {
+			t.Fatalf("stage %d: final %q, %v", s, sum.Final, err)
+		}
+		if _, err := os.Stat(final); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("stage %d of %d wrote %s", s, len(p.Stages), FinalFile)
+		}
+	}
+	m := exportingFake{newFake()}
+	r := newRunner(t, m, p, dir, len(p.Stages)-1, false)
+	var finished RunFinished
+	done := make(chan struct{})
+	go func() {
+		for ev := range r.Events() {
+			if e, ok := ev.(RunFinished); ok {
+				finished = e
+			}
+		}
+		close(done)
+	}()
+	sum, err := r.Run(context.Background())
+	<-done
+	if err != nil || sum.Final != final || finished.Final != final {
+		t.Fatalf("last stage: summary final %q, event final %q, %v", sum.Final, finished.Final, err)
+	}
+	b, err := os.ReadFile(final)
+	if err != nil || string(b) != fmt.Sprint(m.w) {
+		t.Fatalf("%s holds %q, want the trained weights %v (%v)", FinalFile, b, m.w, err)
+	}
+	os.WriteFile(final, []byte("kept"), 0o644)
+	if sum, err := newRunner(t, exportingFake{newFake()}, p, dir, -1, true).Run(context.Background()); err != nil || !sum.AlreadyDone || sum.Final != "" {
+		t.Fatalf("resume of a finished run: %+v %v", sum, err)
+	}
+	if b, _ := os.ReadFile(final); string(b) != "kept" {
+		t.Error("a resume with nothing to train rewrote the export")
+	}
 }

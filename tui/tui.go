@@ -1,5 +1,5 @@
-// Package tui is the Bubble Tea workbench. Run opens it on the backends in Deps; cmd/lumina builds
-// those from the real model (the tui tree never imports Gorgonia: see package backend).
+// Package tui is the Bubble Tea workbench. Run opens it on the backends in Deps (the interfaces of
+// package backend); cmd/lumina builds those from the real model, so the tui tree never imports Gorgonia.
 package tui
 
 import (
@@ -10,19 +10,10 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/lumina-workbench/lumina/tui/app"
-	"github.com/lumina-workbench/lumina/tui/backend"
 )
 
 // Deps are the backends the views use; any may be nil, and the view then says what is missing.
 type Deps = app.Deps
-
-// The interfaces cmd/lumina implements.
-type (
-	Sampler     = backend.Sampler
-	Trainer     = backend.Trainer
-	RunStore    = backend.RunStore
-	SceneSource = backend.SceneSource
-)
 
 // ShutdownTimeout bounds how long Run waits, after the program has ended, for a training job it
 // left running to save its checkpoint and stop.

@@ -24,6 +24,7 @@ import (
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/optim"
 )
@@ -75,7 +76,7 @@ func (o trainBenchOpts) validate() error {
 var benchShape = struct{ res, capLen, capReal int }{32, 48, 36}
 
 func runTrainBench(out io.Writer, o trainBenchOpts) error {
-	cfg, err := model.LookupConfig("tiny")
+	cfg, err := arch.LookupConfig("tiny")
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func runTrainBench(out io.Writer, o trainBenchOpts) error {
 }
 
 // goTrainStep times forward + backward + AdamW on random data, after three warm-up steps.
-func goTrainStep(cfg model.Config, batch, steps int) (float64, error) {
+func goTrainStep(cfg arch.Config, batch, steps int) (float64, error) {
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		return 0, err
@@ -165,7 +166,7 @@ func goTrainStep(cfg model.Config, batch, steps int) (float64, error) {
 	return float64(time.Since(t0).Microseconds()) / 1000 / float64(steps), nil
 }
 
-func goSampleForward(cfg model.Config, runs int) (float64, error) {
+func goSampleForward(cfg arch.Config, runs int) (float64, error) {
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		return 0, err
@@ -191,7 +192,7 @@ func goSampleForward(cfg model.Config, runs int) (float64, error) {
 	return float64(time.Since(t0).Microseconds()) / 1000 / float64(runs), nil
 }
 
-func paramTensors(w *model.Weights, cfg model.Config) []*tensor.Dense {
+func paramTensors(w *model.Weights, cfg arch.Config) []*tensor.Dense {
 	var ps []*tensor.Dense
 	for _, p := range cfg.ParamShapes() {
 		ps = append(ps, w.T[p.Name])
@@ -199,7 +200,7 @@ func paramTensors(w *model.Weights, cfg model.Config) []*tensor.Dense {
 	return ps
 }
 
-func randomBatch(rng *rand.Rand, cfg model.Config, s model.Shape) model.Batch {
+func randomBatch(rng *rand.Rand, cfg arch.Config, s model.Shape) model.Batch {
 	b := model.Batch{
 		X:   randn(rng, s.Batch*cfg.Channels*s.Height*s.Width),
 		Cap: randn(rng, s.Batch*s.CapLen*cfg.CapDim),

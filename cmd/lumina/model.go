@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/spf13/cobra"
 )
 
@@ -26,11 +26,11 @@ func newModelCmd() *cobra.Command {
 		Short: "Print a config's shapes and parameter count with a per-part breakdown",
 		Long: "Print a Next-DiT config: width, depth, heads, head_dim, RoPE axes, FFN hidden width, adaLN width,\n" +
 			"patch, channels, caption width, and the parameter count split into embedders, refiners, main\n" +
-			"layers and final layer. --config takes a registered name (" + strings.Join(model.ConfigNames(), ", ") + ")\n" +
+			"layers and final layer. --config takes a registered name (" + strings.Join(arch.ConfigNames(), ", ") + ")\n" +
 			"or the path of a YAML/JSON file holding a config.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := model.ResolveConfig(config)
+			c, err := arch.ResolveConfig(config)
 			if err != nil {
 				return fmt.Errorf("--config: %w", err)
 			}
@@ -47,16 +47,16 @@ func newModelCmd() *cobra.Command {
 }
 
 type modelInfo struct {
-	model.Config
-	HeadDim   int                `json:"head_dim"`
-	FFNHidden int                `json:"ffn_hidden"`
-	AdaDim    int                `json:"adaln_dim"`
-	PatchDim  int                `json:"patch_dim"`
-	Params    int64              `json:"params"`
-	Groups    []model.ParamGroup `json:"param_groups"`
+	arch.Config
+	HeadDim   int               `json:"head_dim"`
+	FFNHidden int               `json:"ffn_hidden"`
+	AdaDim    int               `json:"adaln_dim"`
+	PatchDim  int               `json:"patch_dim"`
+	Params    int64             `json:"params"`
+	Groups    []arch.ParamGroup `json:"param_groups"`
 }
 
-func writeInfoJSON(w io.Writer, c model.Config) error {
+func writeInfoJSON(w io.Writer, c arch.Config) error {
 	b, err := json.MarshalIndent(modelInfo{Config: c, HeadDim: c.HeadDim(), FFNHidden: c.FFNHidden(), AdaDim: c.AdaDim(),
 		PatchDim: c.Patch * c.Patch * c.Channels, Params: c.ParamCount(), Groups: c.ParamGroups()}, "", "  ")
 	if err != nil {
@@ -66,7 +66,7 @@ func writeInfoJSON(w io.Writer, c model.Config) error {
 	return err
 }
 
-func writeInfo(w io.Writer, c model.Config) error {
+func writeInfo(w io.Writer, c arch.Config) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
 	row("config", "%s", c.Name)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 )
 
 func runModel(t *testing.T, args ...string) (string, error) {
@@ -41,16 +41,16 @@ func TestModelInfoJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Name    string             `json:"name"`
-		Dim     int                `json:"dim"`
-		HeadDim int                `json:"head_dim"`
-		Params  int64              `json:"params"`
-		Groups  []model.ParamGroup `json:"param_groups"`
+		Name    string            `json:"name"`
+		Dim     int               `json:"dim"`
+		HeadDim int               `json:"head_dim"`
+		Params  int64             `json:"params"`
+		Groups  []arch.ParamGroup `json:"param_groups"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	tiny, _ := model.LookupConfig("tiny")
+	tiny, _ := arch.LookupConfig("tiny")
 	var sum int64
 	for _, g := range got.Groups {
 		sum += g.Count
@@ -65,7 +65,7 @@ func TestModelInfoErrorsAndFiles(t *testing.T) {
 	if err == nil {
 		t.Fatal("unknown config accepted")
 	}
-	for _, n := range model.ConfigNames() {
+	for _, n := range arch.ConfigNames() {
 		if !strings.Contains(err.Error(), n) {
 			t.Errorf("error %q does not list %s", err, n)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 )
 
@@ -76,8 +77,8 @@ func (f *sampleFlags) options() (infer.SampleOptions, infer.System, error) {
 }
 
 // load opens the checkpoint and fills in its TeaCache polynomial when TeaCache is on.
-func (f *sampleFlags) load(o *infer.SampleOptions) (*infer.Pipeline, error) {
-	p, err := infer.LoadPipeline(f.ckpt)
+func (f *sampleFlags) load(o *infer.SampleOptions) (*pipeline.Pipeline, error) {
+	p, err := pipeline.Load(f.ckpt)
 	if err != nil {
 		return nil, err
 	}

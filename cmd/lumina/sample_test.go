@@ -14,6 +14,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
@@ -21,7 +22,7 @@ import (
 // randomCheckpoint writes a small random bundle: enough to exercise the whole sampling path quickly.
 func randomCheckpoint(t *testing.T) string {
 	t.Helper()
-	cfg := model.Config{Name: "test", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
+	cfg := arch.Config{Name: "test", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
 		Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
@@ -38,7 +39,7 @@ func randomCheckpoint(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
+	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 3)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 )
 
@@ -49,7 +50,7 @@ metadata (atomically: the old file stays intact if anything fails).`,
 			if err != nil {
 				return err
 			}
-			p, err := infer.NewPipeline(b)
+			p, err := pipeline.New(b)
 			if err != nil {
 				return err
 			}

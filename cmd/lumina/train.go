@@ -15,12 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/train"
+	"github.com/lumina-workbench/lumina/train/lumina"
 )
-
-// FinalName is the sampling checkpoint (EMA weights, no training state) a finished run leaves in its folder.
-const FinalName = "final.safetensors"
 
 // trainFlags are `lumina train`'s settings; the TUI's train view fills the same struct.
 type trainFlags struct {
@@ -49,7 +48,7 @@ func init() {
 stage 0 pre-trains the causal text encoder on the captioner's corpus, then the Next-DiT trains at low
 resolution on all data, at high resolution with the auxiliary AvgPool4 loss on the best 10%, and on the best 1%.
 The run folder gets config.yaml, metrics.jsonl, sample grids, ToyEval scores and checkpoints; a finished run
-also writes ` + FinalName + ` (EMA weights), ready for ` + "`lumina sample --ckpt`" + `.
+also writes ` + train.FinalFile + ` (EMA weights), ready for ` + "`lumina sample --ckpt`" + `.
 Ctrl-C (or SIGTERM) saves a checkpoint and exits; --resume continues exactly where the run stopped.
 Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 		Example: "  lumina train --preset tiny-cpu --run runs/tiny\n  lumina train --run runs/tiny --resume\n  lumina train --preset tiny-cpu --stage 2 --run runs/tiny",
@@ -61,11 +60,15 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			job, err := newTrainJob(f)
+			opt, err := f.options()
 			if err != nil {
 				return err
 			}
-			return job.run(ctx, cmd.OutOrStdout(), nil)
+			job, err := newTrainJob(opt)
+			if err != nil {
+				return err
+			}
+			return job.run(ctx, cmd.OutOrStdout())
 		},
 	}
 	fs := cmd.Flags()
@@ -79,67 +82,61 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 
 // trainJob is one training run: the CLI and the TUI's train view both start it.
 type trainJob struct {
-	r     *train.Runner
-	m     *train.Lumina
-	p     *train.Preset
-	dir   string
-	stage int
+	r   *train.Runner
+	dir string
 }
 
-// newTrainJob resolves the preset (or the run folder's own config when resuming) and builds the model
-// and the runner; nothing runs yet.
-func newTrainJob(f trainFlags) (*trainJob, error) {
-	var p *train.Preset
-	var err error
+// options resolves the flags to a run: the preset (or, when resuming a folder without --preset or
+// --config, the run's own config.yaml) and the folder.
+func (f trainFlags) options() (train.Options, error) {
+	opt := train.Options{RunDir: f.run, Stage: f.stage, Resume: f.resume}
 	if !f.resume || f.config != "" || f.run == "" || f.presetSet {
-		if p, err = train.LoadPreset(f.preset, f.config); err != nil {
-			return nil, err
+		p, err := train.LoadPreset(f.preset, f.config)
+		if err != nil {
+			return opt, err
 		}
+		opt.Preset = p
 	}
-	run := f.run
-	if run == "" {
-		run = filepath.Join("runs", p.Name)
+	if opt.RunDir == "" {
+		opt.RunDir = filepath.Join("runs", opt.Preset.Name)
 	}
-	if p == nil {
+	if opt.Preset == nil {
 		// Resuming a folder without a preset: the run's own config.yaml is the recipe.
-		path := filepath.Join(run, "config.yaml")
+		path := filepath.Join(opt.RunDir, train.ConfigFile)
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--resume: %w (is %s a run folder?)", err, run)
+			return opt, fmt.Errorf("--resume: %w (is %s a run folder?)", err, opt.RunDir)
 		}
-		if p, err = train.ParsePreset(b, path); err != nil {
-			return nil, fmt.Errorf("--resume: %w", err)
+		if opt.Preset, err = train.ParsePreset(b, path); err != nil {
+			return opt, fmt.Errorf("--resume: %w", err)
 		}
 	}
-	m, err := train.NewLumina(p)
+	return opt, nil
+}
+
+// newTrainJob builds the model and the runner; nothing runs yet.
+func newTrainJob(opt train.Options) (*trainJob, error) {
+	m, err := lumina.New(opt.Preset)
 	if err != nil {
 		return nil, err
 	}
 	m.SampleWith = sampleBundle
-	r, err := train.NewRunner(m, train.Options{Preset: p, RunDir: run, Stage: f.stage, Resume: f.resume})
+	r, err := train.NewRunner(m, opt)
 	if err != nil {
 		return nil, err
 	}
-	return &trainJob{r: r, m: m, p: p, dir: run, stage: f.stage}, nil
+	return &trainJob{r: r, dir: opt.RunDir}, nil
 }
 
-// run trains; events, if non-nil, receives every trainer event (the TUI), otherwise progress goes to
-// out. A finished run of the last stage exports the sampling checkpoint FinalName.
-func (j *trainJob) run(ctx context.Context, out io.Writer, events chan<- train.Event) error {
+// run trains with the progress on out (a bar when out is a terminal, log lines otherwise).
+func (j *trainJob) run(ctx context.Context, out io.Writer) error {
 	evs := j.r.Events()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var prog *train.Progress
-		if events == nil {
-			prog = train.NewProgress(stdoutFile(out))
-		}
+		prog := NewProgress(stdoutFile(out))
 		for ev := range evs {
-			if events != nil {
-				events <- ev
-			} else {
-				prog.Handle(ev)
-			}
+			prog.Handle(ev)
 		}
 	}()
 	sum, err := j.r.Run(ctx)
@@ -147,30 +144,18 @@ func (j *trainJob) run(ctx context.Context, out io.Writer, events chan<- train.E
 	if err != nil {
 		return err
 	}
-	say := func(format string, a ...any) {
-		if out != nil {
-			fmt.Fprintf(out, format, a...)
-		}
-	}
-	if sum.Stopped {
-		say("stopped at stage %d step %d; checkpoint %s (continue with --run %s --resume)\n", sum.Stage, sum.Step, sum.LastCheckpoint, j.dir)
-		return nil
-	}
-	if j.stage < 0 || j.stage == len(j.p.Stages)-1 {
-		final := filepath.Join(j.dir, FinalName)
-		b := j.m.Bundle(true)
-		b.Meta["preset"] = j.p.Name
-		if err := ckpt.SaveBundle(final, b); err != nil {
-			return fmt.Errorf("export %s: %w", final, err)
-		}
-		say("finished: %s\n", final)
+	switch {
+	case sum.Stopped:
+		fmt.Fprintf(out, "stopped at stage %d step %d; checkpoint %s (continue with --run %s --resume)\n", sum.Stage, sum.Step, sum.LastCheckpoint, j.dir)
+	case sum.Final != "":
+		fmt.Fprintf(out, "finished: %s\n", sum.Final)
 	}
 	return nil
 }
 
 // sampleBundle is the trainer's sampler: the workbench's default settings, one image per prompt.
 func sampleBundle(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
-	p, err := infer.NewPipeline(b)
+	p, err := pipeline.New(b)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package ckpt
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -10,18 +11,19 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
 // Metadata keys of a bundle beside MetaConfig.
 const (
-	MetaTextConfig = "text_encoder_config" // textenc.LMConfig as JSON
+	MetaTextConfig = "text_encoder_config" // arch.LMConfig as JSON
 	MetaTokenizer  = "tokenizer"           // the tokenizer's JSON
 	MetaTeaCache   = "teacache_coeffs"     // TeaCache polynomial, JSON array, highest power first
 	MetaKind       = "kind"                // "lumina-bundle"
 	// MetaCaptionTokens is the most caption tokens the DiT was trained on; samplers cut prompts there.
 	MetaCaptionTokens = "max_caption_tokens"
-	// MetaCaptionContext is textenc.CaptionContextFull or CaptionContextPrompt (absent: full).
+	// MetaCaptionContext is arch.CaptionContextFull or CaptionContextPrompt (absent: full).
 	MetaCaptionContext = "caption_context"
 	MetaEMA            = "train.ema" // "1": the file holds EMA weights under TrainPrefix+"ema."
 	bundleKind         = "lumina-bundle"
@@ -36,7 +38,7 @@ const (
 // tokenizer, plus free-form metadata (training command, ToyEval scores, TeaCache coefficients).
 type Bundle struct {
 	DiT       *model.Weights
-	TextCfg   textenc.LMConfig
+	TextCfg   arch.LMConfig
 	TextW     map[string]*tensor.Dense
 	Tokenizer *textenc.Tokenizer
 	Meta      map[string]string
@@ -44,8 +46,27 @@ type Bundle struct {
 
 // SaveBundle writes b atomically (see Save).
 func SaveBundle(path string, b *Bundle) error {
-	if err := b.DiT.Check(); err != nil {
+	ts, meta, err := BundleFile(b)
+	if err != nil {
 		return fmt.Errorf("save bundle %s: %w", path, err)
+	}
+	return Save(path, ts, meta)
+}
+
+// WriteBundle encodes b to w as one safetensors file.
+func WriteBundle(w io.Writer, b *Bundle) error {
+	ts, meta, err := BundleFile(b)
+	if err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	return Encode(w, ts, meta)
+}
+
+// BundleFile is what a bundle's file holds: the DiT's tensors under their own names, the text
+// encoder's under TextPrefix, and BundleMeta. The weights are checked first.
+func BundleFile(b *Bundle) (map[string]*tensor.Dense, map[string]string, error) {
+	if err := b.DiT.Check(); err != nil {
+		return nil, nil, err
 	}
 	ts := make(map[string]*tensor.Dense, len(b.DiT.T)+len(b.TextW))
 	for k, v := range b.DiT.T {
@@ -56,9 +77,9 @@ func SaveBundle(path string, b *Bundle) error {
 	}
 	meta, err := BundleMeta(b)
 	if err != nil {
-		return fmt.Errorf("save bundle %s: %w", path, err)
+		return nil, nil, err
 	}
-	return Save(path, ts, meta)
+	return ts, meta, nil
 }
 
 // BundleMeta is a bundle's metadata: b.Meta plus the configs, the tokenizer and the kind marker.
@@ -93,14 +114,14 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 	if head[MetaKind] != bundleKind {
 		return fail(fmt.Errorf("not a lumina checkpoint bundle (no %q=%q in its metadata); is it a bare weights file?", MetaKind, bundleKind))
 	}
-	var cfg model.Config
+	var cfg arch.Config
 	if err := json.Unmarshal([]byte(head[MetaConfig]), &cfg); err != nil {
 		return fail(fmt.Errorf("metadata %q: %s", MetaConfig, oneLine(err)))
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(err)
 	}
-	var tc textenc.LMConfig
+	var tc arch.LMConfig
 	if err := json.Unmarshal([]byte(head[MetaTextConfig]), &tc); err != nil {
 		return fail(fmt.Errorf("metadata %q: %s", MetaTextConfig, oneLine(err)))
 	}
@@ -120,7 +141,7 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 	// A training checkpoint is a bundle plus its training state under TrainPrefix; sampling from it
 	// uses the EMA weights when the run kept them (they are what the run's evaluations scored).
 	useEMA := f.Meta[MetaEMA] == "1"
-	take := func(p model.Param, stored string, dst map[string]*tensor.Dense) error {
+	take := func(p arch.Param, stored string, dst map[string]*tensor.Dense) error {
 		t, ok := f.Tensors[stored]
 		if !ok {
 			return fmt.Errorf("missing tensor %s", stored)
@@ -144,7 +165,7 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 	}
 	for _, p := range tc.ParamShapes() {
 		known[TextPrefix+p.Name] = true
-		if err := take(model.Param{Name: p.Name, Shape: p.Shape}, TextPrefix+p.Name, b.TextW); err != nil {
+		if err := take(arch.Param{Name: p.Name, Shape: p.Shape}, TextPrefix+p.Name, b.TextW); err != nil {
 			return fail(err)
 		}
 	}

@@ -9,12 +9,13 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
 func testBundle(t *testing.T) *Bundle {
 	t.Helper()
-	cfg, _ := model.LookupConfig("tiny")
+	cfg, _ := arch.LookupConfig("tiny")
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +25,7 @@ func testBundle(t *testing.T) *Bundle {
 		t.Fatal(err)
 	}
 	// A non-default feature layer, so the round trip shows it is stored with the encoder's config.
-	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 3, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5, FeatureLayer: 1}
+	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 3, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5, FeatureLayer: 1}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
 	if err != nil {
 		t.Fatal(err)

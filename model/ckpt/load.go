@@ -9,15 +9,15 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"gorgonia.org/tensor"
 )
 
-// MetaConfig is the metadata key under which a checkpoint stores its model.Config as JSON.
+// MetaConfig is the metadata key under which a checkpoint stores its arch.Config as JSON.
 const MetaConfig = "config"
 
 // ConfigMeta is the metadata value that records c (see CheckConfig).
-func ConfigMeta(c model.Config) string {
+func ConfigMeta(c arch.Config) string {
 	b, _ := json.Marshal(c) // a Config has only numbers and strings: cannot fail
 	return string(b)
 }
@@ -25,12 +25,12 @@ func ConfigMeta(c model.Config) string {
 // CheckConfig compares the config stored in meta[MetaConfig] with want and names every field that
 // differs, e.g. `config mismatch: dim 256 in the file, 128 expected; layers 6 in the file, 4 expected`.
 // The name is not compared: a renamed preset with the same architecture loads.
-func CheckConfig(meta map[string]string, want model.Config) error {
+func CheckConfig(meta map[string]string, want arch.Config) error {
 	s, ok := meta[MetaConfig]
 	if !ok {
 		return fmt.Errorf("no %q in the metadata", MetaConfig)
 	}
-	var got model.Config
+	var got arch.Config
 	if err := json.Unmarshal([]byte(s), &got); err != nil {
 		return fmt.Errorf("metadata %q is not a model config: %s", MetaConfig, oneLine(err))
 	}
@@ -56,7 +56,7 @@ func CheckConfig(meta map[string]string, want model.Config) error {
 // LoadModel loads the parameters of config c, converted to dtype: the stored config (when the file
 // has one; weights exported from PyTorch do not) must match c, and the tensors must be exactly
 // c.ParamShapes().
-func LoadModel(path string, c model.Config, dtype tensor.Dtype) (map[string]*tensor.Dense, map[string]string, error) {
+func LoadModel(path string, c arch.Config, dtype tensor.Dtype) (map[string]*tensor.Dense, map[string]string, error) {
 	ts, meta, err := LoadInto(path, c.ParamShapes(), dtype)
 	if err != nil {
 		return nil, nil, err
@@ -72,7 +72,7 @@ func LoadModel(path string, c model.Config, dtype tensor.Dtype) (map[string]*ten
 // LoadInto loads exactly the tensors of want, converted to dtype (Float32 or Float64). A tensor
 // missing from the file, one the file has beyond want, or one of another shape is an error that
 // names it; the header is checked before any data is read.
-func LoadInto(path string, want []model.Param, dtype tensor.Dtype) (map[string]*tensor.Dense, map[string]string, error) {
+func LoadInto(path string, want []arch.Param, dtype tensor.Dtype) (map[string]*tensor.Dense, map[string]string, error) {
 	fail := func(err error) (map[string]*tensor.Dense, map[string]string, error) {
 		return nil, nil, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}

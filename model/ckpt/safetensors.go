@@ -12,12 +12,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"io"
 	"math"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/lumina-workbench/lumina/internal/atomicfile"
 
 	"gorgonia.org/tensor"
 )

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"gorgonia.org/tensor"
 )
 
@@ -354,7 +354,7 @@ func TestCorruptFilesGiveOneLineErrors(t *testing.T) {
 		if !strings.Contains(msg, tc.msg) || !strings.HasPrefix(msg, "load checkpoint "+p+": ") || strings.Contains(msg, "\n") {
 			t.Errorf("%s: error %q, want one line starting with the path and naming %q", name, msg, tc.msg)
 		}
-		if _, _, err := LoadInto(p, []model.Param{{Name: "a", Shape: []int{2, 2}}}, tensor.Float32); err == nil {
+		if _, _, err := LoadInto(p, []arch.Param{{Name: "a", Shape: []int{2, 2}}}, tensor.Float32); err == nil {
 			t.Errorf("%s: LoadInto accepted it", name)
 		}
 	}
@@ -369,8 +369,8 @@ func TestCorruptFilesGiveOneLineErrors(t *testing.T) {
 	}
 }
 
-func tinyParams() []model.Param {
-	return []model.Param{{Name: "layers.3.attn.qkv.weight", Shape: []int{512, 128}}, {Name: "b", Shape: []int{3}}}
+func tinyParams() []arch.Param {
+	return []arch.Param{{Name: "layers.3.attn.qkv.weight", Shape: []int{512, 128}}, {Name: "b", Shape: []int{3}}}
 }
 
 func TestLoadIntoReportsByName(t *testing.T) {
@@ -395,9 +395,9 @@ func TestLoadIntoReportsByName(t *testing.T) {
 	}
 
 	// Many problems stay on one line, the count of the rest given.
-	var many []model.Param
+	var many []arch.Param
 	for _, n := range []string{"a", "c", "d", "e", "f"} {
-		many = append(many, model.Param{Name: n, Shape: []int{1}})
+		many = append(many, arch.Param{Name: n, Shape: []int{1}})
 	}
 	_, _, err = LoadInto(p, many, tensor.Float32)
 	if err == nil || !strings.Contains(err.Error(), "and 4 more") || strings.Contains(err.Error(), "\n") {
@@ -424,8 +424,8 @@ func TestLoadIntoReportsByName(t *testing.T) {
 }
 
 func TestCheckConfig(t *testing.T) {
-	tiny, _ := model.LookupConfig("tiny")
-	small, _ := model.LookupConfig("small")
+	tiny, _ := arch.LookupConfig("tiny")
+	small, _ := arch.LookupConfig("small")
 	meta := map[string]string{MetaConfig: ConfigMeta(small)}
 	err := CheckConfig(meta, tiny)
 	if err == nil {
@@ -486,7 +486,7 @@ func TestReadsPyTorchExport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
-	tiny, _ := model.LookupConfig("tiny")
+	tiny, _ := arch.LookupConfig("tiny")
 	w32, _, err := LoadModel(filepath.Join(dir, "weights.safetensors"), tiny, tensor.Float32)
 	if err != nil {
 		t.Fatal(err)

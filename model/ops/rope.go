@@ -24,7 +24,7 @@ func RopeTables(pos [][][3]int, axesDims [3]int, theta float64) (cos, sin []floa
 
 // RopeTablesScaled is RopeTables with each axis's positions multiplied by scale[axis] before they
 // rotate: position interpolation, which lets a grid of patches stand for a finer or coarser one (see
-// model.Config.RopeGrid). A scale of 1 gives RopeTables' tables bit for bit.
+// arch.Config.RopeGrid). A scale of 1 gives RopeTables' tables bit for bit.
 func RopeTablesScaled(pos [][][3]int, axesDims [3]int, theta float64, scale [3]float64) (cos, sin []float64) {
 	half := 0
 	for _, d := range axesDims {

@@ -3,6 +3,7 @@ package textenc
 import (
 	"testing"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -12,7 +13,7 @@ import (
 // uses (NewFeatureLM: layer 0 only), and in the full LM graph (3 layers and the vocabulary head) as the
 // reference in the same run.
 func BenchmarkCaptionFeatures(b *testing.B) {
-	cfg, err := LookupLMConfig("tiny", 270)
+	cfg, err := arch.LookupLMConfig("tiny", 270)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func BenchmarkCaptionFeatures(b *testing.B) {
 	}
 	for _, c := range []struct {
 		name  string
-		build func(*G.ExprGraph, LMConfig, map[string]*tensor.Dense, tensor.Dtype, int, int) (*LM, error)
+		build func(*G.ExprGraph, arch.LMConfig, map[string]*tensor.Dense, tensor.Dtype, int, int) (*LM, error)
 	}{{"full", NewLM}, {"features-only", NewFeatureLM}} {
 		b.Run(c.name, func(b *testing.B) {
 			g := G.NewGraph()

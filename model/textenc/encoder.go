@@ -6,6 +6,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 )
 
@@ -15,7 +16,7 @@ import (
 // layer's).
 type Encoder struct {
 	Tok   *Tokenizer
-	Cfg   LMConfig
+	Cfg   arch.LMConfig
 	Dtype tensor.Dtype
 	W     map[string]*tensor.Dense
 	// PromptOnly keeps, of a text with a system prompt, only <bos> and the tokens after its last
@@ -26,37 +27,13 @@ type Encoder struct {
 	graphs     map[[2]int]*featureGraph
 }
 
-// Caption contexts: what of a system prompt + prompt text the DiT sees (checkpoint metadata and presets
-// name them).
-const (
-	// CaptionContextFull: every token, system prompt included (REFERENCE.md §2, the paper's way).
-	CaptionContextFull = "full"
-	// CaptionContextPrompt: <bos> and the prompt, with features computed after the system prompt. A
-	// deviation for CPU-sized runs: the system prompt is 17-27 of a short caption's ~30-40 tokens, and a
-	// tiny step's cost grows with the caption tokens the DiT attends to (at 16 px they outnumber the
-	// image tokens). The domain and task information still reaches the DiT through the prompt tokens,
-	// which the causal LM computed with the system prompt in context.
-	CaptionContextPrompt = "prompt"
-)
-
-// ParseCaptionContext checks a caption context name ("" means full).
-func ParseCaptionContext(s string) (promptOnly bool, err error) {
-	switch s {
-	case "", CaptionContextFull:
-		return false, nil
-	case CaptionContextPrompt:
-		return true, nil
-	}
-	return false, fmt.Errorf("caption context %q unknown (allowed: %s, %s)", s, CaptionContextFull, CaptionContextPrompt)
-}
-
 type featureGraph struct {
 	lm *LM
 	vm G.VM
 }
 
 // NewEncoder wraps a tokenizer and LM weights; the weights are checked when the first graph is built.
-func NewEncoder(tok *Tokenizer, cfg LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype) (*Encoder, error) {
+func NewEncoder(tok *Tokenizer, cfg arch.LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype) (*Encoder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

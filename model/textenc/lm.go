@@ -8,99 +8,14 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/ops"
 )
 
-// LMConfig is the causal text encoder: our stand-in for Gemma-2-2B. Its caption features are the
-// second-to-last layer's hidden states, as the paper takes hidden_states[-2] from Gemma, unless
-// FeatureLayer picks an earlier one.
-type LMConfig struct {
-	Vocab      int     `json:"vocab"`
-	Dim        int     `json:"dim"`
-	Layers     int     `json:"layers"`
-	Heads      int     `json:"heads"`
-	KVHeads    int     `json:"kv_heads"`
-	MultipleOf int     `json:"multiple_of"`
-	MaxLen     int     `json:"max_len"`
-	NormEps    float64 `json:"norm_eps"`
-	// FeatureLayer k takes the caption features from hidden_states[k], the residual stream after k
-	// layers (1..Layers−1); 0 means Layers−1, the paper's hidden_states[−2]. Why a tiny encoder may want
-	// an earlier one: a 2B model's late layers still say which word stands where, but after a minute of
-	// next-token training our 3-layer encoder's hidden_states[−2] mostly say what comes next, and
-	// "circle", "square" and "triangle" are all followed by the same words (cosine 0.91–0.94 between
-	// their features against 0.71–0.81 one layer earlier), so shape words barely reach the DiT.
-	FeatureLayer int `json:"feature_layer,omitempty"`
-}
-
-// FeatureDepth is how many layers run before the caption features are read.
-func (c LMConfig) FeatureDepth() int {
-	if c.FeatureLayer == 0 {
-		return c.Layers - 1
-	}
-	return c.FeatureLayer
-}
-
-// HeadDim is one head's width.
-func (c LMConfig) HeadDim() int { return c.Dim / c.Heads }
-
-// FFNHidden is the SwiGLU width: 4·Dim rounded up to MultipleOf.
-func (c LMConfig) FFNHidden() int {
-	return c.MultipleOf * ((4*c.Dim + c.MultipleOf - 1) / c.MultipleOf)
-}
-
-// Validate checks what the graph relies on. Features come from before the last layer (by default the
-// second-to-last), so an encoder needs at least two layers.
-func (c LMConfig) Validate() error {
-	switch {
-	case c.Vocab < 8:
-		return fmt.Errorf("text encoder: vocab %d too small", c.Vocab)
-	case c.Dim <= 0 || c.Heads <= 0 || c.KVHeads <= 0 || c.MultipleOf <= 0 || c.MaxLen <= 0:
-		return fmt.Errorf("text encoder: dim, heads, kv_heads, multiple_of and max_len must be positive")
-	case c.Layers < 2:
-		return fmt.Errorf("text encoder: %d layers, want ≥ 2 (features come from before the last layer)", c.Layers)
-	case c.Dim%c.Heads != 0 || c.Heads%c.KVHeads != 0:
-		return fmt.Errorf("text encoder: dim %d, heads %d, kv_heads %d do not divide", c.Dim, c.Heads, c.KVHeads)
-	case c.HeadDim()%2 != 0:
-		return fmt.Errorf("text encoder: head_dim %d must be even for RoPE", c.HeadDim())
-	case !(c.NormEps > 0):
-		return fmt.Errorf("text encoder: norm_eps must be positive")
-	case c.FeatureLayer < 0 || c.FeatureLayer > c.Layers-1:
-		return fmt.Errorf("text encoder: feature_layer %d outside 1..%d (0 = %d, hidden_states[-2])", c.FeatureLayer, c.Layers-1, c.Layers-1)
-	}
-	return nil
-}
-
-// Param is one named parameter.
-type Param struct {
-	Name  string
-	Shape []int
-}
-
-// ParamShapes lists the encoder's parameters in a fixed order (Llama-style names).
-func (c LMConfig) ParamShapes() []Param {
-	hd, f := c.HeadDim(), c.FFNHidden()
-	ps := []Param{{"tok_emb.weight", []int{c.Vocab, c.Dim}}}
-	for i := 0; i < c.Layers; i++ {
-		p := fmt.Sprintf("layers.%d.", i)
-		ps = append(ps,
-			Param{p + "attn_norm.weight", []int{c.Dim}},
-			Param{p + "attn.qkv.weight", []int{(c.Heads + 2*c.KVHeads) * hd, c.Dim}},
-			Param{p + "attn.qn.weight", []int{hd}},
-			Param{p + "attn.kn.weight", []int{hd}},
-			Param{p + "attn.out.weight", []int{c.Dim, c.Heads * hd}},
-			Param{p + "ffn_norm.weight", []int{c.Dim}},
-			Param{p + "ffn.w1.weight", []int{f, c.Dim}},
-			Param{p + "ffn.w3.weight", []int{f, c.Dim}},
-			Param{p + "ffn.w2.weight", []int{c.Dim, f}},
-		)
-	}
-	return append(ps, Param{"norm.weight", []int{c.Dim}}, Param{"head.weight", []int{c.Vocab, c.Dim}})
-}
-
 // NewLMWeights initialises the encoder: N(0, 1) token embeddings, an N(0, 0.02) head, xavier-uniform
 // projections, unit norms.
-func NewLMWeights(c LMConfig, dt tensor.Dtype, seed uint64) (map[string]*tensor.Dense, error) {
+func NewLMWeights(c arch.LMConfig, dt tensor.Dtype, seed uint64) (map[string]*tensor.Dense, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -141,7 +56,7 @@ func NewLMWeights(c LMConfig, dt tensor.Dtype, seed uint64) (map[string]*tensor.
 
 // LM is the encoder's graph: token ids in, features and (optionally) the next-token loss out.
 type LM struct {
-	Cfg      LMConfig
+	Cfg      arch.LMConfig
 	Params   []*G.Node // ParamShapes order
 	IDs      *G.Node   // [B, L] token ids (as floats)
 	Mask     *G.Node   // [B, L] 1 = real token
@@ -152,7 +67,7 @@ type LM struct {
 }
 
 // NewLM builds the encoder for batches of B sequences of length L, bound to weights w.
-func NewLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LM, error) {
+func NewLM(g *G.ExprGraph, c arch.LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LM, error) {
 	return newLM(g, c, w, dt, B, L, false)
 }
 
@@ -161,11 +76,11 @@ func NewLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dty
 // NewLM's graph, so they come out bit for bit the same; a DiT stage encodes most of its captions once
 // (a cache miss per new caption), and with the CPU preset's features after layer 1 of 3 the full graph
 // spent most of that time on layers and logits nobody reads.
-func NewFeatureLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LM, error) {
+func NewFeatureLM(g *G.ExprGraph, c arch.LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LM, error) {
 	return newLM(g, c, w, dt, B, L, true)
 }
 
-func newLM(g *G.ExprGraph, c LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int, featuresOnly bool) (lm *LM, err error) {
+func newLM(g *G.ExprGraph, c arch.LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int, featuresOnly bool) (lm *LM, err error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -273,22 +188,4 @@ func (lm *LM) SetTokens(ids [][]int, lens []int) error {
 		}
 	}
 	return nil
-}
-
-// lmConfigs are the named encoder sizes; the vocabulary comes from the tokenizer built for a run.
-var lmConfigs = map[string]LMConfig{
-	// tiny: the CPU preset's encoder, its width the tiny DiT's caption width (128).
-	"tiny":  {Dim: 128, Layers: 3, Heads: 4, KVHeads: 2, MultipleOf: 256, MaxLen: 128, NormEps: 1e-6},
-	"small": {Dim: 256, Layers: 4, Heads: 8, KVHeads: 4, MultipleOf: 256, MaxLen: 128, NormEps: 1e-6},
-	"base":  {Dim: 512, Layers: 6, Heads: 8, KVHeads: 4, MultipleOf: 256, MaxLen: 256, NormEps: 1e-6},
-}
-
-// LookupLMConfig returns a named encoder size with the given vocabulary.
-func LookupLMConfig(name string, vocab int) (LMConfig, error) {
-	c, ok := lmConfigs[name]
-	if !ok {
-		return LMConfig{}, fmt.Errorf("unknown text encoder config %q (known: base, small, tiny)", name)
-	}
-	c.Vocab = vocab
-	return c, c.Validate()
 }

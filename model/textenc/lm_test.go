@@ -9,10 +9,11 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/model/arch"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 )
 
-var tinyLM = LMConfig{Vocab: 20, Dim: 12, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 8, MaxLen: 8, NormEps: 1e-5}
+var tinyLM = arch.LMConfig{Vocab: 20, Dim: 12, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 8, MaxLen: 8, NormEps: 1e-5}
 
 func lmGraph(t *testing.T, w map[string]*tensor.Dense, B, L int) (*LM, *G.Node, *G.Node, *G.Node, G.VM) {
 	t.Helper()
@@ -149,7 +150,7 @@ func TestFeaturesAreCausalAndSecondToLast(t *testing.T) {
 
 // testEncoder is a float64 encoder of the tiny test LM over a vocabulary built from corpus, closed when
 // the test ends.
-func testEncoder(t *testing.T, corpus []string) (*Encoder, LMConfig, map[string]*tensor.Dense) {
+func testEncoder(t *testing.T, corpus []string) (*Encoder, arch.LMConfig, map[string]*tensor.Dense) {
 	t.Helper()
 	tok, err := Build(corpus, 1, 100)
 	if err != nil {
@@ -169,7 +170,7 @@ func testEncoder(t *testing.T, corpus []string) (*Encoder, LMConfig, map[string]
 	return enc, cfg, w
 }
 
-func tokLast(c LMConfig) string { return fmt.Sprintf("layers.%d.ffn.w2.weight", c.Layers-1) }
+func tokLast(c arch.LMConfig) string { return fmt.Sprintf("layers.%d.ffn.w2.weight", c.Layers-1) }
 
 // With PromptOnly the DiT gets <bos> and the prompt's tokens, with the very features the full sequence
 // has at those positions (so computed after the system prompt), cut to maxLen kept tokens; a text
@@ -216,7 +217,7 @@ func TestFeaturesPromptOnly(t *testing.T) {
 	if plain[D] == got[D] {
 		t.Fatal("a prompt token's features ignore the system prompt")
 	}
-	if _, err := ParseCaptionContext("prompts"); err == nil {
+	if _, err := arch.ParseCaptionContext("prompts"); err == nil {
 		t.Fatal("an unknown caption context was accepted")
 	}
 }
@@ -236,7 +237,7 @@ func TestFeatureLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feats := func(cfg LMConfig) []float64 {
+	feats := func(cfg arch.LMConfig) []float64 {
 		t.Helper()
 		enc, err := NewEncoder(tok, cfg, w, tensor.Float64)
 		if err != nil {
@@ -297,7 +298,7 @@ func TestFeatureLMMatchesFullGraph(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := func(build func(*G.ExprGraph, LMConfig, map[string]*tensor.Dense, tensor.Dtype, int, int) (*LM, error)) ([]float32, *LM) {
+		run := func(build func(*G.ExprGraph, arch.LMConfig, map[string]*tensor.Dense, tensor.Dtype, int, int) (*LM, error)) ([]float32, *LM) {
 			t.Helper()
 			g := G.NewGraph()
 			lm, err := build(g, c, w, tensor.Float32, 2, 4)

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/data"
-	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
 	"github.com/lumina-workbench/lumina/tui/termcap"
@@ -156,7 +156,7 @@ func TestCtrlCStopsTrainingThenQuits(t *testing.T) {
 	hs := newHarness(t, 80, 24)
 	hs.send(escape)
 	hs.keys("2s")
-	hs.tr.Send(backend.StepMetrics{Stage: 0, Step: 1, Steps: 100, Loss: 1})
+	hs.tr.Send(train.StepEvent{Stage: 0, Step: 1, Steps: 100, Loss: 1})
 	hs.run(hs.m.train.ListenForTest())
 	hs.send(ctrlC)
 	if hs.quit {

@@ -12,6 +12,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
 	imgview "github.com/lumina-workbench/lumina/tui/image"
@@ -19,7 +20,7 @@ import (
 
 // ListedMsg carries the run list.
 type ListedMsg struct {
-	Runs []backend.Run
+	Runs []train.RunInfo
 	Err  error
 }
 
@@ -56,7 +57,7 @@ type Model struct {
 	common  common.Common
 	keys    KeyMap
 	store   backend.RunStore
-	runs    []backend.Run
+	runs    []train.RunInfo
 	err     string
 	loading string
 	run     int
@@ -151,19 +152,19 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) selectedRun() (backend.Run, bool) {
+func (m *Model) selectedRun() (train.RunInfo, bool) {
 	if m.run < 0 || m.run >= len(m.runs) {
-		return backend.Run{}, false
+		return train.RunInfo{}, false
 	}
 	return m.runs[m.run], true
 }
 
 // Selected is the checkpoint under the cursor: the chosen one in the checkpoint list, else the run's
 // latest.
-func (m *Model) Selected() (backend.Checkpoint, bool) {
+func (m *Model) Selected() (train.CheckpointInfo, bool) {
 	r, ok := m.selectedRun()
 	if !ok || len(r.Checkpoints) == 0 {
-		return backend.Checkpoint{}, false
+		return train.CheckpointInfo{}, false
 	}
 	if !m.onCkpts {
 		return r.Checkpoints[len(r.Checkpoints)-1], true
@@ -227,7 +228,7 @@ func (m *Model) View() string {
 			if !math.IsNaN(c.Loss) {
 				loss = fmt.Sprintf("%.4f", c.Loss)
 			}
-			s := fmt.Sprintf("%-5d %-8d %-8s %-16s %s", c.Stage, c.Step, loss, c.Saved.Format("2006-01-02 15:04"), filepath.Base(c.Path))
+			s := fmt.Sprintf("%-5s %-8s %-8s %-16s %s", stageText(c), stepText(c), loss, c.Saved.Format("2006-01-02 15:04"), filepath.Base(c.Path))
 			if m.onCkpts && i == m.ckpt {
 				s = st.Selected.Render(common.FitLine(s, rightW))
 			}
@@ -259,3 +260,22 @@ func (m *Model) ShortHelp() []key.Binding {
 
 // FullHelp is every key of the view.
 func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+
+// stageText and stepText are a checkpoint's place in the run: the exported model of a finished run
+// has none, and a stage's final checkpoint is named, not numbered.
+func stageText(c train.CheckpointInfo) string {
+	if c.Export {
+		return "run"
+	}
+	return fmt.Sprint(c.Stage)
+}
+
+func stepText(c train.CheckpointInfo) string {
+	switch {
+	case c.Export:
+		return "final"
+	case c.Final:
+		return "end"
+	}
+	return fmt.Sprint(c.Step)
+}

@@ -1,5 +1,5 @@
 // Package sampleview is the Sample view: a multi-line prompt, the sampler's settings (an
-// backend.SampleOptions plus system template and resolution), generation in a tea.Cmd, the image
+// infer.SampleOptions plus system template and resolution), generation in a tea.Cmd, the image
 // inline, NFE and timings, a history strip, and side-by-side comparison of two samples.
 package sampleview
 
@@ -12,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/components/editor"
@@ -24,15 +25,14 @@ import (
 // ProgressMsg is one solver step of the running job.
 type ProgressMsg struct {
 	Job  int
-	Step backend.StepInfo
+	Step infer.StepInfo
 }
 
 // DoneMsg ends a job: the sample, or the error (context.Canceled when it was cancelled).
 type DoneMsg struct {
-	Job    int
-	Req    backend.SampleRequest
-	Sample backend.Sample
-	Err    error
+	Job int
+	Gen *infer.Generated
+	Err error
 }
 
 // progressClosedMsg says the job's progress channel is drained.
@@ -91,7 +91,7 @@ type Model struct {
 	job      int // id of the latest job; 0 before the first
 	running  bool
 	cancel   context.CancelFunc
-	progress backend.StepInfo
+	progress infer.StepInfo
 	progCh   chan ProgressMsg
 	err      string
 }
@@ -141,7 +141,7 @@ func (m *Model) placeholder() string {
 func (m *Model) defaultFields() []settings.Field {
 	d := m.info.Defaults
 	if d.Steps == 0 {
-		d = backend.DefaultSampleOptions()
+		d = infer.DefaultSampleOptions()
 	}
 	res := m.info.Resolutions
 	if len(res) == 0 {
@@ -156,7 +156,7 @@ func (m *Model) defaultFields() []settings.Field {
 		}
 	}
 	solverIdx := 0
-	for i, s := range backend.Solvers {
+	for i, s := range infer.Solvers {
 		if s == d.Solver {
 			solverIdx = i
 		}
@@ -171,7 +171,7 @@ func (m *Model) defaultFields() []settings.Field {
 		fRes:    {Label: "Resolution", Kind: settings.Choice, Choices: resChoices, Index: resIdx, Hint: "px"},
 		fSteps:  {Label: "Steps", Kind: settings.Number, Value: float64(d.Steps), Min: 2, Max: 1000, Step: 1, Big: 10},
 		fCFG:    {Label: "CFG scale", Kind: settings.Number, Value: d.CFG, Min: 0, Max: 50, Step: 0.5, Big: 2, Decimals: 1},
-		fSolver: {Label: "Solver", Kind: settings.Choice, Choices: append([]string(nil), backend.Solvers...), Index: solverIdx},
+		fSolver: {Label: "Solver", Kind: settings.Choice, Choices: append([]string(nil), infer.Solvers...), Index: solverIdx},
 		fShift:  {Label: "Shift", Kind: settings.Number, Value: d.Shift, Min: 0.1, Max: 20, Step: 0.5, Big: 2, Decimals: 1},
 		fRenorm: {Label: "Renorm", Kind: settings.Toggle, Value: max(d.Renorm, 1), On: d.Renorm > 0, Min: 0.05, Max: 10, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "max ‖v‖/‖v_c‖"},
 		fTrunc:  {Label: "Trunc", Kind: settings.Toggle, Value: 0.8, On: d.Trunc < 1, Min: 0, Max: 0.99, Step: 0.05, Big: 0.2, Decimals: 2, Off: 1, Hint: "cond-only from t≥α"},
@@ -179,13 +179,13 @@ func (m *Model) defaultFields() []settings.Field {
 	}
 }
 
-// Request is the request the settings describe right now.
-func (m *Model) Request() backend.SampleRequest {
+// Spec is the image the prompt and settings describe right now.
+func (m *Model) Spec() infer.Spec {
 	f := m.fields.Fields
 	var res int
 	fmt.Sscan(f[fRes].Chosen(), &res)
 	sys, _ := data.ParseTemplate(f[fSystem].Chosen())
-	o := backend.SampleOptions{
+	o := infer.SampleOptions{
 		Steps:    int(f[fSteps].Value),
 		CFG:      f[fCFG].Value,
 		Solver:   f[fSolver].Chosen(),
@@ -198,7 +198,7 @@ func (m *Model) Request() backend.SampleRequest {
 	if o.TeaCache > 0 {
 		o.TeaCoeffs = append([]float64(nil), m.info.TeaCoeffs...)
 	}
-	return backend.SampleRequest{Prompt: strings.TrimSpace(m.prompt.Value()), System: sys, Resolution: res, Options: o}
+	return infer.Spec{Prompt: strings.TrimSpace(m.prompt.Value()), System: infer.System{Template: sys}, Width: res, Height: res, Options: o}
 }
 
 // SetPrompt replaces the prompt text.
@@ -354,32 +354,33 @@ func (m *Model) generate() tea.Cmd {
 		m.err = "no checkpoint loaded: pick one in the Runs view"
 		return nil
 	}
-	req := m.Request()
-	if req.Prompt == "" {
+	spec := m.Spec()
+	if spec.Prompt == "" {
 		m.err = "the prompt is empty"
 		return nil
 	}
 	m.err = ""
 	m.job++
 	m.running = true
-	m.progress = backend.StepInfo{Of: req.Options.NFE()}
+	m.progress = infer.StepInfo{Of: spec.Options.NFE()}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.progCh = make(chan ProgressMsg, 256)
-	return tea.Batch(runJob(ctx, m.sampler, m.job, req, m.progCh), m.listen())
+	return tea.Batch(runJob(ctx, m.sampler, m.job, spec, m.progCh), m.listen())
 }
 
 // runJob is the command that samples; it closes ch when done so the listener stops.
-func runJob(ctx context.Context, s backend.Sampler, job int, req backend.SampleRequest, ch chan ProgressMsg) tea.Cmd {
+func runJob(ctx context.Context, s backend.Sampler, job int, spec infer.Spec, ch chan ProgressMsg) tea.Cmd {
 	return func() tea.Msg {
 		defer close(ch)
-		smp, err := s.Sample(ctx, req, func(si backend.StepInfo) {
+		spec.OnStep = func(si infer.StepInfo) {
 			select {
 			case ch <- ProgressMsg{Job: job, Step: si}:
 			default: // the UI is behind; it only needs the latest step
 			}
-		})
-		return DoneMsg{Job: job, Req: req, Sample: smp, Err: err}
+		}
+		g, err := s.Sample(ctx, spec)
+		return DoneMsg{Job: job, Gen: g, Err: err}
 	}
 }
 
@@ -413,11 +414,11 @@ func (m *Model) finish(msg DoneMsg) tea.Cmd {
 	case msg.Err != nil:
 		m.err = "sampling failed: " + strings.ReplaceAll(msg.Err.Error(), "\n", "; ")
 		return common.Status(m.err, true)
-	case msg.Sample.Image == nil:
+	case msg.Gen == nil || msg.Gen.Image == nil || msg.Gen.Result == nil:
 		m.err = "sampler returned no image"
 		return nil
 	}
-	m.hist.Add(history.Entry{ID: m.hist.Len() + 1, Req: msg.Req, Sample: msg.Sample})
+	m.hist.Add(history.Entry{ID: m.hist.Len() + 1, Gen: msg.Gen})
 	m.showSelected()
 	return nil
 }
@@ -434,13 +435,13 @@ func (m *Model) showSelected() {
 	}
 	if m.compare {
 		if a, ok := m.hist.Marked(); ok {
-			m.image.SetImage(SideBySide(a.Sample.Image, sel.Sample.Image))
+			m.image.SetImage(SideBySide(a.Gen.Image, sel.Gen.Image))
 			return
 		}
 		m.compare = false
 		m.SetSize(m.common.Width, m.common.Height)
 	}
-	m.image.SetImage(sel.Sample.Image)
+	m.image.SetImage(sel.Gen.Image)
 }
 
 // SideBySide puts a and b next to each other at the larger one's size, with a dark gap of an eighth

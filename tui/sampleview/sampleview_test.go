@@ -8,7 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
@@ -97,13 +97,13 @@ func TestTypingAndGenerating(t *testing.T) {
 	if req.Prompt != "a red circle" {
 		t.Errorf("prompt %q", req.Prompt)
 	}
-	want := backend.DefaultSampleOptions()
+	want := infer.DefaultSampleOptions()
 	if req.Options.Steps != want.Steps || req.Options.CFG != want.CFG || req.Options.Solver != want.Solver ||
 		req.Options.Renorm != want.Renorm || req.Options.Trunc != want.Trunc || req.Options.TeaCache != 0 {
 		t.Errorf("options %+v, want the defaults %+v", req.Options, want)
 	}
-	if req.Resolution != 32 {
-		t.Errorf("resolution %d, want the model's default 32", req.Resolution)
+	if req.Width != 32 || req.Height != 32 {
+		t.Errorf("size %dx%d, want the model's default 32", req.Width, req.Height)
 	}
 	if m.Busy() {
 		t.Error("still busy after DoneMsg")
@@ -145,11 +145,11 @@ func TestSettingsChangeRequest(t *testing.T) {
 	// TeaCache on too.
 	hit(t, m, "down")
 	hit(t, m, "space")
-	r := m.Request()
+	r := m.Spec()
 	if r.Options.Steps != 32 {
 		t.Errorf("steps %d, want 32", r.Options.Steps)
 	}
-	if r.Options.Solver != backend.SolverMidpoint {
+	if r.Options.Solver != infer.SolverMidpoint {
 		t.Errorf("solver %q, want midpoint", r.Options.Solver)
 	}
 	if r.Options.Trunc != 0.8 {
@@ -173,7 +173,7 @@ func TestTeaCacheNeedsCoefficients(t *testing.T) {
 		hit(t, m, "down")
 	}
 	hit(t, m, "space")
-	if m.Request().Options.TeaCache != 0 {
+	if m.Spec().Options.TeaCache != 0 {
 		t.Error("TeaCache switched on for a model without coefficients")
 	}
 	if !strings.Contains(ansi.Strip(m.View()), "n/a model has no coefficients") {

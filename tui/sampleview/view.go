@@ -72,7 +72,7 @@ func (m *Model) rightView(l layout) string {
 	case m.compare:
 		a, _ := m.hist.Marked()
 		header = st.Title.Render(fmt.Sprintf("Compare #%d | #%d", a.ID, sel.ID))
-		if a.Req.Options.Seed == sel.Req.Options.Seed {
+		if a.Gen.Spec.Options.Seed == sel.Gen.Spec.Options.Seed {
 			header += st.Dim.Render("  same seed")
 		} else {
 			header += st.Warn.Render("  different seeds")

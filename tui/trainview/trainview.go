@@ -1,18 +1,21 @@
 // Package trainview is the Train view: pick a preset, a stage and a run folder; start, pause, resume
 // and stop a job; watch loss curves (asciigraph), throughput, ETA, learning rate, gradient norm and a
 // progress bar per stage; see the latest sample grid inline and the ToyEval report at each stage end.
-// The trainer runs behind backend.Trainer; its events arrive one per tea.Cmd.
+// The trainer runs behind backend.Trainer; its train.Events arrive one per tea.Cmd.
 package trainview
 
 import (
 	"context"
 	"fmt"
 	"image"
+	"image/png"
+	"os"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/components/editor"
@@ -24,14 +27,21 @@ import (
 
 // StartedMsg says the trainer accepted the job; events follow on Events.
 type StartedMsg struct {
-	Events <-chan backend.TrainEvent
+	Events <-chan train.Event
 }
 
 // StartFailedMsg says the trainer refused the job.
 type StartFailedMsg struct{ Err error }
 
 // EventMsg carries one trainer event.
-type EventMsg struct{ Event backend.TrainEvent }
+type EventMsg struct{ Event train.Event }
+
+// gridMsg is a sample grid read from the run folder (or the error reading it).
+type gridMsg struct {
+	img   image.Image
+	label string
+	err   error
+}
 
 // EndedMsg says the trainer closed its event channel: the job is over (finished, stopped or failed).
 type EndedMsg struct{}
@@ -76,11 +86,11 @@ const (
 
 // stageProgress is what the view knows about one stage of the job.
 type stageProgress struct {
-	info       backend.StageInfo
-	step       int
-	done       bool
-	eval       *data.Report
-	lastMetric backend.StepMetrics
+	index int
+	info  train.Stage
+	step  int
+	done  bool
+	eval  *data.Report
 }
 
 // Model is the train view.
@@ -88,7 +98,7 @@ type Model struct {
 	common  common.Common
 	keys    KeyMap
 	trainer backend.Trainer
-	presets []backend.PresetInfo
+	presets []*train.Preset
 
 	fields    *settings.Model
 	runDir    *editor.Model
@@ -98,10 +108,10 @@ type Model struct {
 	gridLabel string
 
 	state   State
-	events  <-chan backend.TrainEvent
+	events  <-chan train.Event
 	stages  []*stageProgress
 	current int // index into stages of the running stage, -1 before the first
-	last    backend.StepMetrics
+	last    train.StepEvent
 	notes   []note
 }
 
@@ -135,10 +145,10 @@ func New(c common.Common, trainer backend.Trainer) *Model {
 	return m
 }
 
-func (m *Model) preset() (backend.PresetInfo, bool) {
+func (m *Model) preset() (*train.Preset, bool) {
 	i := m.fields.Fields[fPreset].Index
 	if i < 0 || i >= len(m.presets) {
-		return backend.PresetInfo{}, false
+		return nil, false
 	}
 	return m.presets[i], true
 }
@@ -148,8 +158,8 @@ func (m *Model) presetChanged() {
 	p, ok := m.preset()
 	choices := []string{"all"}
 	if ok {
-		for _, s := range p.Stages {
-			choices = append(choices, fmt.Sprintf("%d %s", s.Index, s.Name))
+		for i, s := range p.Stages {
+			choices = append(choices, fmt.Sprintf("%d %s", i, s.Name))
 		}
 		m.runDir.SetValue("runs/" + p.Name)
 	}
@@ -157,14 +167,17 @@ func (m *Model) presetChanged() {
 	f.Choices, f.Index = choices, 0
 }
 
-// Request is the job the pickers describe.
-func (m *Model) Request() backend.TrainRequest {
-	p, _ := m.preset()
-	stage := backend.AllStages
-	if i := m.fields.Fields[fStage].Index; i > 0 && i <= len(p.Stages) {
-		stage = p.Stages[i-1].Index
+// Options is the job the pickers describe (Preset nil when there is none to pick).
+func (m *Model) Options() train.Options {
+	p, ok := m.preset()
+	if !ok {
+		return train.Options{Stage: train.AllStages, RunDir: m.runDir.Value()}
 	}
-	return backend.TrainRequest{Preset: p.Name, Stage: stage, RunDir: m.runDir.Value()}
+	stage := train.AllStages
+	if i := m.fields.Fields[fStage].Index; i > 0 && i <= len(p.Stages) {
+		stage = i - 1
+	}
+	return train.Options{Preset: p, Stage: stage, RunDir: m.runDir.Value()}
 }
 
 // State is the job's state.
@@ -256,6 +269,13 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	case EventMsg:
 		cmd := m.handleEvent(msg.Event)
 		return m, tea.Batch(cmd, m.listen())
+	case gridMsg:
+		if msg.err != nil {
+			m.addNote(1, msg.err.Error())
+			return m, nil
+		}
+		m.grid.SetImage(msg.img)
+		m.gridLabel = msg.label
 	case EndedMsg:
 		m.events = nil
 		if m.state != Failed {
@@ -320,28 +340,27 @@ func (m *Model) start() tea.Cmd {
 	if m.Busy() {
 		return nil
 	}
-	req := m.Request()
-	if req.Preset == "" {
+	opt := m.Options()
+	if opt.Preset == nil {
 		m.addNote(2, "no preset to train")
 		return nil
 	}
-	if req.RunDir == "" {
+	if opt.RunDir == "" {
 		m.addNote(2, "the run folder is empty")
 		return nil
 	}
 	m.state = Starting
-	m.stages, m.current, m.last = nil, -1, backend.StepMetrics{}
-	p, _ := m.preset()
-	for _, s := range p.Stages {
-		if req.Stage == backend.AllStages || req.Stage == s.Index {
-			m.stages = append(m.stages, &stageProgress{info: s})
+	m.stages, m.current, m.last = nil, -1, train.StepEvent{}
+	for i, s := range opt.Preset.Stages {
+		if (opt.Stage == train.AllStages && !s.Skip) || opt.Stage == i {
+			m.stages = append(m.stages, &stageProgress{index: i, info: s})
 		}
 	}
 	m.plot.Reset()
-	m.addNote(0, fmt.Sprintf("starting %s stage %s in %s", req.Preset, m.fields.Fields[fStage].Chosen(), req.RunDir))
+	m.addNote(0, fmt.Sprintf("starting %s stage %s in %s", opt.Preset.Name, m.fields.Fields[fStage].Chosen(), opt.RunDir))
 	t := m.trainer
 	return func() tea.Msg {
-		ch, err := t.Start(context.Background(), req)
+		ch, err := t.Start(context.Background(), opt)
 		if err != nil {
 			return StartFailedMsg{Err: err}
 		}
@@ -379,37 +398,45 @@ func (m *Model) listen() tea.Cmd {
 
 func (m *Model) stage(idx int) *stageProgress {
 	for i, s := range m.stages {
-		if s.info.Index == idx {
+		if s.index == idx {
 			m.current = i
 			return s
 		}
 	}
 	// A stage the preset did not announce: track it anyway.
-	s := &stageProgress{info: backend.StageInfo{Index: idx, Name: fmt.Sprintf("stage %d", idx)}}
+	s := &stageProgress{index: idx, info: train.Stage{Name: fmt.Sprintf("stage %d", idx)}}
 	m.stages = append(m.stages, s)
 	m.current = len(m.stages) - 1
 	return s
 }
 
-func (m *Model) handleEvent(ev backend.TrainEvent) tea.Cmd {
+func (m *Model) handleEvent(ev train.Event) tea.Cmd {
 	switch ev := ev.(type) {
-	case backend.StageStarted:
-		s := m.stage(ev.Stage.Index)
-		s.info = ev.Stage
-		m.plot.Reset()
-		m.addNote(0, fmt.Sprintf("stage %d (%s, %dpx) started", ev.Stage.Index, ev.Stage.Name, ev.Stage.Resolution))
-	case backend.StepMetrics:
+	case train.StageStarted:
 		s := m.stage(ev.Stage)
-		s.step, s.lastMetric = ev.Step, ev
+		s.info.Name, s.info.Kind, s.info.Steps = ev.Name, ev.Kind, ev.Steps
+		s.step = ev.FromStep
+		m.plot.Reset()
+		text := fmt.Sprintf("stage %d (%s", ev.Stage, ev.Name)
+		if s.info.Resolution > 0 {
+			text += fmt.Sprintf(", %dpx", s.info.Resolution)
+		}
+		text += ") started"
+		if ev.FromStep > 0 {
+			text += fmt.Sprintf(", resumed at step %d", ev.FromStep)
+		}
+		m.addNote(0, text)
+	case train.StepEvent:
+		s := m.stage(ev.Stage)
+		s.step = ev.Step
 		if ev.Steps > 0 {
 			s.info.Steps = ev.Steps
 		}
 		m.last = ev
 		m.plot.Push(ev.Loss, ev.AuxLoss)
-	case backend.SampleReady:
-		m.grid.SetImage(ev.Grid)
-		m.gridLabel = fmt.Sprintf("samples at stage %d step %d", ev.Stage, ev.Step)
-	case backend.StageFinished:
+	case train.SampleEvent:
+		return readGrid(ev)
+	case train.StageFinished:
 		s := m.stage(ev.Stage)
 		s.done, s.eval = true, ev.Eval
 		if s.info.Steps > 0 {
@@ -420,17 +447,41 @@ func (m *Model) handleEvent(ev backend.TrainEvent) tea.Cmd {
 			text += fmt.Sprintf(", ToyEval overall %.3f", ev.Eval.Overall)
 		}
 		m.addNote(0, text)
-	case backend.CheckpointSaved:
+	case train.CheckpointSaved:
 		m.addNote(0, "checkpoint "+ev.Path)
-	case backend.Warning:
-		m.addNote(1, ev.Text)
-	case backend.Failed:
+	case train.WarningEvent:
+		m.addNote(1, ev.Message)
+	case train.PausedEvent:
+		m.addNote(0, fmt.Sprintf("paused at stage %d step %d", ev.Stage, ev.Step))
+	case train.ResumedEvent:
+		m.addNote(0, fmt.Sprintf("resumed at stage %d step %d", ev.Stage, ev.Step))
+	case train.ErrorEvent:
 		m.state = Failed
 		msg := "training failed: " + ev.Err.Error()
 		m.addNote(2, msg)
 		return common.Status(msg, true)
+	case train.RunFinished:
+		if ev.Final != "" {
+			m.addNote(0, "finished: "+ev.Final)
+		}
 	}
 	return nil
+}
+
+// readGrid reads a sample grid the runner wrote, off the UI goroutine.
+func readGrid(ev train.SampleEvent) tea.Cmd {
+	return func() tea.Msg {
+		f, err := os.Open(ev.Path)
+		if err != nil {
+			return gridMsg{err: fmt.Errorf("sample grid: %w", err)}
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			return gridMsg{err: fmt.Errorf("sample grid %s: %w", ev.Path, err)}
+		}
+		return gridMsg{img: img, label: fmt.Sprintf("samples at stage %d step %d", ev.Stage, ev.Step)}
+	}
 }
 
 func (m *Model) addNote(level int, text string) {
@@ -438,15 +489,6 @@ func (m *Model) addNote(level int, text string) {
 	if len(m.notes) > 50 {
 		m.notes = m.notes[len(m.notes)-50:]
 	}
-}
-
-// ETA is the time left in the current stage at the stage's mean step time so far.
-func ETA(s backend.StepMetrics) (time.Duration, bool) {
-	if s.Step <= 0 || s.Steps <= 0 || s.Elapsed <= 0 {
-		return 0, false
-	}
-	per := s.Elapsed / time.Duration(s.Step)
-	return per * time.Duration(max(0, s.Steps-s.Step)), true
 }
 
 // Shutdown is for after the program has ended: it stops a running job and drains its events until the

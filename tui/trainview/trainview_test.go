@@ -3,6 +3,10 @@ package trainview
 import (
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/data"
-	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
@@ -80,7 +84,7 @@ func newView(w, h int) (*Model, *fake.Trainer) {
 	return m, tr
 }
 
-func feed(t *testing.T, m *Model, tr *fake.Trainer, evs ...backend.TrainEvent) {
+func feed(t *testing.T, m *Model, tr *fake.Trainer, evs ...train.Event) {
 	t.Helper()
 	for _, ev := range evs {
 		tr.Send(ev)
@@ -88,21 +92,46 @@ func feed(t *testing.T, m *Model, tr *fake.Trainer, evs ...backend.TrainEvent) {
 	pump(t, m, len(evs))
 }
 
-func metrics(stage, step, steps int) backend.StepMetrics {
-	return backend.StepMetrics{Stage: stage, Step: step, Steps: steps, Loss: 1 / float64(step+1), AuxLoss: 0.5 / float64(step+1),
-		LR: 1e-4, GradNorm: 0.8, ImagesPerSec: 42.5, Elapsed: time.Duration(step) * 100 * time.Millisecond}
+// metrics is a step at 0.1 s a step: the runner's ETA is the steps left at that pace.
+func metrics(stage, step, steps int) train.StepEvent {
+	return train.StepEvent{Stage: stage, Step: step, Steps: steps, Loss: 1 / float64(step+1), AuxLoss: 0.5 / float64(step+1),
+		LR: 1e-4, GradNorm: 0.8, ImagesPerSec: 42.5, ETA: time.Duration(steps-step) * 100 * time.Millisecond}
+}
+
+// showGrid hands the view a sample grid written where the runner writes them and runs the command
+// that reads it back.
+func showGrid(t *testing.T, m *Model, stage, step int, img image.Image) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("s%d-%08d.png", stage, step))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cmd := m.handleEvent(train.SampleEvent{Stage: stage, Step: step, Path: path})
+	if cmd == nil {
+		t.Fatal("a sample event should read its grid")
+	}
+	m.Update(cmd())
+}
+
+func stageStarted(i int) train.StageStarted {
+	return train.StageStarted{Stage: i, Name: "low-res", Kind: train.KindDiT, Steps: 100}
 }
 
 func TestPickersBuildRequest(t *testing.T) {
 	m, _ := newView(80, 24)
-	r := m.Request()
-	if r.Preset != "tiny" || r.Stage != backend.AllStages || r.RunDir != "runs/tiny" {
-		t.Errorf("default request %+v", r)
+	r := m.Options()
+	if r.Preset == nil || r.Preset.Name != "tiny" || r.Stage != train.AllStages || r.RunDir != "runs/tiny" {
+		t.Errorf("default options %+v", r)
 	}
 	hit(t, m, "down")  // to Stage
 	hit(t, m, "right") // stage 0
 	hit(t, m, "right") // stage 1
-	if r := m.Request(); r.Stage != 1 {
+	if r := m.Options(); r.Stage != 1 {
 		t.Errorf("stage %d, want 1", r.Stage)
 	}
 	hit(t, m, "tab")
@@ -114,13 +143,13 @@ func TestPickersBuildRequest(t *testing.T) {
 		hit(t, m, string(r))
 	}
 	hit(t, m, "esc")
-	if r := m.Request(); r.RunDir != "runs/tin-b" {
+	if r := m.Options(); r.RunDir != "runs/tin-b" {
 		t.Errorf("run dir %q", r.RunDir)
 	}
 	// Changing the preset resets the stage and the folder.
 	hit(t, m, "up")
 	hit(t, m, "right")
-	if r := m.Request(); r.Preset != "small" || r.Stage != backend.AllStages || r.RunDir != "runs/small" {
+	if r := m.Options(); r.Preset.Name != "small" || r.Stage != train.AllStages || r.RunDir != "runs/small" {
 		t.Errorf("after preset change %+v", r)
 	}
 }
@@ -128,10 +157,10 @@ func TestPickersBuildRequest(t *testing.T) {
 func TestJobLifecycle(t *testing.T) {
 	m, tr := newView(160, 48)
 	hit(t, m, "s")
-	if m.State() != Running || tr.Req.Preset != "tiny" {
-		t.Fatalf("state %v req %+v", m.State(), tr.Req)
+	if m.State() != Running || tr.Opt.Preset.Name != "tiny" {
+		t.Fatalf("state %v options %+v", m.State(), tr.Opt)
 	}
-	feed(t, m, tr, backend.StageStarted{Stage: backend.StageInfo{Index: 0, Name: "low-res", Resolution: 16, Steps: 100}})
+	feed(t, m, tr, stageStarted(0))
 	for i := 1; i <= 40; i++ {
 		feed(t, m, tr, metrics(0, i, 100))
 	}
@@ -153,13 +182,15 @@ func TestJobLifecycle(t *testing.T) {
 	if m.State() != Running || tr.Resumed != 1 {
 		t.Errorf("resume: state %v, trainer resumed %d", m.State(), tr.Resumed)
 	}
-	grid := fake.Image(64, 32)
-	feed(t, m, tr, backend.SampleReady{Stage: 0, Step: 40, Grid: grid})
-	if img, box := m.ImageSlot(); img != grid || box.Empty() {
+	showGrid(t, m, 0, 40, fake.Image(64, 32))
+	if img, box := m.ImageSlot(); img == nil || img.Bounds().Dx() != 64 || box.Empty() {
 		t.Errorf("sample grid not shown: %v %+v", img != nil, box)
 	}
+	if !strings.Contains(ansi.Strip(m.View()), "samples at stage 0 step 40") {
+		t.Error("sample grid not labelled")
+	}
 	rep := data.Report{Overall: 0.625, Categories: []data.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
-	feed(t, m, tr, backend.StageFinished{Stage: 0, Eval: &rep})
+	feed(t, m, tr, train.StageFinished{Stage: 0, Eval: &rep})
 	out = ansi.Strip(m.View())
 	if !strings.Contains(out, "overall 0.625") || !strings.Contains(out, "0.35") {
 		t.Errorf("ToyEval not shown:\n%s", out)
@@ -168,8 +199,8 @@ func TestJobLifecycle(t *testing.T) {
 	if m.State() != Stopping || tr.Stopped != 1 {
 		t.Fatalf("stop: state %v, trainer stopped %d", m.State(), tr.Stopped)
 	}
-	// The checkpoint event, then the close.
-	pump(t, m, 2)
+	// The checkpoint and end events, then the close.
+	pump(t, m, 3)
 	if m.State() != Finished || m.Busy() {
 		t.Errorf("after the channel closed: %v", m.State())
 	}
@@ -187,7 +218,7 @@ func TestStartFailureAndFailedEvent(t *testing.T) {
 	}
 	tr.StartErr = nil
 	hit(t, m, "s")
-	feed(t, m, tr, backend.Failed{Err: errors.New("NaN loss")})
+	feed(t, m, tr, train.ErrorEvent{Err: errors.New("NaN loss")})
 	if m.State() != Failed || !strings.Contains(ansi.Strip(m.View()), "NaN loss") {
 		t.Errorf("failure event not shown: %v", m.State())
 	}
@@ -202,28 +233,19 @@ func TestNoTrainer(t *testing.T) {
 	}
 }
 
-func TestETA(t *testing.T) {
-	d, ok := ETA(backend.StepMetrics{Step: 25, Steps: 100, Elapsed: 50 * time.Second})
-	if !ok || d != 150*time.Second {
-		t.Errorf("ETA %v %v, want 2m30s", d, ok)
-	}
-	if _, ok := ETA(backend.StepMetrics{}); ok {
-		t.Error("ETA without steps")
-	}
-}
-
 func TestGolden(t *testing.T) {
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
 		w, h := sz[0], sz[1]
 		m, tr := newView(w, h)
 		golden.Assert(t, fmt.Sprintf("idle_%dx%d", w, h), m.View(), w, h)
 		hit(t, m, "s")
-		feed(t, m, tr, backend.StageStarted{Stage: backend.StageInfo{Index: 0, Name: "low-res", Resolution: 16, Steps: 100}})
+		feed(t, m, tr, stageStarted(0))
 		for i := 1; i <= 60; i++ {
 			feed(t, m, tr, metrics(0, i, 100))
 		}
 		rep := data.Report{Overall: 0.625, Categories: []data.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
-		feed(t, m, tr, backend.SampleReady{Stage: 0, Step: 60, Grid: fake.Image(64, 32)}, backend.StageFinished{Stage: 0, Eval: &rep})
+		showGrid(t, m, 0, 60, fake.Image(64, 32))
+		feed(t, m, tr, train.StageFinished{Stage: 0, Eval: &rep})
 		golden.Assert(t, fmt.Sprintf("running_%dx%d", w, h), m.View(), w, h)
 		hit(t, m, "l")
 		golden.Assert(t, fmt.Sprintf("logscale_%dx%d", w, h), m.View(), w, h)

@@ -50,8 +50,8 @@ func (m *Model) leftView(l layout) string {
 		ips = fmt.Sprintf("%.1f", lm.ImagesPerSec)
 		lr = fmt.Sprintf("%.3g", lm.LR)
 		gn = fmt.Sprintf("%.3g", lm.GradNorm)
-		if d, ok := ETA(lm); ok {
-			eta = fmtDuration(d)
+		if lm.ETA > 0 {
+			eta = fmtDuration(lm.ETA)
 		}
 	}
 	lines = append(lines,
@@ -69,7 +69,7 @@ func (m *Model) leftView(l layout) string {
 		if s.info.Steps > 0 {
 			pct = float64(s.step) / float64(s.info.Steps)
 		}
-		label := fmt.Sprintf("%d %-6s", s.info.Index, truncate(s.info.Name, 6))
+		label := fmt.Sprintf("%d %-6s", s.index, truncate(s.info.Name, 6))
 		lines = append(lines, st.Dim.Render(label)+" "+st.Bar(barW, pct)+fmt.Sprintf(" %3.0f%%", 100*min(1, pct)))
 	}
 	if len(m.stages) == 0 {
@@ -136,7 +136,7 @@ func (m *Model) evalView(w int) string {
 		if s.eval == nil {
 			continue
 		}
-		lines := []string{st.Label.Render(fmt.Sprintf("ToyEval, stage %d", s.info.Index)),
+		lines := []string{st.Label.Render(fmt.Sprintf("ToyEval, stage %d", s.index)),
 			st.Value.Render(fmt.Sprintf("overall %.3f", s.eval.Overall))}
 		for _, c := range s.eval.Categories {
 			lines = append(lines, fmt.Sprintf("%-*s %.2f", max(1, w-6), truncate(c.Name, max(1, w-6)), c.Mean))

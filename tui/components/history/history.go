@@ -10,21 +10,21 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/common"
 )
 
 // Entry is one finished sample.
 type Entry struct {
-	ID     int
-	Req    backend.SampleRequest
-	Sample backend.Sample
+	ID  int
+	Gen *infer.Generated
 }
 
 // Settings is the entry's settings in one short line, the toggles spelled so two lines can be
 // compared by eye: R renorm, T trunc, C TeaCache, "–" off.
 func (e Entry) Settings() string {
-	o := e.Req.Options
+	sp := e.Gen.Spec
+	o := sp.Options
 	r, t, c := "–", "–", "–"
 	if o.Renorm > 0 {
 		r = trim(o.Renorm)
@@ -36,12 +36,13 @@ func (e Entry) Settings() string {
 		c = trim(o.TeaCache)
 	}
 	return fmt.Sprintf("seed %d %s %dpx %s×%d cfg %s shift %s R%s T%s C%s",
-		o.Seed, e.Req.System, e.Req.Resolution, o.Solver, o.Steps, trim(o.CFG), trim(o.Shift), r, t, c)
+		o.Seed, sp.System, sp.Width, o.Solver, o.Steps, trim(o.CFG), trim(o.Shift), r, t, c)
 }
 
 // Timing is the entry's NFE and wall times.
 func (e Entry) Timing() string {
-	return TimingLine(e.Sample.NFE, len(e.Sample.Steps), e.Sample.Total)
+	r := e.Gen.Result
+	return TimingLine(r.NFE, len(r.Steps), r.Total)
 }
 
 // TimingLine formats the figures every sample reports: NFE, mean time per solver step, total.
@@ -172,7 +173,7 @@ func (m *Model) View() string {
 		if i == m.mark {
 			mark = m.Styles.Warn.Render("◆ ")
 		}
-		text := fmt.Sprintf("#%d %s · %s", e.ID, e.Settings(), Round(e.Sample.Total))
+		text := fmt.Sprintf("#%d %s · %s", e.ID, e.Settings(), Round(e.Gen.Result.Total))
 		if i == m.sel {
 			text = m.Styles.Selected.Render(text)
 		} else {

@@ -7,14 +7,15 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/tui/backend"
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/common"
 )
 
 func entry(id int, seed uint64, renorm float64) Entry {
-	o := backend.DefaultSampleOptions()
+	o := infer.DefaultSampleOptions()
 	o.Seed, o.Renorm = seed, renorm
-	return Entry{ID: id, Req: backend.SampleRequest{Resolution: 32, Options: o}, Sample: backend.Sample{NFE: 29, Steps: make([]backend.StepInfo, 29), Total: 290 * time.Millisecond}}
+	return Entry{ID: id, Gen: &infer.Generated{Spec: infer.Spec{Width: 32, Height: 32, Options: o},
+		Result: &infer.Result{NFE: 29, Steps: make([]infer.StepInfo, 29), Total: 290 * time.Millisecond}}}
 }
 
 func TestStrip(t *testing.T) {

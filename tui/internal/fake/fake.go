@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 )
 
@@ -24,7 +26,7 @@ type Sampler struct {
 	Block chan struct{}
 
 	mu    sync.Mutex
-	Calls []backend.SampleRequest
+	Calls []infer.Spec
 }
 
 // NewSampler has resolutions 16 and 32 and TeaCache coefficients.
@@ -51,68 +53,68 @@ func Scene(seed uint64) data.Scene {
 }
 
 // Sample implements backend.Sampler.
-func (s *Sampler) Sample(ctx context.Context, req backend.SampleRequest, onStep func(backend.StepInfo)) (backend.Sample, error) {
+func (s *Sampler) Sample(ctx context.Context, spec infer.Spec) (*infer.Generated, error) {
 	s.mu.Lock()
-	s.Calls = append(s.Calls, req)
+	s.Calls = append(s.Calls, spec)
 	s.mu.Unlock()
-	if req.Options.Steps < 2 {
-		return backend.Sample{}, fmt.Errorf("--steps must be an integer ≥ 2, got %d", req.Options.Steps)
+	if err := spec.Options.Validate(); err != nil {
+		return nil, err
 	}
 	if s.Block != nil {
 		select {
 		case <-s.Block:
 		case <-ctx.Done():
-			return backend.Sample{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 	if s.Err != nil {
-		return backend.Sample{}, s.Err
+		return nil, s.Err
 	}
-	n := req.Options.Steps - 1
-	res := backend.Sample{NFE: req.Options.NFE()}
+	n := spec.Options.Steps - 1
+	res := &infer.Result{NFE: spec.Options.NFE()}
 	for i := range n {
-		si := backend.StepInfo{Step: i, Of: n, Wall: s.StepWall}
+		si := infer.StepInfo{Step: i, Of: n, Wall: s.StepWall}
 		res.Steps = append(res.Steps, si)
 		res.Total += s.StepWall
-		if onStep != nil {
-			onStep(si)
+		if spec.OnStep != nil {
+			spec.OnStep(si)
 		}
 	}
-	img, err := data.Render(Scene(req.Options.Seed), req.Resolution, req.Resolution)
+	img, err := data.Render(Scene(spec.Options.Seed), spec.Width, spec.Height)
 	if err != nil {
-		return backend.Sample{}, fmt.Errorf("fake sampler: %w", err)
+		return nil, fmt.Errorf("fake sampler: %w", err)
 	}
-	res.Image = img
-	return res, nil
+	return &infer.Generated{Image: img, Result: res, Spec: spec}, nil
 }
 
 // Trainer hands out a channel the test feeds through Send; Stop emits a checkpoint and closes it.
 type Trainer struct {
-	PresetList []backend.PresetInfo
+	PresetList []*train.Preset
 	StartErr   error
 
 	mu      sync.Mutex
-	ch      chan backend.TrainEvent
+	ch      chan train.Event
 	closed  bool
-	Req     backend.TrainRequest
+	Opt     train.Options
 	Paused  int
 	Resumed int
 	Stopped int
 }
 
-// NewTrainer has one two-stage preset.
+// NewTrainer has a two-stage and a one-stage preset.
 func NewTrainer() *Trainer {
-	return &Trainer{PresetList: []backend.PresetInfo{
-		{Name: "tiny", Stages: []backend.StageInfo{{Index: 0, Name: "low-res", Resolution: 16, Steps: 100}, {Index: 1, Name: "high-res", Resolution: 32, Steps: 50}}},
-		{Name: "small", Stages: []backend.StageInfo{{Index: 0, Name: "low-res", Resolution: 32, Steps: 1000}}},
+	return &Trainer{PresetList: []*train.Preset{
+		{Name: "tiny", Stages: []train.Stage{{Name: "low-res", Kind: train.KindDiT, Resolution: 16, Steps: 100},
+			{Name: "high-res", Kind: train.KindDiT, Resolution: 32, Steps: 50}}},
+		{Name: "small", Stages: []train.Stage{{Name: "low-res", Kind: train.KindDiT, Resolution: 32, Steps: 1000}}},
 	}}
 }
 
 // Presets implements backend.Trainer.
-func (t *Trainer) Presets() []backend.PresetInfo { return t.PresetList }
+func (t *Trainer) Presets() []*train.Preset { return t.PresetList }
 
 // Start implements backend.Trainer.
-func (t *Trainer) Start(ctx context.Context, req backend.TrainRequest) (<-chan backend.TrainEvent, error) {
+func (t *Trainer) Start(ctx context.Context, opt train.Options) (<-chan train.Event, error) {
 	if t.StartErr != nil {
 		return nil, t.StartErr
 	}
@@ -121,13 +123,13 @@ func (t *Trainer) Start(ctx context.Context, req backend.TrainRequest) (<-chan b
 	if t.ch != nil && !t.closed {
 		return nil, errors.New("already running")
 	}
-	t.Req = req
-	t.ch, t.closed = make(chan backend.TrainEvent, 64), false
+	t.Opt = opt
+	t.ch, t.closed = make(chan train.Event, 64), false
 	return t.ch, nil
 }
 
 // Send delivers an event to the running job.
-func (t *Trainer) Send(ev backend.TrainEvent) {
+func (t *Trainer) Send(ev train.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ch != nil && !t.closed {
@@ -151,12 +153,13 @@ func (t *Trainer) Pause() { t.mu.Lock(); t.Paused++; t.mu.Unlock() }
 // Resume implements backend.Trainer.
 func (t *Trainer) Resume() { t.mu.Lock(); t.Resumed++; t.mu.Unlock() }
 
-// Stop saves a "checkpoint" and ends the job.
+// Stop saves a "checkpoint" and ends the job as the runner does.
 func (t *Trainer) Stop() {
 	t.mu.Lock()
 	t.Stopped++
 	if t.ch != nil && !t.closed {
-		t.ch <- backend.CheckpointSaved{Stage: t.Req.Stage, Step: 7, Path: t.Req.RunDir + "/ckpt-stop.safetensors"}
+		t.ch <- train.CheckpointSaved{Stage: max(t.Opt.Stage, 0), Step: 7, Path: t.Opt.RunDir + "/ckpt-stop.safetensors"}
+		t.ch <- train.RunFinished{Stopped: true}
 		close(t.ch)
 		t.closed = true
 	}
@@ -165,26 +168,26 @@ func (t *Trainer) Stop() {
 
 // Runs is a fixed run list; LoadSampler returns a fake sampler named after the checkpoint.
 type Runs struct {
-	RunList []backend.Run
+	RunList []train.RunInfo
 	Err     error
 }
 
 // NewRuns has two runs.
 func NewRuns() *Runs {
 	t0 := time.Date(2025, 1, 27, 12, 0, 0, 0, time.UTC)
-	return &Runs{RunList: []backend.Run{
-		{Dir: "runs/tiny-001", Preset: "tiny", Checkpoints: []backend.Checkpoint{
+	return &Runs{RunList: []train.RunInfo{
+		{Dir: "runs/tiny-001", Preset: "tiny", Checkpoints: []train.CheckpointInfo{
 			{Path: "runs/tiny-001/stage0-000100.safetensors", Stage: 0, Step: 100, Loss: 0.412, Saved: t0},
 			{Path: "runs/tiny-001/stage1-000050.safetensors", Stage: 1, Step: 50, Loss: 0.377, Saved: t0.Add(20 * time.Minute)},
 		}},
-		{Dir: "runs/small-002", Preset: "small", Checkpoints: []backend.Checkpoint{
+		{Dir: "runs/small-002", Preset: "small", Checkpoints: []train.CheckpointInfo{
 			{Path: "runs/small-002/stage0-001000.safetensors", Stage: 0, Step: 1000, Loss: 0.298, Saved: t0.Add(3 * time.Hour)},
 		}},
 	}}
 }
 
 // List implements backend.RunStore.
-func (r *Runs) List(ctx context.Context) ([]backend.Run, error) { return r.RunList, r.Err }
+func (r *Runs) List(ctx context.Context) ([]train.RunInfo, error) { return r.RunList, r.Err }
 
 // LoadSampler implements backend.RunStore.
 func (r *Runs) LoadSampler(ctx context.Context, ckpt string) (backend.Sampler, error) {

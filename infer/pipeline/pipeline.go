@@ -1,4 +1,8 @@
-package infer
+// Package pipeline is the sampler's Denoiser for a checkpoint: the Next-DiT split where TeaCache cuts it,
+// each part a Gorgonia graph cached per batch shape, and the frozen text encoder with a cache of caption
+// features per prompt. The samplers and accelerations themselves are in infer, which knows nothing of
+// graphs.
+package pipeline
 
 import (
 	"fmt"
@@ -7,7 +11,9 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/textenc"
@@ -19,11 +25,11 @@ const MaxCaptionTokens = 128
 
 // Pipeline is a checkpoint ready to sample: the Next-DiT split where TeaCache cuts it (before the main
 // layers, the main layers, the final layer), each part a Gorgonia graph cached per batch shape, and the
-// frozen text encoder with a cache of caption features per prompt. It implements Denoiser. It is not
+// frozen text encoder with a cache of caption features per prompt. It implements infer.Model. It is not
 // safe for concurrent use: one sampling run at a time.
 type Pipeline struct {
 	Bundle *ckpt.Bundle
-	Cfg    model.Config
+	Cfg    arch.Config
 	enc    *textenc.Encoder
 	feats  map[string]captionFeatures
 	maxCap int
@@ -37,17 +43,17 @@ type captionFeatures struct {
 	n int
 }
 
-// LoadPipeline loads a checkpoint bundle (float32) for sampling.
-func LoadPipeline(path string) (*Pipeline, error) {
+// Load loads a checkpoint bundle (float32) for sampling.
+func Load(path string) (*Pipeline, error) {
 	b, err := ckpt.LoadBundle(path, tensor.Float32)
 	if err != nil {
 		return nil, err
 	}
-	return NewPipeline(b)
+	return New(b)
 }
 
-// NewPipeline wraps a loaded bundle.
-func NewPipeline(b *ckpt.Bundle) (*Pipeline, error) {
+// New wraps a loaded bundle.
+func New(b *ckpt.Bundle) (*Pipeline, error) {
 	if b.TextCfg.Dim != b.DiT.Cfg.CapDim {
 		return nil, fmt.Errorf("pipeline: text encoder width %d, DiT caption width %d", b.TextCfg.Dim, b.DiT.Cfg.CapDim)
 	}
@@ -55,7 +61,7 @@ func NewPipeline(b *ckpt.Bundle) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if enc.PromptOnly, err = textenc.ParseCaptionContext(b.Meta[ckpt.MetaCaptionContext]); err != nil {
+	if enc.PromptOnly, err = arch.ParseCaptionContext(b.Meta[ckpt.MetaCaptionContext]); err != nil {
 		return nil, fmt.Errorf("pipeline: checkpoint metadata: %w", err)
 	}
 	maxCap := min(MaxCaptionTokens, b.TextCfg.MaxLen)
@@ -65,6 +71,12 @@ func NewPipeline(b *ckpt.Bundle) (*Pipeline, error) {
 	return &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{}, maxCap: maxCap,
 		pre: map[model.Shape]*preGraph{}, main: map[model.Shape]*mainGraph{}, post: map[model.Shape]*postGraph{}}, nil
 }
+
+// Channels is the model's latent channels.
+func (p *Pipeline) Channels() int { return p.Cfg.Channels }
+
+// Patch is the model's patch side: image sides must be multiples of it.
+func (p *Pipeline) Patch() int { return p.Cfg.Patch }
 
 // Close releases every cached graph.
 func (p *Pipeline) Close() {
@@ -125,7 +137,7 @@ func (p *Pipeline) features(text string) (captionFeatures, error) {
 }
 
 // Begin encodes the captions (cached per text), builds the batch and runs everything before the main layers.
-func (p *Pipeline) Begin(x []float32, shape [4]int, t []float32, cond []Cond) (State, error) {
+func (p *Pipeline) Begin(x []float32, shape [4]int, t []float32, cond []infer.Cond) (infer.State, error) {
 	B, C, H, W := shape[0], shape[1], shape[2], shape[3]
 	if C != p.Cfg.Channels {
 		return nil, fmt.Errorf("pipeline: %d channels, model has %d", C, p.Cfg.Channels)
@@ -213,13 +225,13 @@ func (p *Pipeline) gather(st *pipeState, rowsOf []float64, i int) []float32 {
 }
 
 // Modulated is sample i's first-main-block modulated input on its valid tokens.
-func (p *Pipeline) Modulated(s State, i int) ([]float32, error) {
+func (p *Pipeline) Modulated(s infer.State, i int) ([]float32, error) {
 	st := s.(*pipeState)
 	return p.gather(st, st.mod[i], i), nil
 }
 
 // Main runs the main layers for the listed samples as one batch.
-func (p *Pipeline) Main(s State, samples []int) error {
+func (p *Pipeline) Main(s infer.State, samples []int) error {
 	st := s.(*pipeState)
 	sub := model.Shape{Batch: len(samples), Height: st.shape.Height, Width: st.shape.Width, CapLen: st.shape.CapLen}
 	g, err := p.mainGraphFor(sub)
@@ -255,7 +267,7 @@ func (p *Pipeline) Main(s State, samples []int) error {
 }
 
 // Residual is sample i's main-stack output minus input on its valid tokens.
-func (p *Pipeline) Residual(s State, i int) ([]float32, error) {
+func (p *Pipeline) Residual(s infer.State, i int) ([]float32, error) {
 	st := s.(*pipeState)
 	if st.hIn[i] == nil {
 		return nil, fmt.Errorf("pipeline: no main-layer run for sample %d in this forward", i)
@@ -268,7 +280,7 @@ func (p *Pipeline) Residual(s State, i int) ([]float32, error) {
 }
 
 // ApplyResidual adds a cached residual to sample i's valid tokens in place of the main layers.
-func (p *Pipeline) ApplyResidual(s State, i int, r []float32) error {
+func (p *Pipeline) ApplyResidual(s infer.State, i int, r []float32) error {
 	st := s.(*pipeState)
 	D := p.Cfg.Dim
 	rows := st.validRowsD(i, D)
@@ -286,7 +298,7 @@ func (p *Pipeline) ApplyResidual(s State, i int, r []float32) error {
 }
 
 // Finish runs the final layer on the whole batch.
-func (p *Pipeline) Finish(s State) ([]float32, error) {
+func (p *Pipeline) Finish(s infer.State) ([]float32, error) {
 	st := s.(*pipeState)
 	g, err := p.postGraphFor(st.shape)
 	if err != nil {

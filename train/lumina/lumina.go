@@ -1,4 +1,8 @@
-package train
+// Package lumina is the trainable Lumina-Image 2.0 model that train's runner drives: the causal text
+// encoder (stage 0, next-token loss) and the Next-DiT (the flow objective with the auxiliary loss) as
+// Gorgonia graphs, AdamW with global-norm clipping, the EMA, and the checkpoint state exact resumption
+// needs. The runner, the batches and the run folder are in train, which builds no graphs.
+package lumina
 
 import (
 	"bytes"
@@ -16,10 +20,13 @@ import (
 
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/flow"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/optim"
 	"github.com/lumina-workbench/lumina/model/textenc"
+	"github.com/lumina-workbench/lumina/train"
 )
 
 // Training-checkpoint metadata beside the bundle's.
@@ -27,6 +34,8 @@ const (
 	metaStage = "train.stage" // index of the stage whose optimiser state the file holds
 	metaKind  = "train.kind"  // that stage's kind
 )
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // capBucket rounds padded caption lengths up to a multiple of this, so a stage builds a handful of
 // graphs instead of one per caption length.
@@ -39,19 +48,20 @@ const maxGraphs = 3
 // infer sit side by side and neither imports the other.
 type SampleFunc func(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error)
 
-// Lumina is the real Model: the causal text encoder (stage 0, next-token loss) and the Next-DiT
-// (flow matching with the auxiliary loss), trained with AdamW, global-norm clipping and an EMA. All
-// tensors are float32. It also implements Sampler when SampleWith is set.
-type Lumina struct {
+// Model is train.Model for the real networks: the causal text encoder (stage 0, next-token loss) and
+// the Next-DiT (flow matching with the auxiliary loss), trained with AdamW, global-norm clipping and an
+// EMA. All tensors are float32. It also implements train.Sampler when SampleWith is set.
+type Model struct {
 	DiT       *model.Weights
-	TextCfg   textenc.LMConfig
+	TextCfg   arch.LMConfig
 	TextW     map[string]*tensor.Dense
 	Tokenizer *textenc.Tokenizer
 	// SampleWith, if set, makes periodic sample grids and stage-end ToyEval possible.
 	SampleWith SampleFunc
 
-	optCfg OptimizerConfig
-	stage  StageInfo
+	preset string
+	optCfg train.OptimizerConfig
+	stage  train.StageInfo
 	active bool
 	names  []string
 	params []*tensor.Dense
@@ -73,14 +83,14 @@ type capFeat struct {
 	n int
 }
 
-// NewLumina builds the tokenizer from the captioner's corpus (deterministic for the preset's seed) and
-// initialises both models.
-func NewLumina(p *Preset) (*Lumina, error) {
+// New builds the tokenizer from the captioner's corpus (deterministic for the preset's seed) and
+// initialises both networks.
+func New(p *train.Preset) (*Model, error) {
 	tok, err := BuildTokenizer(p.Seed)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := model.LookupConfig(p.Model)
+	cfg, err := arch.LookupConfig(p.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +98,7 @@ func NewLumina(p *Preset) (*Lumina, error) {
 	if p.Objective.Patch != 0 && p.Objective.Patch != cfg.Patch {
 		return nil, fmt.Errorf("preset %s: objective.patch %d, model %s has patch %d", p.Name, p.Objective.Patch, cfg.Name, cfg.Patch)
 	}
-	tc, err := textenc.LookupLMConfig(p.TextEncoder, tok.Size())
+	tc, err := arch.LookupLMConfig(p.TextEncoder, tok.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +121,11 @@ func NewLumina(p *Preset) (*Lumina, error) {
 	if p.CaptionTokens > 0 {
 		capTokens = min(p.CaptionTokens, tc.MaxLen)
 	}
-	promptOnly, err := textenc.ParseCaptionContext(p.CaptionContext)
+	promptOnly, err := arch.ParseCaptionContext(p.CaptionContext)
 	if err != nil {
 		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
 	}
-	m := &Lumina{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens, promptOnly: promptOnly}
+	m := &Model{preset: p.Name, DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens, promptOnly: promptOnly}
 	m.flows.close = func(f *model.FlowLoss) { f.Close() }
 	m.lms.close = func(l *lmTrainer) { l.vm.Close() }
 	return m, nil
@@ -138,10 +148,10 @@ func BuildTokenizer(seed uint64) (*textenc.Tokenizer, error) {
 }
 
 // BeginStage starts stage st's optimiser and EMA from the current weights.
-func (m *Lumina) BeginStage(st StageInfo) error {
+func (m *Model) BeginStage(st train.StageInfo) error {
 	m.stage, m.active = st, true
 	m.names, m.params = nil, nil
-	if st.Stage.Kind == KindTextEncoder {
+	if st.Stage.Kind == train.KindTextEncoder {
 		for _, p := range m.TextCfg.ParamShapes() {
 			m.names = append(m.names, ckpt.TextPrefix+p.Name)
 			m.params = append(m.params, m.TextW[p.Name])
@@ -176,26 +186,26 @@ func (m *Lumina) BeginStage(st StageInfo) error {
 }
 
 // Step is one optimisation step on b.
-func (m *Lumina) Step(ctx context.Context, b *Batch) (StepResult, error) {
+func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, error) {
 	if !m.active {
-		return StepResult{}, errors.New("lumina: Step before BeginStage")
+		return train.StepResult{}, errors.New("lumina: Step before BeginStage")
 	}
 	if err := ctx.Err(); err != nil {
-		return StepResult{}, err
+		return train.StepResult{}, err
 	}
-	var res StepResult
+	var res train.StepResult
 	var grads []*tensor.Dense
 	var err error
-	if b.Kind == KindTextEncoder {
+	if b.Kind == train.KindTextEncoder {
 		res, grads, err = m.lmStep(b)
 	} else {
 		res, grads, err = m.ditStep(b)
 	}
 	if err != nil {
-		return StepResult{}, err
+		return train.StepResult{}, err
 	}
 	if !finite(res.Loss) || !finite(res.AuxLoss) {
-		return StepResult{Loss: res.Loss, AuxLoss: res.AuxLoss, GradNorm: math.NaN(), Skipped: true}, nil
+		return train.StepResult{Loss: res.Loss, AuxLoss: res.AuxLoss, GradNorm: math.NaN(), Skipped: true}, nil
 	}
 	clip := m.optCfg.GradClip
 	if clip <= 0 {
@@ -207,23 +217,23 @@ func (m *Lumina) Step(ctx context.Context, b *Batch) (StepResult, error) {
 		return res, nil
 	}
 	if err != nil {
-		return StepResult{}, err
+		return train.StepResult{}, err
 	}
 	res.GradNorm = norm
 	m.opt.Config.LR = b.LR
 	if err := m.opt.Step(m.params, grads); err != nil {
-		return StepResult{}, err
+		return train.StepResult{}, err
 	}
 	if m.ema != nil {
 		if err := m.ema.Update(m.params); err != nil {
-			return StepResult{}, err
+			return train.StepResult{}, err
 		}
 	}
 	return res, nil
 }
 
 // ditStep runs the flow-matching forward and backward (and the aux forward) on one batch.
-func (m *Lumina) ditStep(b *Batch) (StepResult, []*tensor.Dense, error) {
+func (m *Model) ditStep(b *train.Batch) (train.StepResult, []*tensor.Dense, error) {
 	cfg := m.DiT.Cfg
 	B := len(b.Captions)
 	feats := make([]capFeat, B)
@@ -231,7 +241,7 @@ func (m *Lumina) ditStep(b *Batch) (StepResult, []*tensor.Dense, error) {
 	for i, c := range b.Captions {
 		f, err := m.captionFeatures(b.Items[i].Caption.Key, c)
 		if err != nil {
-			return StepResult{}, nil, err
+			return train.StepResult{}, nil, err
 		}
 		feats[i] = f
 		capLen = max(capLen, f.n)
@@ -248,7 +258,7 @@ func (m *Lumina) ditStep(b *Batch) (StepResult, []*tensor.Dense, error) {
 	}
 	main, target, err := flowBatch(b.Images, b.Noise, b.T, cap, lens)
 	if err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	s := model.Shape{Batch: B, Height: b.Height, Width: b.Width, CapLen: capLen}
 	var aux *model.Batch
@@ -256,44 +266,34 @@ func (m *Lumina) ditStep(b *Batch) (StepResult, []*tensor.Dense, error) {
 	if b.Aux != nil {
 		a, t, err := flowBatch(b.Aux.Images, b.Aux.Noise, b.Aux.T, cap, lens)
 		if err != nil {
-			return StepResult{}, nil, err
+			return train.StepResult{}, nil, err
 		}
 		aux, auxTarget = &a, t
 	}
 	fl, err := m.flows.get(s, aux != nil, func() (*model.FlowLoss, error) { return model.NewFlowLoss(m.DiT, s, aux != nil) })
 	if err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	lv, err := fl.Step(main, target, aux, auxTarget)
 	if err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
-	return StepResult{Loss: lv.Main, AuxLoss: lv.Aux}, fl.Grads(), nil
+	return train.StepResult{Loss: lv.Main, AuxLoss: lv.Aux}, fl.Grads(), nil
 }
 
-// flowBatch builds x_t = t·x1 + (1−t)·x0 and the target x1 − x0 (REFERENCE.md §2, t = 1 is data).
+// flowBatch is the model's input for one forward of the flow objective: x_t with its times and caption
+// features, and the velocity target.
 func flowBatch(x1, x0 []float32, t []float64, cap []float64, lens []int) (model.Batch, []float64, error) {
-	B := len(t)
-	if B == 0 || len(x1) != len(x0) || len(x1)%B != 0 {
-		return model.Batch{}, nil, fmt.Errorf("flow batch: %d images, %d noise values, %d times", len(x1), len(x0), B)
-	}
-	per := len(x1) / B
-	xt := make([]float64, len(x1))
-	u := make([]float64, len(x1))
-	for i := 0; i < B; i++ {
-		ti := t[i]
-		for j := i * per; j < (i+1)*per; j++ {
-			a, z := float64(x1[j]), float64(x0[j])
-			xt[j] = ti*a + (1-ti)*z
-			u[j] = a - z
-		}
+	xt, u, err := flow.Interpolate(x1, x0, t)
+	if err != nil {
+		return model.Batch{}, nil, err
 	}
 	return model.Batch{X: xt, T: t, Cap: cap, CapLens: lens}, u, nil
 }
 
 // captionFeatures encodes one caption alone (batch 1, its own length), so its features never depend
 // on the batch or on what is cached: a resumed run sees exactly the features an uninterrupted one did.
-func (m *Lumina) captionFeatures(key, text string) (capFeat, error) {
+func (m *Model) captionFeatures(key, text string) (capFeat, error) {
 	if text == "" {
 		key = "\x00empty"
 	}
@@ -323,10 +323,10 @@ type lmTrainer struct {
 }
 
 // lmStep runs the next-token loss on the batch's captions: <bos> caption <eos>, cut to MaxLen.
-func (m *Lumina) lmStep(b *Batch) (StepResult, []*tensor.Dense, error) {
+func (m *Model) lmStep(b *train.Batch) (train.StepResult, []*tensor.Dense, error) {
 	ids, lens, err := m.enc.Tokenize(b.Captions, m.TextCfg.MaxLen-1)
 	if err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	eos, _ := m.Tokenizer.ID("<eos>")
 	L := 1
@@ -353,17 +353,17 @@ func (m *Lumina) lmStep(b *Batch) (StepResult, []*tensor.Dense, error) {
 		return &lmTrainer{lm: lm, loss: loss, targets: targets, mask: mask, vm: G.NewTapeMachine(g, G.BindDualValues(lm.Params...))}, nil
 	})
 	if err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	if err := tr.lm.SetTokens(ids, lens); err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	tg, tm := textenc.Shift(ids, lens, L)
 	if err := gu.Fill(tr.targets, tg); err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	if err := gu.Fill(tr.mask, tm); err != nil {
-		return StepResult{}, nil, err
+		return train.StepResult{}, nil, err
 	}
 	for _, p := range tr.lm.Params {
 		if g, err := p.Grad(); err == nil && g != nil {
@@ -372,24 +372,24 @@ func (m *Lumina) lmStep(b *Batch) (StepResult, []*tensor.Dense, error) {
 	}
 	defer tr.vm.Reset()
 	if err := tr.vm.RunAll(); err != nil {
-		return StepResult{}, nil, fmt.Errorf("text encoder step: %w", err)
+		return train.StepResult{}, nil, fmt.Errorf("text encoder step: %w", err)
 	}
 	grads := make([]*tensor.Dense, len(tr.lm.Params))
 	for i, p := range tr.lm.Params {
 		g, err := p.Grad()
 		if err != nil {
-			return StepResult{}, nil, err
+			return train.StepResult{}, nil, err
 		}
 		grads[i] = g.(*tensor.Dense)
 	}
-	return StepResult{Loss: float64(tr.loss.Value().Data().(float32))}, grads, nil
+	return train.StepResult{Loss: float64(tr.loss.Value().Data().(float32))}, grads, nil
 }
 
 // Bundle is the model as a sampling checkpoint; with useEMA the DiT weights are the EMA's (shared,
 // not copied: use it before the next Step).
-func (m *Lumina) Bundle(useEMA bool) *ckpt.Bundle {
+func (m *Model) Bundle(useEMA bool) *ckpt.Bundle {
 	w := m.DiT
-	if useEMA && m.ema != nil && m.stage.Stage.Kind == KindDiT {
+	if useEMA && m.ema != nil && m.stage.Stage.Kind == train.KindDiT {
 		shadow, err := m.ema.Weights()
 		if err == nil {
 			w = &model.Weights{Cfg: m.DiT.Cfg, Dtype: m.DiT.Dtype, T: map[string]*tensor.Dense{}}
@@ -402,15 +402,15 @@ func (m *Lumina) Bundle(useEMA bool) *ckpt.Bundle {
 		Meta: map[string]string{ckpt.MetaCaptionTokens: strconv.Itoa(m.capTokens), ckpt.MetaCaptionContext: m.captionContext()}}
 }
 
-func (m *Lumina) captionContext() string {
+func (m *Model) captionContext() string {
 	if m.promptOnly {
-		return textenc.CaptionContextPrompt
+		return arch.CaptionContextPrompt
 	}
-	return textenc.CaptionContextFull
+	return arch.CaptionContextFull
 }
 
 // Sample makes one image per prompt with the current EMA weights.
-func (m *Lumina) Sample(ctx context.Context, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
+func (m *Model) Sample(ctx context.Context, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
 	if m.SampleWith == nil {
 		return nil, errors.New("no sampler wired in")
 	}
@@ -419,51 +419,19 @@ func (m *Lumina) Sample(ctx context.Context, prompts []string, w, h int, seed ui
 
 // SaveCheckpoint writes a bundle (loadable by `lumina sample`) plus the optimiser and EMA state under
 // ckpt.TrainPrefix.
-func (m *Lumina) SaveCheckpoint(w io.Writer, meta map[string]string) error {
-	ts := map[string]*tensor.Dense{}
-	for k, v := range m.DiT.T {
-		ts[k] = v
-	}
-	for k, v := range m.TextW {
-		ts[ckpt.TextPrefix+k] = v
+func (m *Model) SaveCheckpoint(w io.Writer, meta map[string]string) error {
+	ts, bm, err := ckpt.BundleFile(m.Bundle(false))
+	if err != nil {
+		return err
 	}
 	md := map[string]string{}
 	for k, v := range meta {
 		md[k] = v
 	}
 	if m.active {
-		ost, om, err := m.opt.State(m.names)
-		if err != nil {
+		if err := m.addTrainState(ts, md); err != nil {
 			return err
 		}
-		for k, v := range ost {
-			ts[ckpt.TrainPrefix+k] = v
-		}
-		for k, v := range om {
-			md[ckpt.TrainPrefix+k] = v
-		}
-		if m.ema != nil {
-			es, em, err := m.ema.State(m.names)
-			if err != nil {
-				return err
-			}
-			for k, v := range es {
-				ts[ckpt.TrainPrefix+k] = v
-			}
-			for k, v := range em {
-				md[ckpt.TrainPrefix+k] = v
-			}
-			if m.stage.Stage.Kind == KindDiT {
-				md[ckpt.MetaEMA] = "1"
-			}
-		}
-		md[metaStage] = strconv.Itoa(m.stage.Index)
-		md[metaKind] = string(m.stage.Stage.Kind)
-	}
-	b := m.Bundle(false)
-	bm, err := ckpt.BundleMeta(b)
-	if err != nil {
-		return err
 	}
 	for k, v := range bm {
 		md[k] = v
@@ -471,9 +439,47 @@ func (m *Lumina) SaveCheckpoint(w io.Writer, meta map[string]string) error {
 	return ckpt.Encode(w, ts, md)
 }
 
+// addTrainState adds the optimiser's and the EMA's state of the stage begun, under ckpt.TrainPrefix.
+func (m *Model) addTrainState(ts map[string]*tensor.Dense, md map[string]string) error {
+	add := func(state map[string]*tensor.Dense, meta map[string]string) {
+		for k, v := range state {
+			ts[ckpt.TrainPrefix+k] = v
+		}
+		for k, v := range meta {
+			md[ckpt.TrainPrefix+k] = v
+		}
+	}
+	ost, om, err := m.opt.State(m.names)
+	if err != nil {
+		return err
+	}
+	add(ost, om)
+	if m.ema != nil {
+		es, em, err := m.ema.State(m.names)
+		if err != nil {
+			return err
+		}
+		add(es, em)
+		if m.stage.Stage.Kind == train.KindDiT {
+			md[ckpt.MetaEMA] = "1"
+		}
+	}
+	md[metaStage] = strconv.Itoa(m.stage.Index)
+	md[metaKind] = string(m.stage.Stage.Kind)
+	return nil
+}
+
+// Export writes the sampling checkpoint of a finished run: the EMA weights (when the stage kept them),
+// the text encoder and tokenizer, and the preset's name; no training state.
+func (m *Model) Export(w io.Writer) error {
+	b := m.Bundle(true)
+	b.Meta["preset"] = m.preset
+	return ckpt.WriteBundle(w, b)
+}
+
 // LoadCheckpoint restores the weights (in place: the compiled graphs stay bound to them) and, when the
 // file belongs to the stage begun, the optimiser and EMA state.
-func (m *Lumina) LoadCheckpoint(r io.Reader) (map[string]string, error) {
+func (m *Model) LoadCheckpoint(r io.Reader) (map[string]string, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)

@@ -1,28 +1,30 @@
-package train
+package lumina
 
 import (
 	"context"
 	"testing"
+
+	"github.com/lumina-workbench/lumina/train"
 )
 
 // BenchmarkLuminaStep times real tiny-cpu steps of each kind (text encoder, low-res DiT, high-res DiT
 // with the aux loss) on the preset's own batches.
 func BenchmarkLuminaStep(b *testing.B) {
-	p, err := LoadPreset("tiny-cpu", "")
+	p, err := train.LoadPreset("tiny-cpu", "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, err := NewBatchSource(p, p.Seed)
+	src, err := train.NewBatchSource(p, p.Seed)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, stage := range []int{0, 1, 2} {
 		b.Run(p.Stages[stage].Name, func(b *testing.B) {
-			m, err := NewLumina(p)
+			m, err := New(p)
 			if err != nil {
 				b.Fatal(err)
 			}
-			st := StageInfo{Index: stage, Stage: p.Stages[stage], Optimizer: p.Optimizer}
+			st := train.StageInfo{Index: stage, Stage: p.Stages[stage], Optimizer: p.Optimizer}
 			if err := m.BeginStage(st); err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package infer
+package pipeline
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
-var pipeConfig = model.Config{Name: "pipe", Dim: 24, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
+var pipeConfig = arch.Config{Name: "pipe", Dim: 24, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
 	Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
 
 // testBundle is a small random model: weights perturbed off the zero init so every path carries signal.
@@ -35,7 +37,7 @@ func testBundle(t *testing.T) *ckpt.Bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := textenc.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: MaxCaptionTokens, NormEps: 1e-5}
+	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: MaxCaptionTokens, NormEps: 1e-5}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -65,13 +67,13 @@ func maxRel(a, b []float32) float64 {
 // one-graph model computes, on a CFG-style batch whose captions have different lengths.
 func TestPipelineMatchesWholeModel(t *testing.T) {
 	b := testBundle(t)
-	p, err := NewPipeline(b)
+	p, err := New(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	x := noise(2*3*16*8, 1)
-	cond := []Cond{{Text: "a red circle on the left"}, {Text: ""}}
+	cond := []infer.Cond{{Text: "a red circle on the left"}, {Text: ""}}
 	st, err := p.Begin(x, [4]int{2, 3, 16, 8}, []float32{0.3, 0.3}, cond)
 	if err != nil {
 		t.Fatal(err)
@@ -114,14 +116,14 @@ func TestPipelineMatchesWholeModel(t *testing.T) {
 // batch of 2 and applied to the same input in a batch of 1 (as after CFG-Trunc) reproduces the
 // computed main layers exactly, on that sample's valid tokens.
 func TestPipelineResidualReuse(t *testing.T) {
-	p, err := NewPipeline(testBundle(t))
+	p, err := New(testBundle(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	shape2, shape1 := [4]int{2, 3, 8, 8}, [4]int{1, 3, 8, 8}
 	x := noise(2*3*8*8, 3)
-	cond := []Cond{{Text: "two blue squares"}, {Text: ""}}
+	cond := []infer.Cond{{Text: "two blue squares"}, {Text: ""}}
 	st, err := p.Begin(x, shape2, []float32{0.5, 0.5}, cond)
 	if err != nil {
 		t.Fatal(err)
@@ -160,16 +162,16 @@ func TestPipelineResidualReuse(t *testing.T) {
 // TestPipelineSampleDeterministic samples twice with every acceleration on and gets the same bytes,
 // and checks TeaCache at threshold 0 changes nothing.
 func TestPipelineSampleDeterministic(t *testing.T) {
-	p, err := NewPipeline(testBundle(t))
+	p, err := New(testBundle(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	req := Request{Prompts: []string{"a red circle on the left"}, Shape: [3]int{3, 8, 8}}
-	opts := DefaultSampleOptions()
+	req := infer.Request{Prompts: []string{"a red circle on the left"}, Shape: [3]int{3, 8, 8}}
+	opts := infer.DefaultSampleOptions()
 	opts.Steps, opts.Trunc = 6, 0.6
-	run := func(o SampleOptions) []float32 {
-		res, err := Sample(context.Background(), p, req, o)
+	run := func(o infer.SampleOptions) []float32 {
+		res, err := infer.Sample(context.Background(), p, req, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,8 +197,8 @@ func TestPipelineSampleDeterministic(t *testing.T) {
 // after <Prompt Start> only; an unknown context is refused with its name.
 func TestPipelineCaptionContext(t *testing.T) {
 	b := testBundle(t)
-	b.Meta = map[string]string{ckpt.MetaCaptionContext: textenc.CaptionContextPrompt}
-	p, err := NewPipeline(b)
+	b.Meta = map[string]string{ckpt.MetaCaptionContext: arch.CaptionContextPrompt}
+	p, err := New(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +211,7 @@ func TestPipelineCaptionContext(t *testing.T) {
 		t.Fatalf("prompt context kept %d tokens, want 4", f.n)
 	}
 	b.Meta[ckpt.MetaCaptionContext] = "everything"
-	if _, err := NewPipeline(b); err == nil || !strings.Contains(err.Error(), "everything") {
+	if _, err := New(b); err == nil || !strings.Contains(err.Error(), "everything") {
 		t.Fatalf("unknown caption context: %v", err)
 	}
 }

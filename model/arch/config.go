@@ -1,5 +1,8 @@
-// Package model holds the Unified Next-DiT and its text encoder, built on Gorgonia with fused ops.
-package model
+// Package arch describes the two networks without building them: the Next-DiT's and the causal text
+// encoder's configs, their registries of named sizes, and every parameter's name and shape. It holds
+// no tensors and imports no graph library, so presets, the command line and the TUI can name, count
+// and check a model without Gorgonia; the graphs in model and model/textenc are built from it.
+package arch
 
 import (
 	"fmt"

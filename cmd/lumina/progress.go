@@ -1,0 +1,116 @@
+package main
+
+// The command line's rendering of a training run's events.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/lumina-workbench/lumina/train"
+)
+
+// Progress renders events for a person: on a terminal, one progress bar line redrawn in place with the
+// ETA; otherwise plain log lines, one per LogEvery at most (and every stage, checkpoint, warning).
+type Progress struct {
+	W        io.Writer
+	TTY      bool
+	LogEvery time.Duration
+	// Width is the bar's width in cells.
+	Width int
+
+	lastLog time.Time
+	barOpen bool
+}
+
+// NewProgress picks the TTY mode from f.
+func NewProgress(f *os.File) *Progress {
+	return &Progress{W: f, TTY: term.IsTerminal(int(f.Fd())), LogEvery: 10 * time.Second, Width: 30}
+}
+
+func fmtDur(d time.Duration) string {
+	if d <= 0 {
+		return "?"
+	}
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	if m > 0 {
+		return fmt.Sprintf("%dm%02ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+func (p *Progress) line(format string, a ...any) {
+	if p.barOpen {
+		fmt.Fprint(p.W, "\r\033[K")
+		p.barOpen = false
+	}
+	fmt.Fprintf(p.W, format+"\n", a...)
+}
+
+// Handle renders one event.
+func (p *Progress) Handle(ev train.Event) {
+	switch e := ev.(type) {
+	case train.StepEvent:
+		aux := ""
+		if e.AuxLoss != 0 {
+			aux = fmt.Sprintf(" aux %.4f", e.AuxLoss)
+		}
+		stats := fmt.Sprintf("loss %.4f%s gn %.3g lr %.2g %.1f img/s ETA %s", e.Loss, aux, e.GradNorm, e.LR, e.ImagesPerSec, fmtDur(e.ETA))
+		if p.TTY {
+			bar := ""
+			if e.Steps > 0 {
+				w := max(p.Width, 5)
+				n := min(w, e.Step*w/e.Steps)
+				bar = "[" + strings.Repeat("█", n) + strings.Repeat("░", w-n) + "] "
+			}
+			fmt.Fprintf(p.W, "\r\033[K%s %s%d/%d %s", e.StageName, bar, e.Step, e.Steps, stats)
+			p.barOpen = true
+			return
+		}
+		if time.Since(p.lastLog) >= p.LogEvery || (e.Steps > 0 && e.Step == e.Steps) {
+			p.lastLog = time.Now()
+			p.line("stage %d %s step %d/%d %s", e.Stage, e.StageName, e.Step, e.Steps, stats)
+		}
+	case train.StageStarted:
+		from := ""
+		if e.FromStep > 0 {
+			from = fmt.Sprintf(", resuming at step %d", e.FromStep)
+		}
+		p.line("stage %d %s (%s) started: %d steps%s", e.Stage, e.Name, e.Kind, e.Steps, from)
+	case train.StageFinished:
+		eval := ""
+		if e.Eval != nil {
+			eval = fmt.Sprintf(", ToyEval overall %.3f", e.Eval.Overall)
+			for _, c := range e.Eval.Categories {
+				eval += fmt.Sprintf(" %s=%.3f", c.Name, c.Mean)
+			}
+		}
+		p.line("stage %d %s finished: %d steps in %s%s", e.Stage, e.Name, e.Steps, fmtDur(e.Elapsed), eval)
+	case train.CheckpointSaved:
+		p.line("checkpoint %s", e.Path)
+	case train.SampleEvent:
+		p.line("samples %s", e.Path)
+	case train.WarningEvent:
+		p.line("warning: stage %d step %d: %s", e.Stage, e.Step, e.Message)
+	case train.ErrorEvent:
+		p.line("error: %v", e.Err)
+	case train.PausedEvent:
+		p.line("paused at stage %d step %d", e.Stage, e.Step)
+	case train.ResumedEvent:
+		p.line("resumed at stage %d step %d", e.Stage, e.Step)
+	case train.RunFinished:
+		if e.Stopped {
+			p.line("stopped; resume with --resume")
+		} else if p.barOpen {
+			p.line("")
+		}
+	}
+}

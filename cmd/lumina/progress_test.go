@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lumina-workbench/lumina/train"
+)
+
+func TestProgressOutput(t *testing.T) {
+	var buf bytes.Buffer
+	p := &Progress{W: &buf, TTY: false, LogEvery: time.Hour, Width: 10}
+	p.Handle(train.StageStarted{Stage: 1, Name: "low-res", Kind: train.KindDiT, Steps: 10})
+	p.Handle(train.StepEvent{Stage: 1, StageName: "low-res", Step: 1, Steps: 10, Loss: 0.5, ETA: 90 * time.Second})
+	p.Handle(train.StepEvent{Stage: 1, StageName: "low-res", Step: 2, Steps: 10, Loss: 0.4}) // within LogEvery: quiet
+	p.Handle(train.StepEvent{Stage: 1, StageName: "low-res", Step: 10, Steps: 10, Loss: 0.3})
+	out := buf.String()
+	if strings.Contains(out, "\r") || strings.Count(out, "\n") != 3 || !strings.Contains(out, "ETA 1m30s") || strings.Contains(out, "step 2/10") {
+		t.Errorf("plain output:\n%s", out)
+	}
+	buf.Reset()
+	p = &Progress{W: &buf, TTY: true, Width: 10}
+	p.Handle(train.StepEvent{Stage: 1, StageName: "low-res", Step: 5, Steps: 10, Loss: 0.5, ETA: time.Minute})
+	if out := buf.String(); !strings.HasPrefix(out, "\r") || !strings.Contains(out, "█████░░░░░") || strings.Contains(out, "\n") {
+		t.Errorf("terminal output %q", out)
+	}
+}
