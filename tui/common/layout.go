@@ -62,25 +62,3 @@ func Wrap(s string, w int) string {
 	}
 	return ansi.Wrap(s, w, "")
 }
-
-// Bar is a w-cell progress bar at frac (clamped to [0, 1]) with eighth-cell resolution. (Bubbles'
-// progress needs a module the workspace does not carry.)
-func (s *Styles) Bar(w int, frac float64) string {
-	if w <= 0 {
-		return ""
-	}
-	frac = min(1, max(0, frac))
-	eighths := int(frac*float64(8*w) + 0.5)
-	full, part := eighths/8, eighths%8
-	var b strings.Builder
-	b.WriteString(strings.Repeat("█", full))
-	if part > 0 {
-		b.WriteString(string([]rune("▏▎▍▌▋▊▉")[part-1]))
-	}
-	done := b.String()
-	rest := w - full
-	if part > 0 {
-		rest--
-	}
-	return s.Good.Render(done) + s.Dim.Render(strings.Repeat("░", rest))
-}

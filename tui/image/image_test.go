@@ -116,6 +116,26 @@ func TestScaleNearestOffsetBoundsAndEmpty(t *testing.T) {
 	}
 }
 
+// Scaling a paletted image keeps every index, even where the palette holds
+// the same colour more than once (here every entry is black).
+func TestScalePalettedKeepsIndices(t *testing.T) {
+	src := image.NewPaletted(image.Rect(0, 0, 16, 16), make(color.Palette, 256))
+	for i := range src.Palette {
+		src.Palette[i] = color.Black
+	}
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i)
+	}
+	out := scalePaletted(src, 48, 48)
+	for y := range 48 {
+		for x := range 48 {
+			if got, want := out.ColorIndexAt(x, y), uint8(16*(y/3)+x/3); got != want {
+				t.Fatalf("index at (%d,%d) = %d, want %d", x, y, got, want)
+			}
+		}
+	}
+}
+
 // goSixel is the reference encoding, straight from go-sixel.
 func goSixel(t *testing.T, img image.Image) []byte {
 	t.Helper()

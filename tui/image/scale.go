@@ -9,7 +9,8 @@ package imgview
 import (
 	"image"
 	"image/color"
-	"image/draw"
+
+	"golang.org/x/image/draw"
 )
 
 // toRGBA returns img as an *image.RGBA whose bounds start at (0,0), copying
@@ -49,48 +50,34 @@ func fitSize(iw, ih, w, h int) (int, int) {
 // ScaleNearest scales img with nearest-neighbour sampling to fit a w×h
 // pixel box, keeping its aspect ratio and never exceeding the box. Small
 // images grow by an integer factor (crisp square pixels, as a sample from a
-// 32 px model should look); images larger than the box shrink to fit. The
+// 32 px model should look); images larger than the box shrink to fit. Each
+// output pixel takes the source pixel whose footprint holds its centre. The
 // result starts at (0,0); it is empty (0×0) when the image or box is empty.
 func ScaleNearest(img image.Image, w, h int) *image.RGBA {
-	src := toRGBA(img)
-	iw, ih := src.Rect.Dx(), src.Rect.Dy()
-	ow, oh := fitSize(iw, ih, w, h)
-	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
-	if ow == 0 || oh == 0 {
-		return out
+	if img == nil {
+		return image.NewRGBA(image.Rectangle{})
 	}
-	xs, ys := sampleIndex(iw, ow), sampleIndex(ih, oh)
-	for y, sy := range ys {
-		srow := src.Pix[sy*src.Stride:]
-		drow := out.Pix[y*out.Stride:]
-		for x, sx := range xs {
-			copy(drow[4*x:4*x+4], srow[4*sx:4*sx+4])
-		}
+	b := img.Bounds()
+	ow, oh := fitSize(b.Dx(), b.Dy(), w, h)
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	if ow > 0 && oh > 0 {
+		draw.NearestNeighbor.Scale(out, out.Rect, img, b, draw.Src, nil)
 	}
 	return out
 }
 
-// sampleIndex maps each of n output positions to its source position out of
-// m: floor((x+0.5)·m/n), the source pixel whose footprint contains the
-// output pixel's centre. For an integer factor f this is exactly x/f.
-func sampleIndex(m, n int) []int {
-	idx := make([]int, n)
-	for x := range idx {
-		idx[x] = (2*x + 1) * m / (2 * n)
-	}
-	return idx
-}
-
 // scalePaletted is ScaleNearest for a paletted image (bounds from (0,0)).
+// The indices are scaled as grey levels (index i becomes the RGBA grey
+// i,i,i), which takes x/image's RGBA fast path and keeps every index; a
+// paletted destination would look each output colour up in the palette
+// again, slowly, and take the first of two equal entries.
 func scalePaletted(src *image.Paletted, ow, oh int) *image.Paletted {
-	out := image.NewPaletted(image.Rect(0, 0, ow, oh), src.Palette)
-	xs, ys := sampleIndex(src.Rect.Dx(), ow), sampleIndex(src.Rect.Dy(), oh)
-	for y, sy := range ys {
-		srow := src.Pix[sy*src.Stride:]
-		drow := out.Pix[y*out.Stride:]
-		for x, sx := range xs {
-			drow[x] = srow[sx]
-		}
+	grey := &image.Gray{Pix: src.Pix, Stride: src.Stride, Rect: src.Rect}
+	rgba := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	draw.NearestNeighbor.Scale(rgba, rgba.Rect, grey, grey.Rect, draw.Src, nil)
+	out := image.NewPaletted(rgba.Rect, src.Palette)
+	for i := range out.Pix {
+		out.Pix[i] = rgba.Pix[4*i] // R = G = B = the index
 	}
 	return out
 }

@@ -10,12 +10,13 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
-	"github.com/lumina-workbench/lumina/tui/components/editor"
 	"github.com/lumina-workbench/lumina/tui/components/history"
 	"github.com/lumina-workbench/lumina/tui/components/imagebox"
 	"github.com/lumina-workbench/lumina/tui/components/settings"
@@ -45,9 +46,11 @@ type KeyMap struct {
 	Blur     key.Binding
 	Cancel   key.Binding
 	Compare  key.Binding
+	Clear    key.Binding
 }
 
-// DefaultKeyMap: ctrl+r (or enter in the settings) generates; tab moves between prompt and settings.
+// DefaultKeyMap: ctrl+r (or enter in the settings) generates; tab moves between prompt and settings;
+// ctrl+u empties the whole prompt, not only the line before the cursor.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Generate: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "generate")),
@@ -55,8 +58,12 @@ func DefaultKeyMap() KeyMap {
 		Blur:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "leave prompt")),
 		Cancel:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
 		Compare:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare")),
+		Clear:    key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear prompt")),
 	}
 }
+
+// promptPlaceholder is the example prompt shown while the prompt is empty.
+const promptPlaceholder = "a red circle left of a blue square"
 
 // Field positions in the settings list.
 const (
@@ -80,7 +87,7 @@ type Model struct {
 	sampler backend.Sampler
 	info    backend.ModelInfo
 
-	prompt *editor.Model
+	prompt textarea.Model
 	fields *settings.Model
 	image  *imagebox.Model
 	hist   *history.Model
@@ -99,8 +106,8 @@ type Model struct {
 // New makes the view; sampler may be nil (no checkpoint loaded yet).
 func New(c common.Common, sampler backend.Sampler) *Model {
 	m := &Model{common: c, keys: DefaultKeyMap()}
-	m.prompt = editor.New(c)
-	m.prompt.Placeholder = "a red circle left of a blue square"
+	m.prompt = common.NewTextarea(c.Styles)
+	m.prompt.CharLimit = 2000
 	m.fields = settings.New(c, nil)
 	m.image = imagebox.New(c)
 	m.hist = history.New(c)
@@ -208,8 +215,7 @@ func (m *Model) focusPrompt(on bool) tea.Cmd {
 	m.promptFocused = on
 	if on {
 		m.fields.Blur()
-		m.prompt.Focus()
-		return nil
+		return m.prompt.Focus()
 	}
 	m.prompt.Blur()
 	m.fields.Focus()
@@ -240,7 +246,10 @@ func (m *Model) Init() tea.Cmd { return nil }
 func (m *Model) SetSize(w, h int) {
 	m.common.SetSize(w, h)
 	l := m.layout()
-	m.prompt.SetSize(l.leftW, l.promptH)
+	m.prompt.SetWidth(l.leftW)
+	m.prompt.SetHeight(l.promptH)
+	// Cut to one line: the text area draws the wrapped rest of a placeholder in the text colour.
+	m.prompt.Placeholder = ansi.Truncate(promptPlaceholder, m.prompt.Width(), "…")
 	m.fields.SetSize(l.leftW, numFields)
 	m.image.SetSize(l.imgCols, l.imgRows)
 	m.hist.SetSize(l.rightW, l.histH)
@@ -288,7 +297,9 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, m.handleKey(msg)
 	case tea.PasteMsg:
 		if m.promptFocused {
-			return m, m.prompt.Update(msg)
+			// One line break per CRLF; the text area would make two of it.
+			msg.Content = strings.ReplaceAll(msg.Content, "\r\n", "\n")
+			return m, m.editPrompt(msg)
 		}
 	case ProgressMsg:
 		if msg.Job == m.job {
@@ -315,8 +326,11 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.focusPrompt(!m.promptFocused)
 	case m.promptFocused && key.Matches(k, m.keys.Blur):
 		return m.focusPrompt(false)
+	case m.promptFocused && key.Matches(k, m.keys.Clear):
+		m.prompt.Reset()
+		return nil
 	case m.promptFocused:
-		return m.prompt.Update(k)
+		return m.editPrompt(k)
 	case k.String() == "enter":
 		return m.generate()
 	case key.Matches(k, m.keys.Cancel):
@@ -329,6 +343,12 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	}
 	return m.fields.Update(k)
+}
+
+func (m *Model) editPrompt(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.prompt, cmd = m.prompt.Update(msg)
+	return cmd
 }
 
 func (m *Model) toggleCompare() {

@@ -121,6 +121,47 @@ func TestTypingAndGenerating(t *testing.T) {
 	}
 }
 
+// The prompt edits as a text area does; the view adds clearing it whole and keeps it in the layout.
+func TestPromptEditing(t *testing.T) {
+	m, _ := newView(80, 21)
+	key := func(code rune, mod tea.KeyMod) {
+		drain(t, m, func() tea.Msg { return tea.KeyPressMsg{Code: code, Mod: mod} })
+	}
+	typeText(t, m, "ab")
+	hit(t, m, "enter")
+	drain(t, m, func() tea.Msg { return tea.PasteMsg{Content: "cd\r\nef"} })
+	if got := m.prompt.Value(); got != "ab\ncd\nef" {
+		t.Fatalf("prompt %q after typing, enter and a CRLF paste", got)
+	}
+	hit(t, m, "up")
+	key(tea.KeyBackspace, 0) // "cd" loses its "d": the cursor kept column 2
+	hit(t, m, "up")
+	key(tea.KeyHome, 0)
+	key(tea.KeyDelete, 0)
+	if got := m.prompt.Value(); got != "b\nc\nef" {
+		t.Fatalf("prompt %q after backspace and delete", got)
+	}
+	hit(t, m, "esc")
+	typeText(t, m, "x")
+	if m.Capturing() || m.prompt.Value() != "b\nc\nef" {
+		t.Error("the prompt still takes keys after esc")
+	}
+	hit(t, m, "tab")
+	key('u', tea.ModCtrl)
+	if m.prompt.Value() != "" {
+		t.Errorf("ctrl+u left %q", m.prompt.Value())
+	}
+	for _, sz := range [][2]int{{80, 21}, {160, 48}} {
+		m.SetSize(sz[0], sz[1])
+		l := m.layout()
+		lines := strings.Split(m.prompt.View(), "\n")
+		if len(lines) != l.promptH || ansi.StringWidth(lines[0]) != l.leftW {
+			t.Errorf("%dx%d: prompt is %d lines of %d cells, want %d of %d",
+				sz[0], sz[1], len(lines), ansi.StringWidth(lines[0]), l.promptH, l.leftW)
+		}
+	}
+}
+
 func TestSettingsChangeRequest(t *testing.T) {
 	m, _ := newView(80, 21)
 	hit(t, m, "tab") // to the settings

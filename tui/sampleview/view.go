@@ -104,7 +104,7 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp is every key of the view.
 func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{m.keys.Generate, m.keys.Cancel, m.keys.Focus, m.keys.Blur},
+		{m.keys.Generate, m.keys.Cancel, m.keys.Focus, m.keys.Blur, m.keys.Clear},
 		{m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.BigInc, m.fields.Keys.Toggle},
 		{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare},
 	}

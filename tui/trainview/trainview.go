@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
-	"github.com/lumina-workbench/lumina/tui/components/editor"
 	"github.com/lumina-workbench/lumina/tui/components/imagebox"
 	"github.com/lumina-workbench/lumina/tui/components/lossplot"
 	"github.com/lumina-workbench/lumina/tui/components/settings"
@@ -101,7 +101,7 @@ type Model struct {
 	presets []*train.Preset
 
 	fields    *settings.Model
-	runDir    *editor.Model
+	runDir    textarea.Model
 	dirFocus  bool
 	plot      *lossplot.Model
 	grid      *imagebox.Model
@@ -135,8 +135,8 @@ func New(c common.Common, trainer backend.Trainer) *Model {
 		fStage:  {Label: "Stage", Kind: settings.Choice},
 	})
 	m.fields.Focus()
-	m.runDir = editor.New(c)
-	m.runDir.Keys.Newline.SetEnabled(false)
+	m.runDir = common.NewTextarea(c.Styles)
+	m.runDir.KeyMap.InsertNewline.SetEnabled(false)
 	m.runDir.CharLimit = 400
 	m.plot = lossplot.New(c)
 	m.grid = imagebox.New(c)
@@ -212,7 +212,8 @@ func (m *Model) SetSize(w, h int) {
 	m.common.SetSize(w, h)
 	l := m.layout()
 	m.fields.SetSize(l.leftW, 2)
-	m.runDir.SetSize(l.leftW, 1)
+	m.runDir.SetWidth(l.leftW)
+	m.runDir.SetHeight(1)
 	m.plot.SetSize(l.rightW, l.plotH)
 	m.grid.SetSize(l.gridCols, l.gridRows)
 }
@@ -254,7 +255,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, m.handleKey(msg)
 	case tea.PasteMsg:
 		if m.dirFocus {
-			return m, m.runDir.Update(msg)
+			return m, m.editRunDir(msg)
 		}
 	case StartedMsg:
 		m.events = msg.Events
@@ -296,7 +297,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			m.setDirFocus(false)
 			return nil
 		}
-		return m.runDir.Update(k)
+		return m.editRunDir(k)
 	}
 	switch {
 	case key.Matches(k, m.keys.Focus):
@@ -319,6 +320,12 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	}
 	return m.plot.Update(k)
+}
+
+func (m *Model) editRunDir(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	m.runDir, cmd = m.runDir.Update(msg)
+	return cmd
 }
 
 func (m *Model) setDirFocus(on bool) {

@@ -63,14 +63,15 @@ func (m *Model) leftView(l layout) string {
 		"",
 		st.Label.Render("Stages"),
 	)
-	barW := max(4, l.leftW-14)
+	// A stage line is an 8-cell label, a space, and the bar with its percentage in the rest.
+	bar := st.ProgressBar(max(9, l.leftW-9))
 	for _, s := range m.stages {
 		pct := 0.0
 		if s.info.Steps > 0 {
 			pct = float64(s.step) / float64(s.info.Steps)
 		}
 		label := fmt.Sprintf("%d %-6s", s.index, truncate(s.info.Name, 6))
-		lines = append(lines, st.Dim.Render(label)+" "+st.Bar(barW, pct)+fmt.Sprintf(" %3.0f%%", 100*min(1, pct)))
+		lines = append(lines, st.Dim.Render(label)+" "+bar.ViewAs(pct))
 	}
 	if len(m.stages) == 0 {
 		lines = append(lines, st.Dim.Render("  no job yet (s starts)"))
