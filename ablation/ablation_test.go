@@ -5,37 +5,18 @@ import (
 	"context"
 	"image"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
-	"github.com/lumina-workbench/lumina/model"
-	"github.com/lumina-workbench/lumina/model/arch"
-	"github.com/lumina-workbench/lumina/model/ckpt"
-	"github.com/lumina-workbench/lumina/model/textenc"
+	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 )
 
 func testPipeline(t *testing.T) *pipeline.Pipeline {
 	t.Helper()
-	cfg := arch.Config{Name: "t", Dim: 24, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
-		Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
-	w, _ := model.NewWeights(cfg, tensor.Float32, 1)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, v := range w.T {
-		d := v.Data().([]float32)
-		for i := range d {
-			d[i] += float32(0.2 * rng.NormFloat64())
-		}
-	}
-	tok, _ := textenc.Build([]string{"a red circle", "two blue squares"}, 1, 100)
-	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
-	tw, _ := textenc.NewLMWeights(tc, tensor.Float32, 3)
-	p, err := pipeline.New(&ckpt.Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok})
+	p, err := pipeline.New(ckpttest.Bundle(t))
 	if err != nil {
 		t.Fatal(err)
 	}

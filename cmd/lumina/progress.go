@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/progress"
 	"golang.org/x/term"
 
 	"github.com/lumina-workbench/lumina/train"
+	"github.com/lumina-workbench/lumina/tui/common"
 )
 
 // Progress renders events for a person: on a terminal, one progress bar line redrawn in place with the
@@ -32,19 +33,18 @@ func NewProgress(f *os.File) *Progress {
 	return &Progress{W: f, TTY: term.IsTerminal(int(f.Fd())), LogEvery: 10 * time.Second, Width: 30}
 }
 
+// bar is the terminal's progress bar: bubbles' progress, drawn statically.
+func (p *Progress) bar() progress.Model {
+	return progress.New(progress.WithWidth(max(p.Width, 5)), progress.WithoutPercentage(),
+		progress.WithFillCharacters(progress.DefaultFullCharFullBlock, progress.DefaultEmptyCharBlock))
+}
+
+// fmtDur is common.Duration, with "?" for a span not known yet.
 func fmtDur(d time.Duration) string {
 	if d <= 0 {
 		return "?"
 	}
-	d = d.Round(time.Second)
-	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	if h > 0 {
-		return fmt.Sprintf("%dh%02dm", h, m)
-	}
-	if m > 0 {
-		return fmt.Sprintf("%dm%02ds", m, s)
-	}
-	return fmt.Sprintf("%ds", s)
+	return common.Duration(d)
 }
 
 func (p *Progress) line(format string, a ...any) {
@@ -67,9 +67,7 @@ func (p *Progress) Handle(ev train.Event) {
 		if p.TTY {
 			bar := ""
 			if e.Steps > 0 {
-				w := max(p.Width, 5)
-				n := min(w, e.Step*w/e.Steps)
-				bar = "[" + strings.Repeat("█", n) + strings.Repeat("░", w-n) + "] "
+				bar = p.bar().ViewAs(float64(e.Step)/float64(e.Steps)) + " "
 			}
 			fmt.Fprintf(p.W, "\r\033[K%s %s%d/%d %s", e.StageName, bar, e.Step, e.Steps, stats)
 			p.barOpen = true

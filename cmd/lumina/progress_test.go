@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/train"
 )
 
@@ -23,7 +24,7 @@ func TestProgressOutput(t *testing.T) {
 	buf.Reset()
 	p = &Progress{W: &buf, TTY: true, Width: 10}
 	p.Handle(train.StepEvent{Stage: 1, StageName: "low-res", Step: 5, Steps: 10, Loss: 0.5, ETA: time.Minute})
-	if out := buf.String(); !strings.HasPrefix(out, "\r") || !strings.Contains(out, "█████░░░░░") || strings.Contains(out, "\n") {
+	if out := buf.String(); !strings.HasPrefix(out, "\r") || !strings.Contains(ansi.Strip(out), "█████░░░░░ 5/10") || strings.Contains(out, "\n") {
 		t.Errorf("terminal output %q", out)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,46 +12,12 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/data"
-	"github.com/lumina-workbench/lumina/model"
-	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
-	"github.com/lumina-workbench/lumina/model/textenc"
+	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 )
 
-// randomCheckpoint writes a small random bundle: enough to exercise the whole sampling path quickly.
-func randomCheckpoint(t *testing.T) string {
-	t.Helper()
-	cfg := arch.Config{Name: "test", Dim: 24, Layers: 1, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
-		Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
-	w, err := model.NewWeights(cfg, tensor.Float32, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, v := range w.T {
-		d := v.Data().([]float32)
-		for i := range d {
-			d[i] += float32(0.1 * rng.NormFloat64())
-		}
-	}
-	tok, err := textenc.Build([]string{"a red circle", "two blue squares"}, 1, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
-	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "test.safetensors")
-	if err := ckpt.SaveBundle(path, &ckpt.Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok}); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestSampleWritesPNGAndSidecarDeterministically(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
 	for _, out := range []string{a, b} {
@@ -119,7 +84,7 @@ func TestSampleRefusesBadFlagsBeforeLoading(t *testing.T) {
 }
 
 func TestSampleRefusesBadPrompts(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte("a red circle\n\xff\xfe broken\n"), 0o644)
@@ -146,7 +111,7 @@ func TestSampleRefusesBadPrompts(t *testing.T) {
 
 func TestSampleCorruptCheckpoint(t *testing.T) {
 	dir := t.TempDir()
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	raw, _ := os.ReadFile(ck)
 	cut := filepath.Join(dir, "cut.safetensors")
 	os.WriteFile(cut, raw[:len(raw)/2], 0o644)
@@ -160,7 +125,7 @@ func TestSampleCorruptCheckpoint(t *testing.T) {
 }
 
 func TestSamplePromptsFile(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	dir := t.TempDir()
 	list := filepath.Join(dir, "p.txt")
 	os.WriteFile(list, []byte("# two prompts\na red circle\n\ntwo blue squares\n"), 0o644)
@@ -176,7 +141,7 @@ func TestSamplePromptsFile(t *testing.T) {
 }
 
 func TestEvalCheckpointSuite(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	out := filepath.Join(t.TempDir(), "eval")
 	msg, err := luminaRun(t, "eval", "--ckpt", ck, "--suite", "quick", "--steps", "3", "--res", "16", "--outdir", out, "--json")
 	if err != nil {
@@ -205,7 +170,7 @@ func TestEvalCheckpointSuite(t *testing.T) {
 // TestTeaCacheFitStoresPolynomial fits on a random checkpoint, then samples with TeaCache on: a high
 // threshold skips main stacks and the sidecar says how many.
 func TestTeaCacheFitStoresPolynomial(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	dir := t.TempDir()
 	if _, err := luminaRun(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--teacache", "0.5", "--out", filepath.Join(dir, "x.png")); err == nil ||
 		!strings.Contains(err.Error(), "teacache fit") {
@@ -234,7 +199,7 @@ func TestTeaCacheFitStoresPolynomial(t *testing.T) {
 }
 
 func TestBenchSampleTable(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	msg, err := luminaRun(t, "bench", "sample", "--ckpt", ck, "--steps", "4", "--res", "16", "--markdown")
 	if err != nil {
 		t.Fatalf("%v: %s", err, msg)
@@ -249,7 +214,7 @@ func TestBenchSampleTable(t *testing.T) {
 // TestEvalCheckpointRepeats: --repeats 2 samples the suite twice; repeat 0 is the single run image for
 // image, repeat 1 uses fresh seeds, and the folder it writes scores as the run reported.
 func TestEvalCheckpointRepeats(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	dir := t.TempDir()
 	run := func(out string, extra ...string) evalResult {
 		t.Helper()

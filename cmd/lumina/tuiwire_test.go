@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 	"github.com/lumina-workbench/lumina/train"
 )
 
 func TestPipelineSamplerAdapter(t *testing.T) {
-	ck := randomCheckpoint(t)
+	ck := ckpttest.Save(t)
 	s, err := loadSampler(ck)
 	if err != nil {
 		t.Fatal(err)

@@ -7,43 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
-	"github.com/lumina-workbench/lumina/model/textenc"
+	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 )
-
-var pipeConfig = arch.Config{Name: "pipe", Dim: 24, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
-	Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
-
-// testBundle is a small random model: weights perturbed off the zero init so every path carries signal.
-func testBundle(t *testing.T) *ckpt.Bundle {
-	t.Helper()
-	w, err := model.NewWeights(pipeConfig, tensor.Float32, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, v := range w.T {
-		d := v.Data().([]float32)
-		for i := range d {
-			d[i] += float32(0.2 * rng.NormFloat64())
-		}
-	}
-	tok, err := textenc.Build([]string{"a red circle on the left", "two blue squares", "一个红色圆形"}, 1, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: MaxCaptionTokens, NormEps: 1e-5}
-	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &ckpt.Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok}
-}
 
 func noise(n int, seed uint64) []float32 {
 	r := rand.New(rand.NewPCG(seed, 9))
@@ -66,7 +35,7 @@ func maxRel(a, b []float32) float64 {
 // TestPipelineMatchesWholeModel checks that the split graphs (before / main / final) compute what the
 // one-graph model computes, on a CFG-style batch whose captions have different lengths.
 func TestPipelineMatchesWholeModel(t *testing.T) {
-	b := testBundle(t)
+	b := ckpttest.Bundle(t)
 	p, err := New(b)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +85,7 @@ func TestPipelineMatchesWholeModel(t *testing.T) {
 // batch of 2 and applied to the same input in a batch of 1 (as after CFG-Trunc) reproduces the
 // computed main layers exactly, on that sample's valid tokens.
 func TestPipelineResidualReuse(t *testing.T) {
-	p, err := New(testBundle(t))
+	p, err := New(ckpttest.Bundle(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +131,7 @@ func TestPipelineResidualReuse(t *testing.T) {
 // TestPipelineSampleDeterministic samples twice with every acceleration on and gets the same bytes,
 // and checks TeaCache at threshold 0 changes nothing.
 func TestPipelineSampleDeterministic(t *testing.T) {
-	p, err := New(testBundle(t))
+	p, err := New(ckpttest.Bundle(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +165,7 @@ func TestPipelineSampleDeterministic(t *testing.T) {
 // The checkpoint's caption context reaches the encoder: a "prompt" checkpoint keeps <bos> and the tokens
 // after <Prompt Start> only; an unknown context is refused with its name.
 func TestPipelineCaptionContext(t *testing.T) {
-	b := testBundle(t)
+	b := ckpttest.Bundle(t)
 	b.Meta = map[string]string{ckpt.MetaCaptionContext: arch.CaptionContextPrompt}
 	p, err := New(b)
 	if err != nil {

@@ -2,6 +2,7 @@ package ckpt
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -183,18 +184,15 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 // ReadMeta reads only a checkpoint's header metadata (the header is still checked against the file
 // size, so a truncated file is reported here).
 func ReadMeta(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	var meta map[string]string
+	err := withFile(path, func(f *os.File, size int64) (err error) {
+		if _, meta, _, err = readHeader(f, size); err != nil {
+			return errors.New(oneLine(err))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
-	}
-	_, meta, _, err := readHeader(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("load checkpoint %s: %s", path, oneLine(err))
 	}
 	return meta, nil
 }

@@ -219,21 +219,30 @@ func contiguous(t *tensor.Dense) *tensor.Dense {
 
 // Load reads a whole safetensors file.
 func Load(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
-	}
-	file, err := decode(f, st.Size(), nil)
+	var file *File
+	err := withFile(path, func(f *os.File, size int64) (err error) {
+		file, err = decode(f, size, nil)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}
 	file.Path = path
 	return file, nil
+}
+
+// withFile opens path for reading and hands read the file and its size.
+func withFile(path string, read func(f *os.File, size int64) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return read(f, st.Size())
 }
 
 // Decode reads safetensors bytes held in memory.

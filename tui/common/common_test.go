@@ -3,6 +3,7 @@ package common
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -98,5 +99,16 @@ func TestTextarea(t *testing.T) {
 	ta.Blur()
 	if strings.Contains(ta.View(), "\x1b[7m") {
 		t.Error("cursor drawn while blurred")
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{{0, "0s"}, {1499 * time.Millisecond, "1s"}, {45 * time.Second, "45s"}, {187 * time.Second, "3m07s"}, {2*time.Hour + 5*time.Minute + 40*time.Second, "2h05m"}} {
+		if got := Duration(c.d); got != c.want {
+			t.Errorf("Duration(%v) = %q, want %q", c.d, got, c.want)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package common
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -40,13 +42,13 @@ func FitBlock(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-// Columns joins fitted blocks side by side; each block gets its width and the common height.
-func Columns(h int, blocks ...Block) string {
-	parts := make([]string, len(blocks))
-	for i, b := range blocks {
-		parts[i] = FitBlock(b.Text, b.Width, h)
-	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, parts...)
+// Gutter is the blank cells between the two columns of a Split.
+const Gutter = 2
+
+// Split puts two fitted blocks side by side with a Gutter between them; each block gets its width
+// and the common height h.
+func Split(h int, left, right Block) string {
+	return lipgloss.JoinHorizontal(lipgloss.Top, FitBlock(left.Text, left.Width, h), FitBlock("", Gutter, h), FitBlock(right.Text, right.Width, h))
 }
 
 // Block is a piece of text with the width it must take.
@@ -61,4 +63,17 @@ func Wrap(s string, w int) string {
 		return ""
 	}
 	return ansi.Wrap(s, w, "")
+}
+
+// Duration is a time span as a person reads it: 45s, 3m07s, 2h05m.
+func Duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%dh%02dm", h, m)
+	}
+	if m > 0 {
+		return fmt.Sprintf("%dm%02ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
 }

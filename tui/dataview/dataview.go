@@ -118,10 +118,10 @@ func (m *Model) layout() layout {
 	w, h := m.common.Width, m.common.Height
 	var l layout
 	l.listW = 12
-	l.rightW = max(0, w-l.listW-2)
+	l.rightW = max(0, w-l.listW-common.Gutter)
 	l.imgRows = max(4, min(h/2, h-8))
 	l.imgCols = min(2*l.imgRows, l.rightW/2)
-	l.factsW = max(0, l.rightW-l.imgCols-2)
+	l.factsW = max(0, l.rightW-l.imgCols-common.Gutter)
 	l.capH = h - l.imgRows - 1
 	return l
 }
@@ -136,7 +136,7 @@ func (m *Model) SetSize(w, h int) {
 // ImageSlot is the render and its box.
 func (m *Model) ImageSlot() (image.Image, imgview.Box) {
 	l := m.layout()
-	return m.image.Image(), m.image.Box(l.listW+2, 1)
+	return m.image.Image(), m.image.Box(l.listW+common.Gutter, 1)
 }
 
 // Update dispatches.
@@ -212,15 +212,13 @@ func (m *Model) View() string {
 		list = append(list, s)
 	}
 	head := st.Title.Render(fmt.Sprintf("Scene #%d", m.index)) + st.Dim.Render(fmt.Sprintf("  render %dpx · captions %s", Resolutions[m.res], m.lang))
-	top := common.Columns(l.imgRows,
+	top := common.Split(l.imgRows,
 		common.Block{Text: m.image.View(), Width: l.imgCols},
-		common.Block{Text: "", Width: 2},
 		common.Block{Text: m.factsView(), Width: l.factsW},
 	)
 	right := strings.Join([]string{common.FitLine(head, l.rightW), top, m.captionsView(l.rightW, l.capH)}, "\n")
-	return common.Columns(h,
+	return common.Split(h,
 		common.Block{Text: strings.Join(list, "\n"), Width: l.listW},
-		common.Block{Text: "", Width: 2},
 		common.Block{Text: right, Width: l.rightW},
 	)
 }

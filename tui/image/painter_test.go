@@ -7,26 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lumina-workbench/lumina/tui/internal/drive"
+
 	tea "charm.land/bubbletea/v2"
 	"github.com/lumina-workbench/lumina/tui/termcap"
 )
-
-// run executes a command, expanding batches, and returns its messages.
-func run(t *testing.T, c tea.Cmd) []tea.Msg {
-	t.Helper()
-	if c == nil {
-		return nil
-	}
-	msg := c()
-	if b, ok := msg.(tea.BatchMsg); ok {
-		var out []tea.Msg
-		for _, sub := range b {
-			out = append(out, run(t, sub)...)
-		}
-		return out
-	}
-	return []tea.Msg{msg}
-}
 
 // outcome sorts a Sync result into what the app would see.
 type outcome struct {
@@ -37,7 +22,7 @@ type outcome struct {
 func sync(t *testing.T, p *Painter) outcome {
 	t.Helper()
 	var o outcome
-	for _, m := range run(t, p.Sync()) {
+	for _, m := range drive.Messages(p.Sync()) {
 		switch m := m.(type) {
 		case PaintMsg:
 			if o.paint != nil {
@@ -58,7 +43,7 @@ func sync(t *testing.T, p *Painter) outcome {
 // written, or the PaintMsg it rescheduled while waiting for quiet.
 func deliver(t *testing.T, p *Painter, m PaintMsg) (raw []byte, again *PaintMsg) {
 	t.Helper()
-	msgs := run(t, p.Update(m))
+	msgs := drive.Messages(p.Update(m))
 	if len(msgs) == 0 {
 		return nil, nil
 	}

@@ -199,7 +199,7 @@ func (m *Model) View() string {
 		return common.FitBlock(st.Dim.Render("no run store wired into this binary"), w, h)
 	}
 	leftW := min(40, max(24, w/3))
-	rightW := max(0, w-leftW-2)
+	rightW := max(0, w-leftW-common.Gutter)
 	title := func(s string, on bool) string {
 		if on {
 			return st.Focused.Render(s)
@@ -246,9 +246,8 @@ func (m *Model) View() string {
 			right = append(right, st.Dim.Render("enter loads "+filepath.Base(c.Path)+" into the Sample view"))
 		}
 	}
-	return common.Columns(h,
+	return common.Split(h,
 		common.Block{Text: strings.Join(left, "\n"), Width: leftW},
-		common.Block{Text: "", Width: 2},
 		common.Block{Text: strings.Join(right, "\n"), Width: rightW},
 	)
 }

@@ -267,7 +267,7 @@ func (m *Model) layout() layout {
 	w, h := m.common.Width, m.common.Height
 	var l layout
 	l.leftW = min(44, max(30, w*2/5))
-	l.rightW = max(0, w-l.leftW-2)
+	l.rightW = max(0, w-l.leftW-common.Gutter)
 	// Left: "Prompt", the prompt, blank, "Settings", the fields, blank, job status.
 	l.promptH = max(2, min(8, h-numFields-6))
 	// Right: one header line, the image, two info lines, the history strip.
@@ -284,7 +284,7 @@ func (m *Model) layout() layout {
 // ImageSlot is the image on show and its box, relative to the view.
 func (m *Model) ImageSlot() (image.Image, imgview.Box) {
 	l := m.layout()
-	return m.image.Image(), m.image.Box(l.leftW+2, l.imgRow)
+	return m.image.Image(), m.image.Box(l.leftW+common.Gutter, l.imgRow)
 }
 
 // Update dispatches.

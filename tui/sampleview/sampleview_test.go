@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/internal/drive"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
 )
@@ -17,63 +18,18 @@ import (
 // drain runs cmd and feeds every message it yields back into the view until nothing is left.
 func drain(t *testing.T, m *Model, cmd tea.Cmd) {
 	t.Helper()
-	queue := []tea.Cmd{cmd}
-	for n := 0; len(queue) > 0; n++ {
-		if n > 10000 {
-			t.Fatal("commands never settle")
-		}
-		c := queue[0]
-		queue = queue[1:]
-		if c == nil {
-			continue
-		}
-		msg := c()
-		if b, ok := msg.(tea.BatchMsg); ok {
-			queue = append(queue, b...)
-			continue
-		}
-		if msg == nil {
-			continue
-		}
-		_, next := m.Update(msg)
-		queue = append(queue, next)
-	}
-}
-
-func press(s string) tea.KeyPressMsg {
-	switch s {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	case "ctrl+r":
-		return tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
-	}
-	r := []rune(s)[0]
-	return tea.KeyPressMsg{Code: r, Text: s}
+	drive.Settle(t, func(msg tea.Msg) tea.Cmd { _, next := m.Update(msg); return next }, cmd)
 }
 
 func typeText(t *testing.T, m *Model, s string) {
 	for _, r := range s {
-		drain(t, m, func() tea.Msg { return press(string(r)) })
+		hit(t, m, string(r))
 	}
 }
 
 func hit(t *testing.T, m *Model, s string) {
 	t.Helper()
-	drain(t, m, func() tea.Msg { return press(s) })
+	drain(t, m, func() tea.Msg { return drive.Key(s) })
 }
 
 func newView(w, h int) (*Model, *fake.Sampler) {
@@ -251,7 +207,7 @@ func TestCancel(t *testing.T) {
 	m, s := newView(80, 21)
 	s.Block = make(chan struct{})
 	typeText(t, m, "a blue square")
-	_, cmd := m.Update(press("ctrl+r"))
+	_, cmd := m.Update(drive.Key("ctrl+r"))
 	if !m.Busy() {
 		t.Fatal("not busy after generate")
 	}

@@ -16,9 +16,8 @@ func (m *Model) View() string {
 		return ""
 	}
 	l := m.layout()
-	return common.Columns(h,
+	return common.Split(h,
 		common.Block{Text: m.leftView(l), Width: l.leftW},
-		common.Block{Text: "", Width: 2},
 		common.Block{Text: m.rightView(l), Width: l.rightW},
 	)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lumina-workbench/lumina/tui/internal/drive"
+
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
 )
@@ -154,23 +156,6 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// runCmd executes a command, expanding batches, and returns the messages.
-func runCmd(t *testing.T, c tea.Cmd) []tea.Msg {
-	t.Helper()
-	if c == nil {
-		return nil
-	}
-	msg := c()
-	if b, ok := msg.(tea.BatchMsg); ok {
-		var out []tea.Msg
-		for _, sub := range b {
-			out = append(out, runCmd(t, sub)...)
-		}
-		return out
-	}
-	return []tea.Msg{msg}
-}
-
 func onlyCaps(t *testing.T, msgs []tea.Msg) CapsMsg {
 	t.Helper()
 	if len(msgs) != 1 {
@@ -191,7 +176,7 @@ func noTTY() (CellSize, bool) { return CellSize{}, false }
 func TestDetectorNoAnswer(t *testing.T) {
 	d := NewDetector(env(map[string]string{"TERM": "xterm"}), 5*time.Millisecond)
 	d.ttyCell = noTTY
-	msgs := runCmd(t, d.Init())
+	msgs := drive.Messages(d.Init())
 	var sawQuery bool
 	var timeout tea.Msg
 	for _, m := range msgs {
@@ -212,7 +197,7 @@ func TestDetectorNoAnswer(t *testing.T) {
 	if d.Done() {
 		t.Fatal("decided before the timeout")
 	}
-	c := onlyCaps(t, runCmd(t, d.Update(timeout)))
+	c := onlyCaps(t, drive.Messages(d.Update(timeout)))
 	if c.Mode != HalfBlock || c.Cell != DefaultCellSize || c.Err != nil {
 		t.Errorf("no answer: got %+v, want half-block with default cell", c)
 	}
@@ -230,7 +215,7 @@ func TestDetectorAnswer(t *testing.T) {
 		t.Fatal("cell size alone should not decide")
 	}
 	da, _ := ParseDA1(replyVT340)
-	c := onlyCaps(t, runCmd(t, d.Update(uv.PrimaryDeviceAttributesEvent(da))))
+	c := onlyCaps(t, drive.Messages(d.Update(uv.PrimaryDeviceAttributesEvent(da))))
 	if c.Mode != Sixel || c.Cell != (CellSize{W: 7, H: 15}) {
 		t.Errorf("got %+v, want sixel 7x15", c)
 	}
@@ -239,7 +224,7 @@ func TestDetectorAnswer(t *testing.T) {
 		t.Error("timeout after the answer produced a command")
 	}
 	// A font change re-reports the cell size.
-	c = onlyCaps(t, runCmd(t, d.Update(uv.CellSizeEvent{Width: 9, Height: 18})))
+	c = onlyCaps(t, drive.Messages(d.Update(uv.CellSizeEvent{Width: 9, Height: 18})))
 	if c.Mode != Sixel || c.Cell != (CellSize{W: 9, H: 18}) {
 		t.Errorf("after cell change: %+v", c)
 	}
@@ -248,7 +233,7 @@ func TestDetectorAnswer(t *testing.T) {
 func TestDetectorOverrideSkipsQuery(t *testing.T) {
 	d := NewDetector(env(map[string]string{EnvVar: "none"}), time.Hour)
 	d.ttyCell = noTTY
-	c := onlyCaps(t, runCmd(t, d.Init()))
+	c := onlyCaps(t, drive.Messages(d.Init()))
 	if c.Mode != None {
 		t.Errorf("got %v, want none", c.Mode)
 	}
@@ -261,7 +246,7 @@ func TestDetectorTTYCellSize(t *testing.T) {
 	d := NewDetector(env(nil), time.Hour)
 	d.ttyCell = func() (CellSize, bool) { return tty, true }
 	_ = d.Init()
-	c := onlyCaps(t, runCmd(t, d.Update(uv.PrimaryDeviceAttributesEvent{63, 4})))
+	c := onlyCaps(t, drive.Messages(d.Update(uv.PrimaryDeviceAttributesEvent{63, 4})))
 	if c.Mode != Sixel || c.Cell != tty || c.CellFrom != "tty" {
 		t.Fatalf("got %+v, want sixel with the tty's 8x17", c)
 	}
@@ -269,7 +254,7 @@ func TestDetectorTTYCellSize(t *testing.T) {
 		t.Error("resize without a cell change produced a command")
 	}
 	tty = CellSize{W: 10, H: 21}
-	c = onlyCaps(t, runCmd(t, d.Update(tea.WindowSizeMsg{Width: 112, Height: 36})))
+	c = onlyCaps(t, drive.Messages(d.Update(tea.WindowSizeMsg{Width: 112, Height: 36})))
 	if c.Cell != tty {
 		t.Errorf("after font change: %+v, want 10x21", c.Cell)
 	}

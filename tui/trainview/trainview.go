@@ -230,19 +230,19 @@ func (m *Model) layout() layout {
 	w, h := m.common.Width, m.common.Height
 	var l layout
 	l.leftW = min(40, max(28, w/3))
-	l.rightW = max(0, w-l.leftW-2)
+	l.rightW = max(0, w-l.leftW-common.Gutter)
 	l.plotH = max(6, h*11/20)
 	l.gridRow = l.plotH + 1 // a title line above the grid
 	l.gridRows = max(1, h-l.gridRow)
 	l.gridCols = min(2*l.gridRows, l.rightW/2)
-	l.evalW = max(0, l.rightW-l.gridCols-2)
+	l.evalW = max(0, l.rightW-l.gridCols-common.Gutter)
 	return l
 }
 
 // ImageSlot is the latest sample grid and its box.
 func (m *Model) ImageSlot() (image.Image, imgview.Box) {
 	l := m.layout()
-	return m.grid.Image(), m.grid.Box(l.leftW+2, l.gridRow)
+	return m.grid.Image(), m.grid.Box(l.leftW+common.Gutter, l.gridRow)
 }
 
 // Update dispatches.

@@ -16,6 +16,7 @@ import (
 	"github.com/lumina-workbench/lumina/data"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/internal/drive"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
 )
@@ -55,25 +56,9 @@ func pump(t *testing.T, m *Model, n int) {
 	}
 }
 
-func press(s string) tea.KeyPressMsg {
-	switch s {
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "backspace":
-		return tea.KeyPressMsg{Code: tea.KeyBackspace}
-	}
-	return tea.KeyPressMsg{Code: []rune(s)[0], Text: s}
-}
-
 func hit(t *testing.T, m *Model, k string) {
 	t.Helper()
-	_, cmd := m.Update(press(k))
+	_, cmd := m.Update(drive.Key(k))
 	step(t, m, cmd)
 }
 

@@ -3,7 +3,6 @@ package trainview
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	"github.com/lumina-workbench/lumina/tui/common"
@@ -16,9 +15,8 @@ func (m *Model) View() string {
 		return ""
 	}
 	l := m.layout()
-	return common.Columns(h,
+	return common.Split(h,
 		common.Block{Text: m.leftView(l), Width: l.leftW},
-		common.Block{Text: "", Width: 2},
 		common.Block{Text: m.rightView(l), Width: l.rightW},
 	)
 }
@@ -51,7 +49,7 @@ func (m *Model) leftView(l layout) string {
 		lr = fmt.Sprintf("%.3g", lm.LR)
 		gn = fmt.Sprintf("%.3g", lm.GradNorm)
 		if lm.ETA > 0 {
-			eta = fmtDuration(lm.ETA)
+			eta = common.Duration(lm.ETA)
 		}
 	}
 	lines = append(lines,
@@ -121,9 +119,8 @@ func (m *Model) rightView(l layout) string {
 	if m.gridLabel != "" {
 		label += st.Dim.Render("  " + m.gridLabel)
 	}
-	bottom := common.Columns(l.gridRows,
+	bottom := common.Split(l.gridRows,
 		common.Block{Text: m.grid.View(), Width: l.gridCols},
-		common.Block{Text: "", Width: 2},
 		common.Block{Text: m.evalView(l.evalW), Width: l.evalW},
 	)
 	return strings.Join([]string{m.plot.View(), common.FitLine(st.Title.Render(label), l.rightW), bottom}, "\n")
@@ -156,18 +153,6 @@ func truncate(s string, n int) string {
 		return string(r[:n])
 	}
 	return string(r[:n-1]) + "…"
-}
-
-func fmtDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	h, mnt, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	if h > 0 {
-		return fmt.Sprintf("%dh%02dm", h, mnt)
-	}
-	if mnt > 0 {
-		return fmt.Sprintf("%dm%02ds", mnt, s)
-	}
-	return fmt.Sprintf("%ds", s)
 }
 
 // ShortHelp is the help bar's line.
