@@ -14,15 +14,12 @@ import (
 	"math/rand/v2"
 )
 
-// Shift applies the time shift s > 0 to t in [0, 1]: t' = t / (t + s − s·t). On the noise level
+// Shift applies the time shift s > 0 to t in [0, 1]: t' = t / (s·(1−t) + t). On the noise level
 // σ = 1 − t it is σ' = s·σ / (1 + (s−1)·σ) (ShiftSigma). s > 1 spends more of the schedule at high noise.
-// Sampling uses s directly (the --shift flag); training uses s = e^μ with μ from the token count.
+// Sampling uses s directly (the --shift flag); training uses s = e^μ with μ from the token count. Written
+// this way both ends are exact (0 ↦ 0, 1 ↦ 1) and nothing divides by zero for s > 0.
 func Shift(t, s float64) float64 {
-	d := t + s - s*t
-	if d == 0 {
-		return 0 // t = 0 exactly: the formula's 0/0 limit is 0
-	}
-	return t / d
+	return t / (s*(1-t) + t)
 }
 
 // ShiftSigma is Shift on the noise level: σ' = s·σ / (1 + (s−1)·σ).
