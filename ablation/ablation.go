@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 )
 
@@ -39,7 +39,7 @@ type Row struct {
 
 // Config is what every strategy shares.
 type Config struct {
-	Prompts       []data.Prompt
+	Prompts       []toyeval.Prompt
 	System        infer.System
 	Width, Height int
 	Seed          uint64
@@ -83,7 +83,7 @@ func Compare(ctx context.Context, p infer.Model, c Config, strategies []Strategy
 		n := float64(len(c.Prompts))
 		row.WallMs = float64(wall.Microseconds()) / 1000 / n
 		row.Skipped /= n
-		row.ToyEval = data.Evaluate(c.Prompts, imgs).Overall
+		row.ToyEval = toyeval.Evaluate(c.Prompts, imgs).Overall
 		row.PSNR = psnr(sqErr / n)
 		rows[si] = row
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
@@ -26,7 +26,7 @@ func testPipeline(t *testing.T) *pipeline.Pipeline {
 func TestCompare(t *testing.T) {
 	p := testPipeline(t)
 	defer p.Close()
-	prompts, _ := data.Suite("quick")
+	prompts, _ := toyeval.Suite("quick")
 	strategies := DefaultStrategies(10, []float64{1, 0}, []float64{0.05, 0.2, 1})
 	for i := range strategies {
 		if strategies[i].Options.Solver == infer.SolverFDPM {

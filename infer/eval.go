@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"image"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 )
 
 // EvalSuite generates one image per ToyEval prompt with spec's settings (prompt i with seed Seed+i)
 // and scores them. onImage, if set, sees each image as it is made (progress, saving).
-func EvalSuite(ctx context.Context, p Model, prompts []data.Prompt, spec Spec, onImage func(i int, g *Generated)) (data.Report, error) {
+func EvalSuite(ctx context.Context, p Model, prompts []toyeval.Prompt, spec Spec, onImage func(i int, g *Generated)) (toyeval.Report, error) {
 	imgs := make([]image.Image, len(prompts))
 	base := spec.Options.Seed
 	for i, pr := range prompts {
@@ -19,7 +19,7 @@ func EvalSuite(ctx context.Context, p Model, prompts []data.Prompt, spec Spec, o
 		s.Options.Seed = base + uint64(i)
 		g, err := Generate(ctx, p, s)
 		if err != nil {
-			return data.Report{}, fmt.Errorf("eval prompt %s: %w", pr.ID, err)
+			return toyeval.Report{}, fmt.Errorf("eval prompt %s: %w", pr.ID, err)
 		}
 		g.Sidecar.ID, g.Sidecar.Category, g.Sidecar.Facts = pr.ID, pr.Category, nil
 		imgs[i] = g.Image
@@ -27,5 +27,5 @@ func EvalSuite(ctx context.Context, p Model, prompts []data.Prompt, spec Spec, o
 			onImage(i, g)
 		}
 	}
-	return data.Evaluate(prompts, imgs), nil
+	return toyeval.Evaluate(prompts, imgs), nil
 }

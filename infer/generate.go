@@ -10,7 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/toyeval"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
 // MaxPromptBytes bounds a prompt: far beyond any caption the captioner writes, small enough that a
@@ -32,7 +34,7 @@ func CheckPrompt(p string) error {
 
 // System is the system prompt choice of a sampling run: a template, or none.
 type System struct {
-	Template data.Template
+	Template caption.Template
 	None     bool
 }
 
@@ -41,7 +43,7 @@ func ParseSystem(s string) (System, error) {
 	if strings.EqualFold(s, "none") {
 		return System{None: true}, nil
 	}
-	t, err := data.ParseTemplate(s)
+	t, err := caption.ParseTemplate(s)
 	if err != nil {
 		return System{}, fmt.Errorf("--system must be A, B, C or none, got %q", s)
 	}
@@ -60,7 +62,7 @@ func (s System) Full(prompt string) string {
 	if s.None {
 		return prompt
 	}
-	return data.WithSystemPrompt(s.Template, prompt)
+	return caption.WithSystemPrompt(s.Template, prompt)
 }
 
 // Spec is one image to generate.
@@ -77,7 +79,7 @@ type Generated struct {
 	Image   *image.RGBA
 	Result  *Result
 	Spec    Spec
-	Sidecar data.ImageSidecar
+	Sidecar toyeval.ImageSidecar
 }
 
 // Model is a Denoiser for one checkpoint, with the latent geometry a request must fit.
@@ -112,18 +114,18 @@ func Generate(ctx context.Context, p Model, spec Spec) (*Generated, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := data.CHWToImage(res.Images[0], spec.Width, spec.Height)
+	img := world.CHWToImage(res.Images[0], spec.Width, spec.Height)
 	return &Generated{Image: img, Result: res, Spec: spec, Sidecar: sidecar(spec, res)}, nil
 }
 
-func sidecar(spec Spec, res *Result) data.ImageSidecar {
+func sidecar(spec Spec, res *Result) toyeval.ImageSidecar {
 	o := spec.Options
 	perStep := make([]float64, len(res.Steps))
 	for i, s := range res.Steps {
 		perStep[i] = ms(s.Wall)
 	}
 	seed := o.Seed
-	sc := data.ImageSidecar{
+	sc := toyeval.ImageSidecar{
 		Prompt: spec.Prompt,
 		Seed:   &seed,
 		Settings: map[string]any{
@@ -135,19 +137,19 @@ func sidecar(spec Spec, res *Result) data.ImageSidecar {
 		},
 	}
 	// Prompts the caption reader understands carry their facts, so `lumina eval --images` can judge them.
-	if facts, err := data.ReadCaption(spec.Prompt, detectLang(spec.Prompt)); err == nil && len(facts) > 0 {
+	if facts, err := caption.Read(spec.Prompt, detectLang(spec.Prompt)); err == nil && len(facts) > 0 {
 		sc.Facts = facts
 	}
 	return sc
 }
 
-func detectLang(s string) data.Lang {
+func detectLang(s string) caption.Lang {
 	for _, r := range s {
 		if r >= 0x4e00 && r <= 0x9fff {
-			return data.Zh
+			return caption.Zh
 		}
 	}
-	return data.En
+	return caption.En
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

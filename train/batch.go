@@ -12,7 +12,9 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/model/flow"
 )
 
@@ -60,10 +62,10 @@ type AuxBatch struct {
 type Item struct {
 	// Index is the dataset item.
 	Index   int
-	Scene   data.Scene
+	Scene   world.Scene
 	Caption CaptionChoice
 	// Panel is the lower-panel kind of a dual-panel sample.
-	Panel data.PanelKind
+	Panel world.PanelKind
 }
 
 // Stream salts of the keyed generators: each purpose draws from its own stream.
@@ -99,7 +101,7 @@ func keyedRNG(seed, stream uint64, keys ...uint64) *rand.Rand {
 type BatchSource struct {
 	p    *Preset
 	seed uint64
-	ds   *data.Dataset
+	ds   *dataset.Dataset
 
 	mu      sync.Mutex
 	subsets map[int][]int // stage → dataset indices
@@ -111,7 +113,7 @@ type BatchSource struct {
 
 // NewBatchSource makes the dataset of the preset; seed is the run's seed.
 func NewBatchSource(p *Preset, seed uint64) (*BatchSource, error) {
-	ds, err := data.NewDataset(seed, p.Data.Items, p.Data.Sampler)
+	ds, err := dataset.New(seed, p.Data.Items, p.Data.Sampler)
 	if err != nil {
 		return nil, fmt.Errorf("batch source: %w", err)
 	}
@@ -121,7 +123,7 @@ func NewBatchSource(p *Preset, seed uint64) (*BatchSource, error) {
 }
 
 // Dataset is the dataset the batches draw from.
-func (bs *BatchSource) Dataset() *data.Dataset { return bs.ds }
+func (bs *BatchSource) Dataset() *dataset.Dataset { return bs.ds }
 
 func (bs *BatchSource) subset(stage int) ([]int, error) {
 	if s, ok := bs.subsets[stage]; ok {
@@ -207,7 +209,7 @@ func (bs *BatchSource) Batch(stage, step int) (*Batch, error) {
 			return nil, err
 		}
 		it := Item{Index: i, Scene: s}
-		var panel *data.PanelKind
+		var panel *world.PanelKind
 		if b.DualPanel {
 			kinds := st.DualPanel.Kinds
 			it.Panel = kinds[keyedRNG(bs.seed, streamPanel, uint64(stage), uint64(step), uint64(j)).IntN(len(kinds))]
@@ -232,14 +234,14 @@ func (bs *BatchSource) Batch(stage, step int) (*Batch, error) {
 	for j, it := range b.Items {
 		var img *image.RGBA
 		if b.DualPanel {
-			img, err = data.RenderDualPanel(it.Scene, w, h, it.Panel)
+			img, err = world.RenderDualPanel(it.Scene, w, h, it.Panel)
 		} else {
-			img, err = data.Render(it.Scene, w, h)
+			img, err = world.Render(it.Scene, w, h)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("batch stage %d step %d item %d: %w", stage, step, it.Index, err)
 		}
-		data.ImageToCHW(img, b.Images[j*per:(j+1)*per])
+		world.ImageToCHW(img, b.Images[j*per:(j+1)*per])
 	}
 	ts := bs.TimeSampler(w, h)
 	b.Noise, b.T = bs.noiseAndT(B, per, ts, streamNoise, streamT, stage, step)
@@ -272,15 +274,15 @@ func (bs *BatchSource) noiseAndT(B, per int, ts flow.TimeSampler, nStream, tStre
 // captionSource backs ChooseCaption with the dataset's fixed per-item captions (a real dataset has
 // fixed captions per image too, and it makes caption features cacheable), and the weak captioner with
 // a per-item generator.
-func (bs *BatchSource) captionSource(s data.Scene, i int, c CaptionConfig) CaptionSource {
-	return func(g data.Granularity, lang data.Lang, weak bool) string {
+func (bs *BatchSource) captionSource(s world.Scene, i int, c CaptionConfig) CaptionSource {
+	return func(g caption.Granularity, lang caption.Lang, weak bool) string {
 		if weak {
 			return c.Weak.Caption(s, keyedRNG(bs.seed, streamWeak, uint64(i)))
 		}
 		text, err := bs.ds.Caption(i, g, lang)
 		if err != nil {
 			// i comes from the dataset's own subset, so this cannot happen; fall back to the scene.
-			return data.Caption(s, g, lang, keyedRNG(bs.seed, streamWeak, uint64(i), 1))
+			return caption.Write(s, g, lang, keyedRNG(bs.seed, streamWeak, uint64(i), 1))
 		}
 		return text
 	}

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/model/flow"
 )
 
@@ -69,8 +70,8 @@ func TestBatchContents(t *testing.T) {
 		t.Errorf("noise lengths %d %d", len(b.Noise), len(b.Aux.Noise))
 	}
 	// Images are the renders, in [-1, 1].
-	img, _ := data.Render(b.Items[0].Scene, 16, 16)
-	back := data.CHWToImage(b.Images[:Channels*256], 16, 16)
+	img, _ := world.Render(b.Items[0].Scene, 16, 16)
+	back := world.CHWToImage(b.Images[:Channels*256], 16, 16)
 	if !reflect.DeepEqual(img.Pix, back.Pix) {
 		t.Error("image 0 is not the scene's render")
 	}
@@ -127,10 +128,10 @@ func TestDualPanelBatches(t *testing.T) {
 			if it.Caption.Dropped {
 				continue
 			}
-			if !strings.HasPrefix(it.Caption.Text, "Generate a dual-panel image") || it.Caption.Template != data.TemplateC {
+			if !strings.HasPrefix(it.Caption.Text, "Generate a dual-panel image") || it.Caption.Template != caption.TemplateC {
 				t.Fatalf("dual-panel caption %q", it.Caption.Text)
 			}
-			if it.Panel != data.DepthPanel && it.Panel != data.EdgePanel {
+			if it.Panel != world.DepthPanel && it.Panel != world.EdgePanel {
 				t.Fatalf("panel %v not in the stage's kinds", it.Panel)
 			}
 		}

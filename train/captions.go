@@ -8,11 +8,12 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
 // CaptionMix weighs the caption sources one is drawn from per sample. Weights need not sum to one.
-// Weak is the deliberately weaker captioner (data.WeakCaptioner), the stand-in for the off-the-shelf
+// Weak is the deliberately weaker captioner (caption.WeakCaptioner), the stand-in for the off-the-shelf
 // captioners of the paper's Fig. 4; it writes English only.
 type CaptionMix struct {
 	Detailed float64 `yaml:"detailed" json:"detailed"`
@@ -23,13 +24,13 @@ type CaptionMix struct {
 	Weak     float64 `yaml:"weak,omitempty" json:"weak,omitempty"`
 }
 
-// weights are in data.Granularity order, then the weak captioner.
+// weights are in caption.Granularity order, then the weak captioner.
 func (m CaptionMix) weights() [6]float64 {
 	return [6]float64{m.Detailed, m.Medium, m.Short, m.Tag, m.Brief, m.Weak}
 }
 
 // sourceWeak is the index after the granularities.
-const sourceWeak = data.NumGranularities
+const sourceWeak = caption.NumGranularities
 
 // pick draws a source index 0..sourceWeak with u in [0, 1).
 func (m CaptionMix) pick(u float64) int {
@@ -72,7 +73,7 @@ type CaptionConfig struct {
 	// Dual-panel samples always get Template C: it is the task instruction, not a style.
 	SystemPrompt string `yaml:"system_prompt" json:"system_prompt"`
 	// Weak sets the weak captioner's error and omission rates.
-	Weak data.WeakCaptioner `yaml:"weak_captioner,omitempty" json:"weak_captioner,omitempty"`
+	Weak caption.WeakCaptioner `yaml:"weak_captioner,omitempty" json:"weak_captioner,omitempty"`
 }
 
 // Validate names the field at fault.
@@ -112,11 +113,11 @@ type CaptionChoice struct {
 	// Dropped is true when caption dropout replaced the whole string by "".
 	Dropped bool
 	// Source is the granularity (when Weak is false).
-	Granularity data.Granularity
+	Granularity caption.Granularity
 	Weak        bool
-	Lang        data.Lang
+	Lang        caption.Lang
 	// Template is the system prompt used; HasTemplate is false for SystemNone and dropped captions.
-	Template    data.Template
+	Template    caption.Template
 	HasTemplate bool
 	// Key identifies Text without its wording randomness: equal keys mean equal texts (within one
 	// run's dataset), so a model can cache caption features under it. "" for a dropped caption.
@@ -126,24 +127,24 @@ type CaptionChoice struct {
 // CaptionSource produces the raw caption (no system prompt) of the scene at a granularity and language,
 // or the weak captioner's caption when weak is true. The batch source backs it with the dataset's
 // per-item captions, so the same item asked the same way always reads the same.
-type CaptionSource func(g data.Granularity, lang data.Lang, weak bool) string
+type CaptionSource func(g caption.Granularity, lang caption.Lang, weak bool) string
 
 // ChooseCaption draws one sample's caption. It always makes the same three draws from rng (dropout,
 // source, language), in that order, so changing one probability never shifts the others' streams.
 // panel, when not nil, makes a dual-panel (Template C) caption for that lower-panel kind.
-func ChooseCaption(c CaptionConfig, s data.Scene, item int, panel *data.PanelKind, rng *rand.Rand, src CaptionSource) CaptionChoice {
+func ChooseCaption(c CaptionConfig, s world.Scene, item int, panel *world.PanelKind, rng *rand.Rand, src CaptionSource) CaptionChoice {
 	uDrop, uSrc, uLang := rng.Float64(), rng.Float64(), rng.Float64()
 	var ch CaptionChoice
-	ch.Lang = data.En
+	ch.Lang = caption.En
 	if uLang < c.ZhFrac {
-		ch.Lang = data.Zh
+		ch.Lang = caption.Zh
 	}
 	k := c.Mix.pick(uSrc)
 	if k == sourceWeak {
 		ch.Weak = true
-		ch.Lang = data.En
+		ch.Lang = caption.En
 	} else {
-		ch.Granularity = data.Granularity(k)
+		ch.Granularity = caption.Granularity(k)
 	}
 	if uDrop < c.Dropout {
 		// The unconditional branch at inference sees "" with no system prompt: train exactly that.
@@ -154,17 +155,17 @@ func ChooseCaption(c CaptionConfig, s data.Scene, item int, panel *data.PanelKin
 	sys := ""
 	switch {
 	case panel != nil:
-		ch.Template, ch.HasTemplate = data.TemplateC, true
-		sys = data.DualPanelSystemPrompt(panelPromptName(*panel))
+		ch.Template, ch.HasTemplate = caption.TemplateC, true
+		sys = caption.DualPanelSystemPrompt(panelPromptName(*panel))
 	case c.SystemPrompt == SystemByDomain:
-		ch.Template, ch.HasTemplate = data.TemplateFor(s.Domain), true
+		ch.Template, ch.HasTemplate = caption.TemplateFor(s.Domain), true
 	case c.SystemPrompt == "A":
-		ch.Template, ch.HasTemplate = data.TemplateA, true
+		ch.Template, ch.HasTemplate = caption.TemplateA, true
 	case c.SystemPrompt == "B":
-		ch.Template, ch.HasTemplate = data.TemplateB, true
+		ch.Template, ch.HasTemplate = caption.TemplateB, true
 	}
 	if ch.HasTemplate && panel == nil {
-		sys = data.SystemPrompt(ch.Template)
+		sys = caption.SystemPrompt(ch.Template)
 	}
 	ch.Text = sys + text
 	src2 := ch.Granularity.String()
@@ -183,12 +184,12 @@ func ChooseCaption(c CaptionConfig, s data.Scene, item int, panel *data.PanelKin
 }
 
 // panelPromptName is the bracketed name Template C uses for a lower-panel kind.
-func panelPromptName(k data.PanelKind) string {
+func panelPromptName(k world.PanelKind) string {
 	switch k {
-	case data.EdgePanel:
-		return data.EdgeMapKind
-	case data.MaskPanel:
-		return data.SegmentationMaskKind
+	case world.EdgePanel:
+		return caption.EdgeMapKind
+	case world.MaskPanel:
+		return caption.SegmentationMaskKind
 	}
-	return data.DepthMapKind
+	return caption.DepthMapKind
 }

@@ -6,11 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
-func testScene(domain data.Domain) data.Scene {
-	return data.Scene{Domain: domain, Objects: []data.Object{{Shape: data.Circle, Colour: data.Red, Size: data.Medium, X: 0.5, Y: 0.5}}}
+func testScene(domain world.Domain) world.Scene {
+	return world.Scene{Domain: domain, Objects: []world.Object{{Shape: world.Circle, Colour: world.Red, Size: world.Medium, X: 0.5, Y: 0.5}}}
 }
 
 func TestCaptionDropoutAndSystemPrompts(t *testing.T) {
@@ -22,10 +23,10 @@ func TestCaptionDropoutAndSystemPrompts(t *testing.T) {
 	const n = 40000
 	dropped, zh := 0, 0
 	for i := range n {
-		dom := data.Domain(i % 2)
+		dom := world.Domain(i % 2)
 		s := testScene(dom)
-		ch := ChooseCaption(cfg, s, i, nil, rng, func(g data.Granularity, l data.Lang, weak bool) string {
-			return data.Caption(s, g, l, rng)
+		ch := ChooseCaption(cfg, s, i, nil, rng, func(g caption.Granularity, l caption.Lang, weak bool) string {
+			return caption.Write(s, g, l, rng)
 		})
 		if ch.Dropped {
 			dropped++
@@ -34,11 +35,11 @@ func TestCaptionDropoutAndSystemPrompts(t *testing.T) {
 			}
 			continue
 		}
-		if ch.Lang == data.Zh {
+		if ch.Lang == caption.Zh {
 			zh++
 		}
-		want := data.SystemPrompt(data.TemplateFor(dom))
-		if !strings.HasPrefix(ch.Text, want) || len(ch.Text) == len(want) || ch.Template != data.TemplateFor(dom) {
+		want := caption.SystemPrompt(caption.TemplateFor(dom))
+		if !strings.HasPrefix(ch.Text, want) || len(ch.Text) == len(want) || ch.Template != caption.TemplateFor(dom) {
 			t.Fatalf("domain %v: caption %q lacks its system prompt %q", dom, ch.Text, want)
 		}
 	}
@@ -53,12 +54,12 @@ func TestCaptionDropoutAndSystemPrompts(t *testing.T) {
 	// Dual panel: Template C with the panel's name, whatever the domain rule says.
 	cfg.Dropout = 0
 	cfg.SystemPrompt = SystemNone
-	k := data.EdgePanel
-	ch := ChooseCaption(cfg, testScene(data.Photo), 1, &k, rng, func(data.Granularity, data.Lang, bool) string { return "x" })
-	if ch.Text != data.DualPanelSystemPrompt(data.EdgeMapKind)+"x" || ch.Template != data.TemplateC {
+	k := world.EdgePanel
+	ch := ChooseCaption(cfg, testScene(world.Photo), 1, &k, rng, func(caption.Granularity, caption.Lang, bool) string { return "x" })
+	if ch.Text != caption.DualPanelSystemPrompt(caption.EdgeMapKind)+"x" || ch.Template != caption.TemplateC {
 		t.Errorf("dual-panel caption %q", ch.Text)
 	}
-	ch = ChooseCaption(cfg, testScene(data.Photo), 1, nil, rng, func(data.Granularity, data.Lang, bool) string { return "x" })
+	ch = ChooseCaption(cfg, testScene(world.Photo), 1, nil, rng, func(caption.Granularity, caption.Lang, bool) string { return "x" })
 	if ch.Text != "x" || ch.HasTemplate {
 		t.Errorf("system_prompt none gave %q", ch.Text)
 	}
@@ -70,9 +71,9 @@ func TestGranularityMixFrequencies(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	const n = 50000
 	got := map[string]float64{}
-	s := testScene(data.Flat)
+	s := testScene(world.Flat)
 	for i := range n {
-		ch := ChooseCaption(cfg, s, i, nil, rng, func(g data.Granularity, l data.Lang, weak bool) string {
+		ch := ChooseCaption(cfg, s, i, nil, rng, func(g caption.Granularity, l caption.Lang, weak bool) string {
 			if weak {
 				return "weak"
 			}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 )
 
 // Event is one of the types below.
@@ -56,7 +56,7 @@ type StageFinished struct {
 	Stage   int
 	Name    string
 	Steps   int
-	Eval    *data.Report
+	Eval    *toyeval.Report
 	Elapsed time.Duration
 }
 

@@ -19,7 +19,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/toyeval"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/flow"
 )
@@ -87,8 +89,8 @@ type Preset struct {
 
 // DataConfig is the procedural dataset every stage draws from (stage subsets are its best items).
 type DataConfig struct {
-	Items   int                `yaml:"items"`
-	Sampler data.SamplerConfig `yaml:"sampler"`
+	Items   int                 `yaml:"items"`
+	Sampler world.SamplerConfig `yaml:"sampler"`
 }
 
 // ObjectiveConfig is the flow-matching time sampling.
@@ -121,7 +123,7 @@ type SampleConfig struct {
 
 // EvalConfig is the ToyEval run at every image stage's end (when the model can sample).
 type EvalConfig struct {
-	// Suite is a data.Suite name; "" turns the end-of-stage evaluation off.
+	// Suite is a toyeval.Suite name; "" turns the end-of-stage evaluation off.
 	Suite string `yaml:"suite"`
 	Seed  uint64 `yaml:"seed"`
 }
@@ -139,7 +141,7 @@ type DualPanelConfig struct {
 	// are ordinary images, so the single-image task is not forgotten.
 	Frac float64 `yaml:"frac"`
 	// Kinds are the lower-panel kinds drawn from: depth, edge, mask.
-	Kinds []data.PanelKind `yaml:"kinds"`
+	Kinds []world.PanelKind `yaml:"kinds"`
 }
 
 // Stage is one training stage.
@@ -381,7 +383,7 @@ func (p *Preset) Clone() *Preset {
 }
 
 // MaxResolution is the largest stage resolution: the renderer's limit for a dual panel of res × 2·res.
-const MaxResolution = data.MaxRenderSide / 2
+const MaxResolution = world.MaxRenderSide / 2
 
 // Validate checks every field, naming it (stages by index and name) and its allowed range.
 func (p *Preset) Validate() error {
@@ -414,8 +416,8 @@ func (p *Preset) Validate() error {
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)
 	}
-	if p.Data.Items < 1 || p.Data.Items > data.MaxDatasetItems {
-		return fmt.Errorf("data.items %d outside 1..%d", p.Data.Items, data.MaxDatasetItems)
+	if p.Data.Items < 1 || p.Data.Items > dataset.MaxItems {
+		return fmt.Errorf("data.items %d outside 1..%d", p.Data.Items, dataset.MaxItems)
 	}
 	if err := p.Data.Sampler.Validate(); err != nil {
 		return fmt.Errorf("data.sampler: %w", err)
@@ -457,8 +459,8 @@ func (p *Preset) Validate() error {
 			return fmt.Errorf("samples.prompts[%d] is empty", i)
 		}
 	}
-	if p.Eval.Suite != "" && !slices.Contains(data.SuiteNames(), p.Eval.Suite) {
-		return fmt.Errorf("eval.suite %q unknown (allowed: %s, or \"\" for none)", p.Eval.Suite, strings.Join(data.SuiteNames(), ", "))
+	if p.Eval.Suite != "" && !slices.Contains(toyeval.SuiteNames(), p.Eval.Suite) {
+		return fmt.Errorf("eval.suite %q unknown (allowed: %s, or \"\" for none)", p.Eval.Suite, strings.Join(toyeval.SuiteNames(), ", "))
 	}
 	if p.Checkpoints.KeepLast < 1 || p.Checkpoints.KeepLast > 1000 {
 		return fmt.Errorf("checkpoints.keep_last %d outside 1..1000", p.Checkpoints.KeepLast)
@@ -551,9 +553,9 @@ func (s *Stage) validate(patch int) error {
 		}
 		return nil
 	}
-	if s.Resolution < data.MinRenderSide || s.Resolution > MaxResolution || s.Resolution%4 != 0 || s.Resolution%patch != 0 {
+	if s.Resolution < world.MinRenderSide || s.Resolution > MaxResolution || s.Resolution%4 != 0 || s.Resolution%patch != 0 {
 		return fmt.Errorf("resolution %d: must be in %d..%d and divisible by 4 (for AvgPool4) and by objective.patch (%d)",
-			s.Resolution, data.MinRenderSide, MaxResolution, patch)
+			s.Resolution, world.MinRenderSide, MaxResolution, patch)
 	}
 	if s.AuxLoss && (s.Resolution/4)%patch != 0 {
 		return fmt.Errorf("aux_loss: the pooled image (%d px) is not divisible by objective.patch (%d); raise resolution or turn aux_loss off", s.Resolution/4, patch)
@@ -569,7 +571,7 @@ func (s *Stage) validate(patch int) error {
 			return errors.New("dual_panel.kinds: empty (allowed: depth, edge, mask)")
 		}
 		for _, k := range d.Kinds {
-			if int(k) >= data.NumPanelKinds {
+			if int(k) >= world.NumPanelKinds {
 				return fmt.Errorf("dual_panel.kinds: %d unknown", k)
 			}
 		}

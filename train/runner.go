@@ -27,7 +27,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 )
 
 // StageInfo is what the model is told when a stage begins.
@@ -721,15 +722,15 @@ func eta(st Stage, s *runState, stepDur float64, budget time.Duration) time.Dura
 // systemPromptFor is the system prompt sample and eval prompts get in a stage.
 func (r *Runner) systemPromptFor(stage int, dual bool) string {
 	if dual {
-		return data.SystemPrompt(data.TemplateC)
+		return caption.SystemPrompt(caption.TemplateC)
 	}
 	switch r.p.CaptionConfig(stage).SystemPrompt {
 	case SystemNone:
 		return ""
 	case "B":
-		return data.SystemPrompt(data.TemplateB)
+		return caption.SystemPrompt(caption.TemplateB)
 	}
-	return data.SystemPrompt(data.TemplateA) // the domain rule: prompts ask for the flat style
+	return caption.SystemPrompt(caption.TemplateA) // the domain rule: prompts ask for the flat style
 }
 
 // sampleGrid writes samples/s<stage>-<step>.png when the model can sample; failures are warnings.
@@ -768,7 +769,7 @@ func (r *Runner) sampleGrid(ctx context.Context, stage, step int) {
 
 // evaluate runs the end-of-stage ToyEval when the model can sample; nil when none ran (a failure is a
 // warning).
-func (r *Runner) evaluate(ctx context.Context, stage int) *data.Report {
+func (r *Runner) evaluate(ctx context.Context, stage int) *toyeval.Report {
 	st := r.p.Stages[stage]
 	sm, ok := r.m.(Sampler)
 	if !ok || st.NoEval || st.Kind != KindDiT || r.p.Eval.Suite == "" || ctx.Err() != nil {
@@ -786,9 +787,9 @@ func (r *Runner) evaluate(ctx context.Context, stage int) *data.Report {
 
 // toyEval samples the preset's suite with the stage's system prompt, scores it and writes the report
 // to the run folder's eval/.
-func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int) (*data.Report, error) {
+func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int) (*toyeval.Report, error) {
 	st := r.p.Stages[stage]
-	prompts, err := data.Suite(r.p.Eval.Suite)
+	prompts, err := toyeval.Suite(r.p.Eval.Suite)
 	if err != nil {
 		return nil, err
 	}
@@ -804,7 +805,7 @@ func (r *Runner) toyEval(ctx context.Context, sm Sampler, stage int) (*data.Repo
 	if len(imgs) != len(prompts) {
 		return nil, fmt.Errorf("sampler returned %d images for %d prompts", len(imgs), len(prompts))
 	}
-	rep := data.Evaluate(prompts, imgs)
+	rep := toyeval.Evaluate(prompts, imgs)
 	path := filepath.Join(r.rf.Dir, EvalDir, fmt.Sprintf("s%d-%s.json", stage, r.p.Eval.Suite))
 	if err := r.rf.WriteJSON(path, rep); err != nil {
 		return nil, err

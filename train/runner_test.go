@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
 // testPreset is tiny-cpu cut down to a few steps of every stage at 16 px.
@@ -38,7 +39,7 @@ func testPreset(t *testing.T) *Preset {
 		{Name: "high-res", Kind: KindDiT, Resolution: 16, Subset: 0.1, Steps: 6, Batch: 3, LR: 0.02, Warmup: 1,
 			EMADecay: 0.9, AuxLoss: true, CheckpointEvery: 2, LRSchedule: ScheduleCosine, MinLR: 0.001},
 		{Name: "unified", Kind: KindDiT, Resolution: 16, Subset: 0.1, Steps: 4, Batch: 2, LR: 0.01,
-			AuxLoss: true, DualPanel: &DualPanelConfig{Frac: 0.5, Kinds: []data.PanelKind{data.DepthPanel, data.EdgePanel}}},
+			AuxLoss: true, DualPanel: &DualPanelConfig{Frac: 0.5, Kinds: []world.PanelKind{world.DepthPanel, world.EdgePanel}}},
 	}
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
@@ -578,11 +579,11 @@ type sceneSampler struct {
 
 func (s *sceneSampler) Sample(ctx context.Context, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
 	s.calls.Add(1)
-	suite, err := data.Suite("quick")
+	suite, err := toyeval.Suite("quick")
 	if err != nil {
 		return nil, err
 	}
-	byText := map[string]data.Scene{}
+	byText := map[string]world.Scene{}
 	for _, p := range suite {
 		byText[p.Text] = p.Scene
 	}
@@ -593,7 +594,7 @@ func (s *sceneSampler) Sample(ctx context.Context, prompts []string, w, h int, s
 		if !ok {
 			sc = suite[0].Scene
 		}
-		img, err := data.Render(sc, w, h)
+		img, err := world.Render(sc, w, h)
 		if err != nil {
 			return nil, err
 		}
@@ -614,7 +615,7 @@ func TestSamplesAndToyEval(t *testing.T) {
 	r := newRunner(t, m, p, dir, -1, false)
 	evs := r.Events()
 	var samples []string
-	var eval *data.Report
+	var eval *toyeval.Report
 	done := make(chan struct{})
 	go func() {
 		for ev := range evs {

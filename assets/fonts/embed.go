@@ -2,7 +2,8 @@
 //
 // The atlas is generated once from Noto Sans CJK by tools/genglyphs (run `go run ./tools/genglyphs`
 // on a machine that has the font) and committed, so builds and CI need no system fonts. It covers
-// printable ASCII and every character the captioner can produce; data/glyphs_test.go checks that.
+// printable ASCII and every character the captioner can produce; TestGlyphCoverage in data/dataset
+// checks that.
 package fonts
 
 import _ "embed"

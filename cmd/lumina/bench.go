@@ -21,7 +21,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/ablation"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
@@ -306,7 +306,7 @@ NFE, samples forwarded, wall time per image, speed-up over the baseline, ToyEval
 baseline's image for the same seed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			prompts, err := data.Suite(suite)
+			prompts, err := toyeval.Suite(suite)
 			if err != nil {
 				return fmt.Errorf("--suite: %w", err)
 			}
@@ -344,7 +344,7 @@ baseline's image for the same seed.`,
 	sf.register(cmd)
 	cmd.Flags().Lookup("steps").DefValue = "50"
 	cmd.Flags().Set("steps", "50")
-	cmd.Flags().StringVar(&suite, "suite", "quick", "ToyEval suite: "+strings.Join(data.SuiteNames(), ", "))
+	cmd.Flags().StringVar(&suite, "suite", "quick", "ToyEval suite: "+strings.Join(toyeval.SuiteNames(), ", "))
 	cmd.Flags().Float64SliceVar(&tea, "teacache-thresholds", []float64{0.1, 0.3, 0.6}, "TeaCache thresholds to time")
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print a Markdown table")
 	return cmd

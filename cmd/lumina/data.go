@@ -8,13 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
 // Flag ranges for `lumina data`. Exports are bounded so that a typo cannot fill a disk.
 const (
 	maxExportItems = 1_000_000
-	maxPoolItems   = data.MaxDatasetItems
+	maxPoolItems   = dataset.MaxItems
 )
 
 var dataCmd = &cobra.Command{
@@ -47,31 +49,31 @@ dual-panel (Template C) images. Under each tile its caption is printed in Englis
 		Example: "  lumina data preview --n 8 --out sheet.png\n  lumina data preview --n 12 --granularity detailed --tile 192 --cols 3",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if n < 1 || n > data.MaxSheetTiles {
-				return fmt.Errorf("--n %d outside 1..%d", n, data.MaxSheetTiles)
+			if n < 1 || n > dataset.MaxSheetTiles {
+				return fmt.Errorf("--n %d outside 1..%d", n, dataset.MaxSheetTiles)
 			}
-			if tile < data.MinRenderSide || tile > data.MaxRenderSide || tile%2 != 0 {
-				return fmt.Errorf("--tile %d must be even and in %d..%d", tile, data.MinRenderSide, data.MaxRenderSide)
+			if tile < world.MinRenderSide || tile > world.MaxRenderSide || tile%2 != 0 {
+				return fmt.Errorf("--tile %d must be even and in %d..%d", tile, world.MinRenderSide, world.MaxRenderSide)
 			}
-			if cols < 0 || cols > data.MaxSheetTiles {
-				return fmt.Errorf("--cols %d outside 0..%d (0 = min(n, 4))", cols, data.MaxSheetTiles)
+			if cols < 0 || cols > dataset.MaxSheetTiles {
+				return fmt.Errorf("--cols %d outside 0..%d (0 = min(n, 4))", cols, dataset.MaxSheetTiles)
 			}
-			g, err := data.ParseGranularity(gran)
+			g, err := caption.ParseGranularity(gran)
 			if err != nil {
 				return fmt.Errorf("--granularity: %w", err)
 			}
 			if err := dataCheckOutFile("--out", out, ".png"); err != nil {
 				return err
 			}
-			ds, err := data.NewDataset(seed, n, data.DefaultSamplerConfig())
+			ds, err := dataset.New(seed, n, world.DefaultSamplerConfig())
 			if err != nil {
 				return err
 			}
-			sheet, err := data.ContactSheet(ds, data.SheetOptions{N: n, Tile: tile, Cols: cols, Granularity: g})
+			sheet, err := dataset.ContactSheet(ds, dataset.SheetOptions{N: n, Tile: tile, Cols: cols, Granularity: g})
 			if err != nil {
 				return err
 			}
-			if err := data.WritePNG(out, sheet); err != nil {
+			if err := dataset.WritePNG(out, sheet); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d×%d, %d tiles)\n", out, sheet.Rect.Dx(), sheet.Rect.Dy(), n)
@@ -79,10 +81,10 @@ dual-panel (Template C) images. Under each tile its caption is printed in Englis
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&n, "n", 8, fmt.Sprintf("number of tiles (1..%d)", data.MaxSheetTiles))
+	f.IntVar(&n, "n", 8, fmt.Sprintf("number of tiles (1..%d)", dataset.MaxSheetTiles))
 	f.StringVar(&out, "out", "sheet.png", "output PNG file")
 	f.Uint64Var(&seed, "seed", 1, "dataset seed")
-	f.IntVar(&tile, "tile", 160, fmt.Sprintf("side of each render in pixels (even, %d..%d)", data.MinRenderSide, data.MaxRenderSide))
+	f.IntVar(&tile, "tile", 160, fmt.Sprintf("side of each render in pixels (even, %d..%d)", world.MinRenderSide, world.MaxRenderSide))
 	f.IntVar(&cols, "cols", 0, "tiles per row (0 = min(n, 4))")
 	f.StringVar(&gran, "granularity", "short", "caption granularity drawn under each tile: detailed, medium, short or tag")
 	return cmd
@@ -113,8 +115,8 @@ enough to hold N items in the tier. Every file is written atomically; metadata.j
 			if n < 1 || n > maxExportItems {
 				return fmt.Errorf("--n %d outside 1..%d", n, maxExportItems)
 			}
-			if res < data.MinRenderSide || res > data.MaxRenderSide {
-				return fmt.Errorf("--res %d outside %d..%d", res, data.MinRenderSide, data.MaxRenderSide)
+			if res < world.MinRenderSide || res > world.MaxRenderSide {
+				return fmt.Errorf("--res %d outside %d..%d", res, world.MinRenderSide, world.MaxRenderSide)
 			}
 			if !(subset > 0 && subset <= 100) {
 				return fmt.Errorf("--subset %g outside (0, 100] (percent of the pool, e.g. 100, 10 or 1)", subset)
@@ -126,25 +128,25 @@ enough to hold N items in the tier. Every file is written atomically; metadata.j
 			if pool < 1 || pool > maxPoolItems {
 				return fmt.Errorf("--pool %d outside 1..%d", pool, maxPoolItems)
 			}
-			if got := data.SubsetSize(pool, subset); got < n {
+			if got := dataset.SubsetSize(pool, subset); got < n {
 				return fmt.Errorf("--pool %d: its top %g%% holds %d items, fewer than --n %d (use --pool %d or more)", pool, subset, got, n, need)
 			}
-			g, err := data.ParseGranularity(gran)
+			g, err := caption.ParseGranularity(gran)
 			if err != nil {
 				return fmt.Errorf("--granularity: %w", err)
 			}
-			l, err := data.ParseLang(lang)
+			l, err := caption.ParseLang(lang)
 			if err != nil {
 				return fmt.Errorf("--lang: %w", err)
 			}
 			if out == "" {
 				return fmt.Errorf("--out is required (the folder to export into)")
 			}
-			ds, err := data.NewDataset(seed, pool, data.DefaultSamplerConfig())
+			ds, err := dataset.New(seed, pool, world.DefaultSamplerConfig())
 			if err != nil {
 				return err
 			}
-			sum, err := data.Export(ds, out, data.ExportOptions{N: n, Res: res, Subset: subset,
+			sum, err := dataset.Export(ds, out, dataset.ExportOptions{N: n, Res: res, Subset: subset,
 				TextGranularity: g, TextLang: l, Overwrite: force}, nil)
 			if err != nil {
 				return err
@@ -156,7 +158,7 @@ enough to hold N items in the tier. Every file is written atomically; metadata.j
 	}
 	f := cmd.Flags()
 	f.IntVar(&n, "n", 100, fmt.Sprintf("number of items to write (1..%d)", maxExportItems))
-	f.IntVar(&res, "res", 64, fmt.Sprintf("image side in pixels (%d..%d)", data.MinRenderSide, data.MaxRenderSide))
+	f.IntVar(&res, "res", 64, fmt.Sprintf("image side in pixels (%d..%d)", world.MinRenderSide, world.MaxRenderSide))
 	f.StringVar(&out, "out", "", "folder to write into (created; must be empty unless --force)")
 	f.Uint64Var(&seed, "seed", 1, "dataset seed")
 	f.Float64Var(&subset, "subset", 100, "quality tier in percent of the pool: 100, 10, 1 or any value in (0, 100]")
@@ -191,10 +193,10 @@ folder is refused.`,
 			if dir == "" {
 				return fmt.Errorf("--dir is required (the folder to check)")
 			}
-			if res < data.MinImportRes || res > data.MaxImportRes {
-				return fmt.Errorf("--res %d outside %d..%d", res, data.MinImportRes, data.MaxImportRes)
+			if res < dataset.MinImportRes || res > dataset.MaxImportRes {
+				return fmt.Errorf("--res %d outside %d..%d", res, dataset.MinImportRes, dataset.MaxImportRes)
 			}
-			set, err := data.ImportFolder(dir, res)
+			set, err := dataset.ImportFolder(dir, res)
 			if err != nil {
 				return err
 			}
@@ -228,7 +230,7 @@ folder is refused.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "the folder of images and captions")
-	f.IntVar(&res, "res", 64, fmt.Sprintf("training resolution to resize to (%d..%d)", data.MinImportRes, data.MaxImportRes))
+	f.IntVar(&res, "res", 64, fmt.Sprintf("training resolution to resize to (%d..%d)", dataset.MinImportRes, dataset.MaxImportRes))
 	return cmd
 }
 

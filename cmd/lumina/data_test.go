@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
 // luminaRun executes the real root command. Cobra keeps flag values between executions in one
@@ -63,9 +65,9 @@ func TestDataExportImportCmd(t *testing.T) {
 		t.Errorf("export message %q", msg)
 	}
 	// The .txt holds the Chinese short caption of the dataset item the file is named after.
-	ds, _ := data.NewDataset(1, 40, data.DefaultSamplerConfig())
+	ds, _ := dataset.New(1, 40, world.DefaultSamplerConfig())
 	idx, _ := ds.Subset(10)
-	want, _ := ds.Caption(idx[0], data.ShortCaption, data.Zh)
+	want, _ := ds.Caption(idx[0], caption.Short, caption.Zh)
 	got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%06d.txt", idx[0])))
 	if err != nil || strings.TrimSpace(string(got)) != want {
 		t.Errorf("caption file %q, want %q (%v)", got, want, err)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 )
 
@@ -80,7 +80,7 @@ single run), scores all the images together and prints each score's spread acros
 	f := cmd.Flags()
 	f.StringVar(&imagesDir, "images", "", "folder of NAME.png images, each with a NAME.json sidecar")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
-	f.StringVar(&suite, "suite", "quick", "ToyEval suite to sample and score: "+strings.Join(data.SuiteNames(), ", "))
+	f.StringVar(&suite, "suite", "quick", "ToyEval suite to sample and score: "+strings.Join(toyeval.SuiteNames(), ", "))
 	f.StringVar(&outdir, "outdir", "", "with --ckpt: also write each image and its sidecar here")
 	f.IntVar(&repeats, "repeats", 1, fmt.Sprintf("with --ckpt: sample the suite this many times with fresh seeds (1..%d) and report the spread", maxEvalRepeats))
 	sf.register(cmd)
@@ -104,24 +104,24 @@ type evalResult struct {
 	Dir    string      `json:"dir"`
 	Images []evalImage `json:"images"`
 	// Report scores every image together (with --repeats, the category means are over all repeats).
-	data.Report
+	toyeval.Report
 	// Repeats holds each repeat's own report (without per-image scores) when --repeats is above 1.
-	Repeats []data.Report `json:"repeats,omitempty"`
+	Repeats []toyeval.Report `json:"repeats,omitempty"`
 }
 
 // splitRepeats scores each of n equal consecutive runs of prompts and images on its own.
-func splitRepeats(prompts []data.Prompt, images []image.Image, n int) []data.Report {
+func splitRepeats(prompts []toyeval.Prompt, images []image.Image, n int) []toyeval.Report {
 	per := len(prompts) / n
-	reps := make([]data.Report, n)
+	reps := make([]toyeval.Report, n)
 	for k := range reps {
-		reps[k] = data.Evaluate(prompts[k*per:(k+1)*per], images[k*per:(k+1)*per])
+		reps[k] = toyeval.Evaluate(prompts[k*per:(k+1)*per], images[k*per:(k+1)*per])
 		reps[k].Scores = nil
 	}
 	return reps
 }
 
 // spread is the sample standard deviation across repeats of the value pick reads from each report.
-func spread(reps []data.Report, pick func(data.Report) (float64, bool)) (float64, bool) {
+func spread(reps []toyeval.Report, pick func(toyeval.Report) (float64, bool)) (float64, bool) {
 	var xs []float64
 	for _, r := range reps {
 		if v, ok := pick(r); ok {
@@ -144,7 +144,7 @@ func spread(reps []data.Report, pick func(data.Report) (float64, bool)) (float64
 }
 
 // scoreNamed finds a named score in a list.
-func scoreNamed(list []data.CategoryScore, name string) (float64, bool) {
+func scoreNamed(list []toyeval.CategoryScore, name string) (float64, bool) {
 	for _, c := range list {
 		if c.Name == name {
 			return c.Mean, true
@@ -178,12 +178,12 @@ func evalFolder(dir string) (*evalResult, error) {
 		return nil, fmt.Errorf("--images: no .png files in %s", dir)
 	}
 	var problems []string
-	var prompts []data.Prompt
+	var prompts []toyeval.Prompt
 	var images []image.Image
 	res := &evalResult{Dir: dir}
 	for _, name := range names {
 		side := strings.TrimSuffix(name, filepath.Ext(name)) + ".json"
-		sc, err := data.ReadImageSidecar(filepath.Join(dir, side))
+		sc, err := toyeval.ReadImageSidecar(filepath.Join(dir, side))
 		if errors.Is(err, os.ErrNotExist) {
 			problems = append(problems, fmt.Sprintf("%s: no sidecar %s", name, side))
 			continue
@@ -218,7 +218,7 @@ func evalFolder(dir string) (*evalResult, error) {
 		}
 		return nil, errors.New(msg)
 	}
-	res.Report = data.Evaluate(prompts, images)
+	res.Report = toyeval.Evaluate(prompts, images)
 	for i := range res.Images {
 		res.Images[i].Score = res.Report.Scores[i]
 	}
@@ -241,7 +241,7 @@ func evalDecodePNG(path string) (image.Image, error) {
 func printEvalTable(w io.Writer, res *evalResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// With repeats, each score gets the standard deviation of its per-repeat values beside it.
-	sd := func(pick func(data.Report) (float64, bool)) string {
+	sd := func(pick func(toyeval.Report) (float64, bool)) string {
 		if v, ok := spread(res.Repeats, pick); ok {
 			return fmt.Sprintf("\t±%.3f", v)
 		}
@@ -253,16 +253,16 @@ func printEvalTable(w io.Writer, res *evalResult) {
 	}
 	fmt.Fprintln(tw, head)
 	for _, c := range res.Categories {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f%s\n", c.Name, c.N, c.Mean, sd(func(r data.Report) (float64, bool) { return scoreNamed(r.Categories, c.Name) }))
+		fmt.Fprintf(tw, "%s\t%d\t%.3f%s\n", c.Name, c.N, c.Mean, sd(func(r toyeval.Report) (float64, bool) { return scoreNamed(r.Categories, c.Name) }))
 	}
 	fmt.Fprintf(tw, "\t\t\n")
 	for _, b := range res.Benchmarks {
-		fmt.Fprintf(tw, "%s (mean of %d categories)\t\t%.3f%s\n", b.Name, b.N, b.Mean, sd(func(r data.Report) (float64, bool) { return scoreNamed(r.Benchmarks, b.Name) }))
+		fmt.Fprintf(tw, "%s (mean of %d categories)\t\t%.3f%s\n", b.Name, b.N, b.Mean, sd(func(r toyeval.Report) (float64, bool) { return scoreNamed(r.Benchmarks, b.Name) }))
 	}
 	for _, f := range res.DPGFacets {
-		fmt.Fprintf(tw, "  dpg %s\t\t%.3f%s\n", f.Name, f.Mean, sd(func(r data.Report) (float64, bool) { return scoreNamed(r.DPGFacets, f.Name) }))
+		fmt.Fprintf(tw, "  dpg %s\t\t%.3f%s\n", f.Name, f.Mean, sd(func(r toyeval.Report) (float64, bool) { return scoreNamed(r.DPGFacets, f.Name) }))
 	}
-	fmt.Fprintf(tw, "overall (mean of categories)\t%d\t%.3f%s\n", len(res.Images), res.Overall, sd(func(r data.Report) (float64, bool) { return r.Overall, true }))
+	fmt.Fprintf(tw, "overall (mean of categories)\t%d\t%.3f%s\n", len(res.Images), res.Overall, sd(func(r toyeval.Report) (float64, bool) { return r.Overall, true }))
 	if len(res.Repeats) > 1 {
 		var each []string
 		for _, r := range res.Repeats {
@@ -275,13 +275,13 @@ func printEvalTable(w io.Writer, res *evalResult) {
 
 // evalCheckpoint samples a suite's prompts with the checkpoint and scores them.
 func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string, repeats int) (*evalResult, error) {
-	one, err := data.Suite(suite)
+	one, err := toyeval.Suite(suite)
 	if err != nil {
 		return nil, fmt.Errorf("--suite: %w", err)
 	}
 	// The suite repeated: EvalSuite gives prompt j the seed --seed + j, which is the documented
 	// --seed + k·P + i for prompt i of repeat k.
-	var prompts []data.Prompt
+	var prompts []toyeval.Prompt
 	for range repeats {
 		prompts = append(prompts, one...)
 	}

@@ -10,41 +10,43 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/toyeval"
+	"github.com/lumina-workbench/lumina/data/world"
 )
 
 // evalTestFolder writes the ground-truth renders of the quick suite, each with a sidecar naming the
 // prompt shift places after it within its category (0: its own prompt).
-func evalTestFolder(t *testing.T, shift int) (string, []data.Prompt) {
+func evalTestFolder(t *testing.T, shift int) (string, []toyeval.Prompt) {
 	t.Helper()
 	dir := t.TempDir()
-	ps, err := data.Suite("quick")
+	ps, err := toyeval.Suite("quick")
 	if err != nil {
 		t.Fatal(err)
 	}
-	byCat := map[string][]data.Prompt{}
+	byCat := map[string][]toyeval.Prompt{}
 	for _, p := range ps {
 		byCat[p.Category] = append(byCat[p.Category], p)
 	}
 	k := map[string]int{}
 	for i, p := range ps {
-		img, err := data.Render(p.Scene, 32, 32)
+		img, err := world.Render(p.Scene, 32, 32)
 		if err != nil {
 			t.Fatal(err)
 		}
 		name := filepath.Join(dir, p.ID)
-		if err := data.WritePNG(name+".png", img); err != nil {
+		if err := dataset.WritePNG(name+".png", img); err != nil {
 			t.Fatal(err)
 		}
 		cat := byCat[p.Category]
 		side := cat[(k[p.Category]+shift)%len(cat)]
 		k[p.Category]++
-		sc := data.ImageSidecar{ID: side.ID}
+		sc := toyeval.ImageSidecar{ID: side.ID}
 		if i == 0 {
 			// One sidecar brings its own facts instead of an id.
-			sc = data.ImageSidecar{Prompt: side.Text, Category: side.Category, Facts: side.Facts}
+			sc = toyeval.ImageSidecar{Prompt: side.Text, Category: side.Category, Facts: side.Facts}
 		}
-		if err := data.WriteImageSidecar(name+".json", sc); err != nil {
+		if err := toyeval.WriteImageSidecar(name+".json", sc); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,13 +64,13 @@ func TestEvalCmd(t *testing.T) {
 			File  string  `json:"file"`
 			Score float64 `json:"score"`
 		} `json:"images"`
-		Categories []data.CategoryScore `json:"categories"`
-		Overall    float64              `json:"overall"`
+		Categories []toyeval.CategoryScore `json:"categories"`
+		Overall    float64                 `json:"overall"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(res.Images) != len(ps) || len(res.Categories) != len(data.Categories()) || res.Overall < 0.98 {
+	if len(res.Images) != len(ps) || len(res.Categories) != len(toyeval.Categories()) || res.Overall < 0.98 {
 		t.Errorf("%d images, %d categories, overall %.3f", len(res.Images), len(res.Categories), res.Overall)
 	}
 	table, err := luminaRun(t, "eval", "--images", dir)
@@ -76,7 +78,7 @@ func TestEvalCmd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", table)
-	for _, s := range append(data.Categories(), "geneval", "overall") {
+	for _, s := range append(toyeval.Categories(), "geneval", "overall") {
 		if !strings.Contains(table, s) {
 			t.Errorf("table lacks %q:\n%s", s, table)
 		}
@@ -128,20 +130,20 @@ func TestEvalCmdErrors(t *testing.T) {
 // TestEvalRepeatsPooling: two repeats, one of perfect images (the ground-truth renders) and one of no
 // images, pool to the mean of the two, and the table shows their spread.
 func TestEvalRepeatsPooling(t *testing.T) {
-	ps, err := data.Suite("quick")
+	ps, err := toyeval.Suite("quick")
 	if err != nil {
 		t.Fatal(err)
 	}
-	prompts := append(append([]data.Prompt(nil), ps...), ps...)
+	prompts := append(append([]toyeval.Prompt(nil), ps...), ps...)
 	images := make([]image.Image, len(prompts))
 	for i, p := range ps {
-		img, err := data.Render(p.Scene, 32, 32)
+		img, err := world.Render(p.Scene, 32, 32)
 		if err != nil {
 			t.Fatal(err)
 		}
 		images[i] = img
 	}
-	res := &evalResult{Report: data.Evaluate(prompts, images), Repeats: splitRepeats(prompts, images, 2)}
+	res := &evalResult{Report: toyeval.Evaluate(prompts, images), Repeats: splitRepeats(prompts, images, 2)}
 	for range prompts {
 		res.Images = append(res.Images, evalImage{})
 	}
@@ -155,7 +157,7 @@ func TestEvalRepeatsPooling(t *testing.T) {
 	if res.Repeats[0].Scores != nil {
 		t.Fatal("per-repeat reports repeat the per-image scores")
 	}
-	sd, ok := spread(res.Repeats, func(r data.Report) (float64, bool) { return r.Overall, true })
+	sd, ok := spread(res.Repeats, func(r toyeval.Report) (float64, bool) { return r.Overall, true })
 	if !ok || math.Abs(sd-good/math.Sqrt2) > 1e-12 {
 		t.Fatalf("spread %.4f (%v), want %.4f", sd, ok, good/math.Sqrt2)
 	}

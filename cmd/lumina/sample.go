@@ -12,7 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
@@ -204,11 +205,11 @@ func sampleJobs(prompt, promptsFile, out, outdir string) ([]sampleJob, error) {
 
 // writeGenerated writes the PNG and its sidecar, each atomically.
 func writeGenerated(out string, g *infer.Generated) error {
-	if err := data.WritePNG(out, g.Image); err != nil {
+	if err := dataset.WritePNG(out, g.Image); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
 	side := strings.TrimSuffix(out, filepath.Ext(out)) + ".json"
-	if err := data.WriteImageSidecar(side, g.Sidecar); err != nil {
+	if err := toyeval.WriteImageSidecar(side, g.Sidecar); err != nil {
 		return fmt.Errorf("write %s: %w", side, err)
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 )
@@ -235,13 +235,13 @@ func TestEvalCheckpointRepeats(t *testing.T) {
 	if len(two.Images) != 2*n || len(two.Repeats) != 2 || len(one.Repeats) != 0 {
 		t.Fatalf("%d and %d images, %d and %d repeat reports", n, len(two.Images), len(one.Repeats), len(two.Repeats))
 	}
-	read := func(sub string, j int) ([]byte, data.ImageSidecar) {
+	read := func(sub string, j int) ([]byte, toyeval.ImageSidecar) {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(dir, sub, fmt.Sprintf("%03d.png", j)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc, err := data.ReadImageSidecar(filepath.Join(dir, sub, fmt.Sprintf("%03d.json", j)))
+		sc, err := toyeval.ReadImageSidecar(filepath.Join(dir, sub, fmt.Sprintf("%03d.json", j)))
 		if err != nil {
 			t.Fatal(err)
 		}

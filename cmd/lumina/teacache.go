@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
@@ -37,7 +37,7 @@ metadata (atomically: the old file stays intact if anything fails).`,
 			if prompts < 1 || prompts > 1000 {
 				return fmt.Errorf("--prompts must be in 1..1000, got %d", prompts)
 			}
-			all, err := data.Suite(suite)
+			all, err := toyeval.Suite(suite)
 			if err != nil {
 				return fmt.Errorf("--suite: %w", err)
 			}

@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/tui"
 )
 
@@ -14,7 +15,7 @@ const tuiDatasetSize = 10_000
 // the trainer and the run store; a nil Scenes gets the default procedural dataset.
 func runTUI(deps tui.Deps) error {
 	if deps.Scenes == nil {
-		ds, err := data.NewDataset(1, tuiDatasetSize, data.DefaultSamplerConfig())
+		ds, err := dataset.New(1, tuiDatasetSize, world.DefaultSamplerConfig())
 		if err != nil {
 			return fmt.Errorf("tui dataset: %w", err)
 		}

@@ -1,11 +1,11 @@
 // Command genglyphs rasterises the characters the workbench ever draws (printable ASCII and everything
 // the captioner, ToyEval and the vocabulary can produce, in English and Chinese) from Noto Sans CJK into
-// the small atlas under assets/fonts that data/glyphs.go embeds. The font is only needed here, once;
-// builds and CI use the committed atlas.
+// the small atlas under assets/fonts that data/dataset/glyphs.go embeds. The font is only needed here,
+// once; builds and CI use the committed atlas.
 //
 //	go run ./tools/genglyphs [--font PATH] [--size PX] [--scenes N] [--out DIR]
 //
-// Rerun it whenever the captioner learns new words (data/glyphs_test.go fails when it has).
+// Rerun it whenever the captioner learns new words (TestGlyphCoverage in data/dataset fails when it has).
 package main
 
 import (
@@ -25,7 +25,7 @@ import (
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
 )
 
 func main() {
@@ -120,10 +120,10 @@ func run(fontPath, family string, size float64, scenes int, out string, atlasWid
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", out, err)
 	}
-	if err := data.WriteFileAtomic(filepath.Join(out, "glyphs.png"), pngBuf.Bytes()); err != nil {
+	if err := dataset.WriteFileAtomic(filepath.Join(out, "glyphs.png"), pngBuf.Bytes()); err != nil {
 		return err
 	}
-	if err := data.WriteFileAtomic(filepath.Join(out, "glyphs.idx"), []byte(idx.String())); err != nil {
+	if err := dataset.WriteFileAtomic(filepath.Join(out, "glyphs.idx"), []byte(idx.String())); err != nil {
 		return err
 	}
 	fmt.Printf("%d glyphs, atlas %dx%d (%d bytes png, %d bytes index) in %s\n",
@@ -165,7 +165,7 @@ func collectRunes(scenes int) []rune {
 	for _, r := range "，。、：；！？（）“”‘’《》…—·×" {
 		set[r] = true
 	}
-	for _, s := range data.GlyphCorpus(1, scenes) {
+	for _, s := range dataset.GlyphCorpus(1, scenes) {
 		for _, r := range s {
 			if r >= 0x20 && r != 0x7f {
 				set[r] = true

@@ -18,7 +18,8 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
@@ -133,12 +134,12 @@ func New(p *train.Preset) (*Model, error) {
 
 // BuildTokenizer builds the vocabulary from the captioner's corpus and every system prompt.
 func BuildTokenizer(seed uint64) (*textenc.Tokenizer, error) {
-	corpus := data.CaptionCorpus(20000, seed)
-	for t := data.Template(0); int(t) < data.NumTemplates; t++ {
-		corpus = append(corpus, data.SystemPrompt(t))
+	corpus := caption.Corpus(20000, seed)
+	for t := caption.Template(0); int(t) < caption.NumTemplates; t++ {
+		corpus = append(corpus, caption.SystemPrompt(t))
 	}
-	for k := data.PanelKind(0); int(k) < data.NumPanelKinds; k++ {
-		corpus = append(corpus, data.DualPanelSystemPrompt(data.PanelPromptKind(k)))
+	for k := world.PanelKind(0); int(k) < world.NumPanelKinds; k++ {
+		corpus = append(corpus, caption.DualPanelSystemPrompt(caption.PanelPromptKind(k)))
 	}
 	tok, err := textenc.Build(corpus, 1, 100000)
 	if err != nil {

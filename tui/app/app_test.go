@@ -8,7 +8,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
@@ -28,7 +29,7 @@ type harness struct {
 // decides at once), sizes it and runs Init.
 func newHarness(t *testing.T, w, h int) *harness {
 	t.Helper()
-	ds, err := data.NewDataset(7, 50, data.DefaultSamplerConfig())
+	ds, err := dataset.New(7, 50, world.DefaultSamplerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

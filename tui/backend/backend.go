@@ -9,7 +9,8 @@ import (
 	"context"
 	"image"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/train"
 )
@@ -58,13 +59,13 @@ type RunStore interface {
 	LoadSampler(ctx context.Context, ckpt string) (Sampler, error)
 }
 
-// SceneSource is the procedural dataset the data view browses; *data.Dataset satisfies it.
+// SceneSource is the procedural dataset the data view browses; *dataset.Dataset satisfies it.
 type SceneSource interface {
 	Len() int
-	Scene(i int) (data.Scene, error)
+	Scene(i int) (world.Scene, error)
 	Image(i, w, h int) (*image.RGBA, error)
-	Captions(i int) (data.CaptionSet, error)
+	Captions(i int) (dataset.CaptionSet, error)
 	Quality(i int) (float64, error)
 }
 
-var _ SceneSource = (*data.Dataset)(nil)
+var _ SceneSource = (*dataset.Dataset)(nil)

@@ -11,7 +11,9 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/components/imagebox"
@@ -21,9 +23,9 @@ import (
 // LoadedMsg carries one scene's render and captions.
 type LoadedMsg struct {
 	Index, Res int
-	Scene      data.Scene
+	Scene      world.Scene
 	Image      image.Image
-	Captions   data.CaptionSet
+	Captions   dataset.CaptionSet
 	Quality    float64
 	Err        error
 }
@@ -56,7 +58,7 @@ type Model struct {
 
 	index  int
 	res    int // index into Resolutions
-	lang   data.Lang
+	lang   caption.Lang
 	image  *imagebox.Model
 	loaded *LoadedMsg
 }
@@ -178,7 +180,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Res):
 		m.res = (m.res + 1) % len(Resolutions)
 	case key.Matches(k, m.keys.Lang):
-		m.lang = data.Lang((int(m.lang) + 1) % data.NumLangs)
+		m.lang = caption.Lang((int(m.lang) + 1) % caption.NumLangs)
 	}
 	if m.index != old || m.res != oldRes {
 		return m.load()
@@ -253,16 +255,16 @@ func (m *Model) captionsView(w, h int) string {
 	if ld == nil || ld.Index != m.index || ld.Err != nil {
 		return ""
 	}
-	langs := []data.Lang{m.lang}
+	langs := []caption.Lang{m.lang}
 	if w >= 140 {
-		langs = []data.Lang{data.En, data.Zh}
+		langs = []caption.Lang{caption.En, caption.Zh}
 	}
-	share := max(1, h/(data.NumGranularities*len(langs)))
+	share := max(1, h/(caption.NumGranularities*len(langs)))
 	var lines []string
-	for g := range data.NumGranularities {
+	for g := range caption.NumGranularities {
 		for _, lang := range langs {
-			label := fmt.Sprintf("%-8s %s ", data.Granularity(g), lang)
-			text := ld.Captions.Get(data.Granularity(g), lang)
+			label := fmt.Sprintf("%-8s %s ", caption.Granularity(g), lang)
+			text := ld.Captions.Get(caption.Granularity(g), lang)
 			wrapped := strings.Split(common.Wrap(text, max(10, w-len(label))), "\n")
 			if len(wrapped) > share {
 				wrapped = wrapped[:share]

@@ -7,14 +7,16 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
+	"github.com/lumina-workbench/lumina/data/dataset"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
 )
 
-func newView(t *testing.T, w, h int) (*Model, *data.Dataset) {
+func newView(t *testing.T, w, h int) (*Model, *dataset.Dataset) {
 	t.Helper()
-	ds, err := data.NewDataset(7, 200, data.DefaultSamplerConfig())
+	ds, err := dataset.New(7, 200, world.DefaultSamplerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +65,12 @@ func TestBrowse(t *testing.T) {
 	out := ansi.Strip(m.View())
 	cs, _ := ds.Captions(11)
 	// At 160 columns both languages show; check the start of every caption.
-	for g := range data.NumGranularities {
-		for l := range data.NumLangs {
-			c := []rune(cs.Get(data.Granularity(g), data.Lang(l)))
+	for g := range caption.NumGranularities {
+		for l := range caption.NumLangs {
+			c := []rune(cs.Get(caption.Granularity(g), caption.Lang(l)))
 			head := string(c[:min(8, len(c))])
 			if !strings.Contains(out, head) {
-				t.Errorf("caption %v/%v %q missing", data.Granularity(g), data.Lang(l), head)
+				t.Errorf("caption %v/%v %q missing", caption.Granularity(g), caption.Lang(l), head)
 			}
 		}
 	}
@@ -81,7 +83,7 @@ func TestBrowse(t *testing.T) {
 func TestLanguageToggle(t *testing.T) {
 	m, ds := newView(t, 80, 24)
 	cs, _ := ds.Captions(0)
-	zh := []rune(cs.Get(data.TagCaption, data.Zh))
+	zh := []rune(cs.Get(caption.Tag, caption.Zh))
 	if strings.Contains(ansi.Strip(m.View()), string(zh[:2])) {
 		t.Skip("tag caption shares its start across languages")
 	}

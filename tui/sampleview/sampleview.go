@@ -13,7 +13,7 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/caption"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
@@ -191,7 +191,7 @@ func (m *Model) Spec() infer.Spec {
 	f := m.fields.Fields
 	var res int
 	fmt.Sscan(f[fRes].Chosen(), &res)
-	sys, _ := data.ParseTemplate(f[fSystem].Chosen())
+	sys, _ := caption.ParseTemplate(f[fSystem].Chosen())
 	o := infer.SampleOptions{
 		Steps:    int(f[fSteps].Value),
 		CFG:      f[fCFG].Value,

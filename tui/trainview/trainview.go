@@ -15,7 +15,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
@@ -90,7 +90,7 @@ type stageProgress struct {
 	info  train.Stage
 	step  int
 	done  bool
-	eval  *data.Report
+	eval  *toyeval.Report
 }
 
 // Model is the train view.

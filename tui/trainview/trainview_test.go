@@ -13,7 +13,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/internal/drive"
@@ -174,7 +174,7 @@ func TestJobLifecycle(t *testing.T) {
 	if !strings.Contains(ansi.Strip(m.View()), "samples at stage 0 step 40") {
 		t.Error("sample grid not labelled")
 	}
-	rep := data.Report{Overall: 0.625, Categories: []data.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
+	rep := toyeval.Report{Overall: 0.625, Categories: []toyeval.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
 	feed(t, m, tr, train.StageFinished{Stage: 0, Eval: &rep})
 	out = ansi.Strip(m.View())
 	if !strings.Contains(out, "overall 0.625") || !strings.Contains(out, "0.35") {
@@ -228,7 +228,7 @@ func TestGolden(t *testing.T) {
 		for i := 1; i <= 60; i++ {
 			feed(t, m, tr, metrics(0, i, 100))
 		}
-		rep := data.Report{Overall: 0.625, Categories: []data.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
+		rep := toyeval.Report{Overall: 0.625, Categories: []toyeval.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
 		showGrid(t, m, 0, 60, fake.Image(64, 32))
 		feed(t, m, tr, train.StageFinished{Stage: 0, Eval: &rep})
 		golden.Assert(t, fmt.Sprintf("running_%dx%d", w, h), m.View(), w, h)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lumina-workbench/lumina/data"
+	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
@@ -41,13 +41,13 @@ func NewSampler() *Sampler {
 func (s *Sampler) Info() backend.ModelInfo { return s.ModelInfo }
 
 // Scene is the scene drawn for a seed.
-func Scene(seed uint64) data.Scene {
-	return data.Scene{
-		Background: data.Gray,
-		Domain:     data.Flat,
-		Objects: []data.Object{
-			{Shape: data.Circle, Colour: data.Colour(seed % 8), Size: data.Large, X: 0.3, Y: 0.35},
-			{Shape: data.Square, Colour: data.Blue, Size: data.Medium, X: 0.72, Y: 0.7},
+func Scene(seed uint64) world.Scene {
+	return world.Scene{
+		Background: world.Gray,
+		Domain:     world.Flat,
+		Objects: []world.Object{
+			{Shape: world.Circle, Colour: world.Colour(seed % 8), Size: world.Large, X: 0.3, Y: 0.35},
+			{Shape: world.Square, Colour: world.Blue, Size: world.Medium, X: 0.72, Y: 0.7},
 		},
 	}
 }
@@ -80,7 +80,7 @@ func (s *Sampler) Sample(ctx context.Context, spec infer.Spec) (*infer.Generated
 			spec.OnStep(si)
 		}
 	}
-	img, err := data.Render(Scene(spec.Options.Seed), spec.Width, spec.Height)
+	img, err := world.Render(Scene(spec.Options.Seed), spec.Width, spec.Height)
 	if err != nil {
 		return nil, fmt.Errorf("fake sampler: %w", err)
 	}
@@ -201,6 +201,6 @@ func (r *Runs) LoadSampler(ctx context.Context, ckpt string) (backend.Sampler, e
 
 // Image is a deterministic test picture.
 func Image(w, h int) *image.RGBA {
-	img, _ := data.Render(Scene(3), w, h)
+	img, _ := world.Render(Scene(3), w, h)
 	return img
 }
