@@ -232,17 +232,14 @@ func (r *Runner) signal() {
 }
 
 // Pause holds the run before its next step.
-func (r *Runner) Pause() {
-	r.mu.Lock()
-	r.paused = true
-	r.mu.Unlock()
-	r.signal()
-}
+func (r *Runner) Pause() { r.setPaused(true) }
 
 // Resume lets a paused run continue.
-func (r *Runner) Resume() {
+func (r *Runner) Resume() { r.setPaused(false) }
+
+func (r *Runner) setPaused(on bool) {
 	r.mu.Lock()
-	r.paused = false
+	r.paused = on
 	r.mu.Unlock()
 	r.signal()
 }
@@ -348,43 +345,27 @@ func (r *Runner) meta(s runState) map[string]string {
 
 func parseState(meta map[string]string, path string) (runState, error) {
 	var s runState
-	get := func(k string) (string, error) {
-		v, ok := meta[metaPrefix+k]
+	var ns int64
+	fields := []struct {
+		key   string
+		parse func(string) error
+	}{
+		{"stage", func(v string) (err error) { s.stage, err = strconv.Atoi(v); return err }},
+		{"step", func(v string) (err error) { s.step, err = strconv.Atoi(v); return err }},
+		{"final", func(v string) (err error) { s.final, err = strconv.ParseBool(v); return err }},
+		{"bad_streak", func(v string) (err error) { s.badStreak, err = strconv.Atoi(v); return err }},
+		{"elapsed_ns", func(v string) (err error) { ns, err = strconv.ParseInt(v, 10, 64); return err }},
+	}
+	for _, f := range fields {
+		v, ok := meta[metaPrefix+f.key]
 		if !ok {
-			return "", fmt.Errorf("checkpoint %s: metadata has no %s%s (not written by this trainer?)", path, metaPrefix, k)
+			return s, fmt.Errorf("checkpoint %s: metadata has no %s%s (not written by this trainer?)", path, metaPrefix, f.key)
 		}
-		return v, nil
-	}
-	var err error
-	var v string
-	if v, err = get("stage"); err == nil {
-		s.stage, err = strconv.Atoi(v)
-	}
-	if err == nil {
-		if v, err = get("step"); err == nil {
-			s.step, err = strconv.Atoi(v)
+		if err := f.parse(v); err != nil {
+			return s, fmt.Errorf("checkpoint %s: bad metadata %s%s: %w", path, metaPrefix, f.key, err)
 		}
 	}
-	if err == nil {
-		if v, err = get("final"); err == nil {
-			s.final, err = strconv.ParseBool(v)
-		}
-	}
-	if err == nil {
-		if v, err = get("bad_streak"); err == nil {
-			s.badStreak, err = strconv.Atoi(v)
-		}
-	}
-	if err == nil {
-		if v, err = get("elapsed_ns"); err == nil {
-			var ns int64
-			ns, err = strconv.ParseInt(v, 10, 64)
-			s.elapsed = time.Duration(ns)
-		}
-	}
-	if err != nil {
-		return s, fmt.Errorf("checkpoint %s: bad metadata: %w", path, err)
-	}
+	s.elapsed = time.Duration(ns)
 	return s, nil
 }
 

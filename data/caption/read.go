@@ -230,3 +230,18 @@ func styleAndBackground(words []string, bgColour func(string) (world.Background,
 	}
 	return fs
 }
+
+// clauses reads a sentence of n tokens clause by clause: clause(i) reads the clause starting at token i
+// and returns its facts and the token after it; a clause that reads nothing skips one token.
+func clauses(n int, clause func(i int) ([]world.Fact, int)) []world.Fact {
+	var fs []world.Fact
+	for i := 0; i < n; {
+		f, j := clause(i)
+		fs = append(fs, f...)
+		if j <= i {
+			j = i + 1
+		}
+		i = j
+	}
+	return fs
+}

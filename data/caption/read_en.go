@@ -428,14 +428,7 @@ func readEnglish(text string) []world.Fact {
 	var fs []world.Fact
 	for _, sent := range enSentences(text) {
 		p := enParser{w: sent}
-		for i := 0; i < len(sent); {
-			f, j := p.clause(i)
-			fs = append(fs, f...)
-			if j <= i {
-				j = i + 1
-			}
-			i = j
-		}
+		fs = append(fs, clauses(len(sent), p.clause)...)
 		fs = append(fs, styleAndBackground(sent, func(w string) (world.Background, bool) { return enBackgroundOf(w) },
 			func(w string) bool { return enBackgroundWords[w] }, enFlatWords, enPhotoWords)...)
 	}

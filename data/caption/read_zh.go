@@ -389,14 +389,7 @@ func readChinese(text string) []world.Fact {
 	var fs []world.Fact
 	for _, sent := range zhSentences(text) {
 		p := zhParser{t: sent}
-		for i := 0; i < len(sent); {
-			f, j := p.clause(i)
-			fs = append(fs, f...)
-			if j <= i {
-				j = i + 1
-			}
-			i = j
-		}
+		fs = append(fs, clauses(len(sent), p.clause)...)
 		words := make([]string, len(sent))
 		for i, t := range sent {
 			words[i] = t.text

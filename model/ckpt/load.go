@@ -147,25 +147,26 @@ func convert(t *tensor.Dense, dtype tensor.Dtype) *tensor.Dense {
 	if t.Dtype() == dtype {
 		return t
 	}
-	shape := t.Shape().Clone()
+	if len(t.Shape()) == 0 { // a scalar
+		if dtype == tensor.Float64 {
+			return tensor.New(tensor.FromScalar(float64(t.Float32s()[0])))
+		}
+		return tensor.New(tensor.FromScalar(float32(t.Float64s()[0])))
+	}
+	var backing any
 	if dtype == tensor.Float64 {
-		src := t.Float32s()
-		dst := make([]float64, len(src))
-		for i, v := range src {
-			dst[i] = float64(v)
-		}
-		if len(shape) == 0 {
-			return tensor.New(tensor.FromScalar(dst[0]))
-		}
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(dst))
+		backing = castAll[float64](t.Float32s())
+	} else {
+		backing = castAll[float32](t.Float64s())
 	}
-	src := t.Float64s()
-	dst := make([]float32, len(src))
+	return tensor.New(tensor.WithShape(t.Shape().Clone()...), tensor.WithBacking(backing))
+}
+
+// castAll converts every element of src to D.
+func castAll[D, S float32 | float64](src []S) []D {
+	dst := make([]D, len(src))
 	for i, v := range src {
-		dst[i] = float32(v)
+		dst[i] = D(v)
 	}
-	if len(shape) == 0 {
-		return tensor.New(tensor.FromScalar(dst[0]))
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(dst))
+	return dst
 }

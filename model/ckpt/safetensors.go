@@ -173,38 +173,42 @@ func writeBody(w io.Writer, header []byte, order []string, tensors map[string]*t
 		return err
 	}
 	buf := make([]byte, 0, 1<<16)
-	for _, n := range order {
-		t := contiguous(tensors[n])
-		flush := func() error {
-			_, err := w.Write(buf)
-			buf = buf[:0]
-			return err
-		}
+	for _, name := range order {
+		t := contiguous(tensors[name])
+		n := t.Shape().TotalSize()
+		var err error
 		switch t.Dtype() {
 		case tensor.Float32:
-			for _, v := range t.Float32s()[:t.Shape().TotalSize()] {
-				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-				if len(buf) >= cap(buf)-8 {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
+			err = writeEach(w, buf, t.Float32s()[:n], func(b []byte, v float32) []byte {
+				return binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+			})
 		case tensor.Float64:
-			for _, v := range t.Float64s()[:t.Shape().TotalSize()] {
-				buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
-				if len(buf) >= cap(buf)-8 {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
+			err = writeEach(w, buf, t.Float64s()[:n], func(b []byte, v float64) []byte {
+				return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+			})
 		}
-		if err := flush(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeEach encodes every value with put into buf (used as scratch space) and writes it to w, a
+// buffer-full at a time.
+func writeEach[T any](w io.Writer, buf []byte, vals []T, put func([]byte, T) []byte) error {
+	buf = buf[:0]
+	for _, v := range vals {
+		buf = put(buf, v)
+		if len(buf) >= cap(buf)-8 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.Write(buf)
+	return err
 }
 
 // contiguous returns t itself, or a packed copy when t is a strided view or transposed.

@@ -90,28 +90,24 @@ func (e *EMA) swap(params []*tensor.Dense) {
 }
 
 // SwapIn puts the average into params and keeps the training weights aside.
-func (e *EMA) SwapIn(params []*tensor.Dense) error {
-	if e.swapped {
-		return fmt.Errorf("ema: already swapped in")
-	}
-	if err := e.check(params); err != nil {
-		return err
-	}
-	e.swap(params)
-	e.swapped = true
-	return nil
-}
+func (e *EMA) SwapIn(params []*tensor.Dense) error { return e.swapTo(params, true) }
 
 // SwapOut restores the training weights into params.
-func (e *EMA) SwapOut(params []*tensor.Dense) error {
-	if !e.swapped {
+func (e *EMA) SwapOut(params []*tensor.Dense) error { return e.swapTo(params, false) }
+
+// swapTo exchanges params and the average, so that params hold the average exactly when in.
+func (e *EMA) swapTo(params []*tensor.Dense, in bool) error {
+	switch {
+	case in && e.swapped:
+		return fmt.Errorf("ema: already swapped in")
+	case !in && !e.swapped:
 		return fmt.Errorf("ema: not swapped in")
 	}
 	if err := e.check(params); err != nil {
 		return err
 	}
 	e.swap(params)
-	e.swapped = false
+	e.swapped = in
 	return nil
 }
 
