@@ -20,8 +20,8 @@ test:
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -count=1 ./...
 
-# The Go benchmarks, then the training step and sampling forward against ../shared/bench/ref_nextdit.py
-# in the same run (the ratio Go/PyTorch; without python3-torch only the Go figures).
+# The Go benchmarks, then the training step and sampling forward against the PyTorch reference,
+# tools/reference/nextdit.py, in the same run (the ratio Go/PyTorch; without python3-torch only the Go figures).
 bench: build
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchtime 3x ./...
 	./$(BIN) bench train

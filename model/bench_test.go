@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// BenchmarkTrainStep times forward + backward of the tiny config at ref_nextdit.py's default shape
+// BenchmarkTrainStep times forward + backward of the tiny config at the PyTorch reference's default shape
 // (batch 16, 32×32, patch 4, 48 caption tokens of which 36 real). `lumina bench train` adds AdamW
 // and the PyTorch reference side by side.
 func BenchmarkTrainStep(b *testing.B) {

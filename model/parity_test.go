@@ -13,14 +13,14 @@ import (
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 )
 
-// parityConfig is the architecture of testdata/parity, exported by ../shared/bench/ref_nextdit.py with the
-// flags in testdata/parity/gen.sh.
+// parityConfig is the architecture of testdata/parity, exported by the PyTorch reference
+// (tools/reference/nextdit.py) with the flags in testdata/parity/gen.sh.
 var parityConfig = arch.Config{Name: "parity", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{4, 6, 6},
 	MultipleOf: 32, Refiners: 1, Patch: 4, Channels: 3, CapDim: 64, FreqDim: 256, AdaLNMax: 1024, NormEps: 1e-5}
 
 // TestParityWithReference loads the PyTorch reference's random weights into the Go Next-DiT and compares
-// its output on the reference's inputs (one sample with a padded caption) with the reference's float64
-// output. This pins the architecture: every name, layout, norm, rotation and mask must agree.
+// its output on the reference's inputs (two samples, the second with a padded caption) with the
+// reference's float64 output. This pins the architecture: every name, layout, norm, rotation and mask must agree.
 func TestParityWithReference(t *testing.T) {
 	dir := filepath.Join("testdata", "parity")
 	io, err := ckpt.Load(filepath.Join(dir, "io.safetensors"))

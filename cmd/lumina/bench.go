@@ -35,10 +35,10 @@ func init() {
 		Use:   "train",
 		Short: "Time one training step and one sampling forward of the Go Next-DiT against the PyTorch reference",
 		Long: `Times a training step (forward + backward + AdamW, float32) of the Go Next-DiT and, in the same run,
-../shared/bench/ref_nextdit.py on identical shapes (the tiny config: dim 128, 4 layers, 4 heads, 2 KV heads,
-1+1 refiners, 32×32 pixels, patch 4, 48 caption tokens), then the sampling forward at batch 2, and prints the
-ratios Go/PyTorch and the Go process's peak RSS. PyTorch runs with 1 and 2 threads and its best is kept.
-Without /usr/bin/python3 and torch, only the Go figures are printed.`,
+the repository's PyTorch reference (tools/reference/nextdit.py) on identical shapes (the tiny config: dim 128,
+4 layers, 4 heads, 2 KV heads, 1+1 refiners, 32×32 pixels, patch 4, 48 caption tokens), then the sampling
+forward at batch 2, and prints the ratios Go/PyTorch and the Go process's peak RSS. PyTorch runs with 1 and 2
+threads and its best is kept. Without /usr/bin/python3 and torch, only the Go figures are printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -49,7 +49,7 @@ Without /usr/bin/python3 and torch, only the Go figures are printed.`,
 	}
 	train.Flags().IntVar(&o.batch, "batch", 16, "training batch size (≥ 1)")
 	train.Flags().IntVar(&o.steps, "steps", 10, "timed steps (≥ 1); the sampling forward is timed 3× as often")
-	train.Flags().StringVar(&o.ref, "ref", "", "path of ref_nextdit.py (default: found in ../shared/bench above the working directory)")
+	train.Flags().StringVar(&o.ref, "ref", "", "path of the PyTorch reference (default: "+refScript+" in the working directory or a parent)")
 	train.Flags().BoolVar(&o.noRef, "no-ref", false, "skip the PyTorch reference")
 	bench := &cobra.Command{Use: "bench", Short: "Benchmarks that print a ratio against a reference measured in the same run"}
 	bench.AddCommand(train, newBenchSampleCmd())
@@ -72,7 +72,10 @@ func (o trainBenchOpts) validate() error {
 	return nil
 }
 
-// benchShape is ref_nextdit.py's default problem: 32×32, patch 4, 48 caption tokens of which 3/4 are real.
+// refScript is the PyTorch reference, relative to the repository root.
+var refScript = filepath.Join("tools", "reference", "nextdit.py")
+
+// benchShape is the reference's default problem: 32×32, patch 4, 48 caption tokens of which 3/4 are real.
 var benchShape = struct{ res, capLen, capReal int }{32, 48, 36}
 
 func runTrainBench(out io.Writer, o trainBenchOpts) error {
@@ -97,7 +100,7 @@ func runTrainBench(out io.Writer, o trainBenchOpts) error {
 	}
 	ref := o.ref
 	if ref == "" {
-		ref = findUp(filepath.Join("shared", "bench", "ref_nextdit.py"))
+		ref = findUp(refScript)
 	}
 	if ref == "" {
 		fmt.Fprintln(out, "PyTorch reference not found (pass --ref PATH); ratios not computed")

@@ -94,7 +94,7 @@ func (c Config) Validate() error {
 }
 
 // Param is one named parameter tensor, named as the PyTorch reference names it
-// (../shared/bench/ref_nextdit.py), so checkpoints and parity fixtures map one to one.
+// (tools/reference/nextdit.py), so checkpoints and parity fixtures map one to one.
 type Param struct {
 	Name  string
 	Shape []int
@@ -165,9 +165,9 @@ func (c Config) ParamCount() int64 {
 	return n
 }
 
-// configs is the registry: the CPU presets and the paper's configs (REFERENCE.md §1 table).
+// configs is the registry: the CPU presets and the paper's configs (its table of model sizes).
 var configs = map[string]Config{
-	// tiny: the CPU default, the calibration's architecture (CALIBRATION.md): 32×32 pixels, patch 4 → 64 tokens.
+	// tiny: the CPU default and the calibration's architecture: 32×32 pixels, patch 4 → 64 tokens.
 	"tiny": {Name: "tiny", Dim: 128, Layers: 4, Heads: 4, KVHeads: 2, AxesDims: [3]int{8, 12, 12}, MultipleOf: 256,
 		Refiners: 1, Patch: 4, Channels: 3, CapDim: 128, FreqDim: 256, AdaLNMax: 1024, NormEps: 1e-5},
 	"small": {Name: "small", Dim: 256, Layers: 6, Heads: 8, KVHeads: 4, AxesDims: [3]int{8, 12, 12}, MultipleOf: 256,

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// handCount is REFERENCE.md §1 written out term by term, deliberately not using ParamShapes, so a
-// slip in either one shows up as a disagreement.
+// handCount is the architecture's parameter count written out term by term, deliberately not using
+// ParamShapes, so a slip in either one shows up as a disagreement.
 func handCount(c Config) int64 {
 	D, H, KV := int64(c.Dim), int64(c.Heads), int64(c.KVHeads)
 	hd := D / H
@@ -39,7 +39,7 @@ func TestParamCount2B(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := c.ParamCount()
-	const want = 2.61e9 // the paper's "2.6B", REFERENCE.md's ≈2.61B
+	const want = 2.61e9 // the paper's "2.6B" (≈2.61B)
 	if d := float64(got)/want - 1; d > 0.005 || d < -0.005 {
 		t.Fatalf("2B ParamCount = %d, off 2.61B by %.2f%% (> 0.5%%)", got, 100*d)
 	}
@@ -57,7 +57,7 @@ func TestParamCountTinyByHand(t *testing.T) {
 	if got := c.ParamCount(); got != h {
 		t.Fatalf("tiny: ParamShapes sums to %d, hand formula gives %d", got, h)
 	}
-	// What sum(p.numel()) reports for ref_nextdit.py's NextDiT() with its defaults (the tiny shapes):
+	// What sum(p.numel()) reports for tools/reference/nextdit.py's NextDiT() with its defaults (tiny):
 	// an outside check that the formulas above are the PyTorch module's.
 	const torchCount = 1903280
 	if h != torchCount {
@@ -101,7 +101,7 @@ func TestRegistryValidates(t *testing.T) {
 }
 
 func TestPaperTableShapes(t *testing.T) {
-	// REFERENCE.md §1 table: head_dim and FFN hidden per paper config.
+	// The paper's table of model sizes: head_dim and FFN hidden per config.
 	for _, row := range []struct {
 		name        string
 		headDim, ff int

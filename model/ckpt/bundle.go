@@ -29,7 +29,7 @@ const (
 	MetaEMA            = "train.ema" // "1": the file holds EMA weights under TrainPrefix+"ema."
 	bundleKind         = "lumina-bundle"
 	// TextPrefix namespaces the text encoder's tensors; the DiT's keep the PyTorch reference's names,
-	// so the DiT part of a bundle loads into ref_nextdit.py by name.
+	// so the DiT part of a bundle loads into tools/reference/nextdit.py by name.
 	TextPrefix = "text_encoder."
 	// TrainPrefix namespaces a training checkpoint's optimiser and EMA state.
 	TrainPrefix = "train."

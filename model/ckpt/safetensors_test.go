@@ -470,13 +470,13 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
-// TestReadsPyTorchExport generates the reference export with PyTorch and loads it strictly as the
-// tiny config: names, shapes and both dtypes of the other implementation's writer.
+// TestReadsPyTorchExport generates an export of the PyTorch reference (tools/reference/nextdit.py) and
+// loads it strictly as the tiny config: names, shapes and both dtypes of the other implementation's writer.
 func TestReadsPyTorchExport(t *testing.T) {
 	const py = "/usr/bin/python3"
-	script := "../../../shared/bench/ref_nextdit.py"
+	script := filepath.Join("..", "..", "tools", "reference", "nextdit.py")
 	if _, err := os.Stat(script); err != nil {
-		t.Skip("ref_nextdit.py not found beside the repository")
+		t.Fatalf("the PyTorch reference: %v", err)
 	}
 	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
 		t.Skip("no /usr/bin/python3 with torch")

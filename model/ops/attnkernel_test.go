@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// refAttention is an independent float64 reference for the fused kernel, written per element the way
-// ref_nextdit.py's Attn reads: split qkv, RMSNorm each head over hd, rotate pairs, repeat kv heads,
-// masked softmax of scaled dot products, weighted sum of values. It shares no code with attnkernel.go.
+// refAttention is an independent float64 reference for the fused kernel, written per element from the
+// attention's definition: split qkv, RMSNorm each head over hd, rotate pairs, repeat kv heads, masked
+// softmax of scaled dot products, weighted sum of values. It shares no code with attnkernel.go.
 func refAttention(B, L, H, KV, hd int, eps float64, causal bool, qkv, qw, kw, cos, sin, mask []float64) []float64 {
 	width := (H + 2*KV) * hd
 	// head returns token l's head vector from column offset off, RMS-normalised with w and rotated.
@@ -613,7 +613,7 @@ func TestRopeTables(t *testing.T) {
 				for j := 0; j < d/2; j++ {
 					c, s := 1.0, 0.0
 					if !pad {
-						// REFERENCE.md: freq = 1/θ^(arange(0, d, 2)/d), angle = position · freq.
+						// Multimodal RoPE: freq = 1/θ^(arange(0, d, 2)/d), angle = position · freq.
 						angle := float64(pos[b][l][a]) / math.Pow(theta, float64(2*j)/float64(d))
 						c, s = math.Cos(angle), math.Sin(angle)
 					}

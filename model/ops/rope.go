@@ -12,8 +12,8 @@ import "math"
 // Rows of pos may be ragged: L is the longest row, and the missing tail of a shorter row is padding.
 //
 // The angles are computed in float64 (as the public Lumina code does before its complex64 cast).
-// ref_nextdit.py computes them in float32, so its outputs carry angle rounding of up to about
-// |angle|·6e-8; compare against it with a tolerance that allows for that.
+// The PyTorch reference (tools/reference/nextdit.py) computes them in float32, so its outputs carry
+// angle rounding of up to about |angle|·6e-8; compare against it with a tolerance that allows for that.
 //
 // axesDims must be non-negative and even, and theta (and RopeTablesScaled's scales) positive; otherwise
 // there is no valid table and RopeTables returns nil, nil (the Attention op then reports the table

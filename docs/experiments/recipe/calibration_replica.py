@@ -1,8 +1,9 @@
-"""CALIBRATION.md's plain PyTorch run, replayed on this project's world and scored by ToyEval.
+"""The calibration's plain PyTorch run, replayed on this project's world and scored by ToyEval.
 
-The calibration's recipe: ../shared/bench/ref_nextdit.py's Next-DiT (tiny), a word-level caption embedding
-with one causal transformer layer trained jointly, 32 px, batch 32, t = sigmoid(N(0,1)), AdamW (0.9, 0.95)
-lr 1e-3, clip 2, caption dropout 0.1, EMA 0.995, 1900 steps; sampling Euler 30, shift 3, CFG 4, renorm 1.
+The calibration's recipe: the PyTorch reference Next-DiT (tools/reference/nextdit.py, tiny), a word-level
+caption embedding with one causal transformer layer trained jointly, 32 px, batch 32, t = sigmoid(N(0,1)),
+AdamW (0.9, 0.95) lr 1e-3, clip 2, caption dropout 0.1, EMA 0.995, 1900 steps; sampling Euler 30, shift 3,
+CFG 4, renorm 1.
 What differs from the calibration: the data (20,000 exported scenes) and the judge (ToyEval, which asks
 for the right shape in every category). Needs python3-torch and python3-pil; run from the repo root:
 
@@ -16,8 +17,8 @@ for the right shape in every category). Needs python3-torch and python3-pil; run
 import argparse, json, math, os, re, sys, time, glob, copy
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'shared', 'bench'))
-from ref_nextdit import NextDiT
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tools', 'reference'))
+from nextdit import NextDiT
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--data', default='/tmp/cal/data')
