@@ -46,8 +46,9 @@ type SampleOptions struct {
 	Seed uint64
 }
 
-// DefaultSampleOptions are the workbench's defaults at its small scale (CALIBRATION.md: Euler 30
-// steps, shift 3, CFG 4 with renorm 1; trunc and TeaCache off as in the reference script).
+// DefaultSampleOptions are the workbench's defaults at its small scale: Euler with 30 grid points,
+// shift 3 and CFG 4 with renorm 1 (the reference uses shift 6 at 1024², more than 16–64 px images want);
+// trunc and TeaCache off, as in the reference's sampling script.
 func DefaultSampleOptions() SampleOptions {
 	return SampleOptions{
 		Steps:  30,

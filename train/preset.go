@@ -103,7 +103,7 @@ type ObjectiveConfig struct {
 	Patch int `yaml:"patch"`
 }
 
-// OptimizerConfig is AdamW's settings (REFERENCE.md §2), passed on to the model; lr is per stage.
+// OptimizerConfig is AdamW's settings (docs/DESIGN.md §4.3), passed on to the model; lr is per stage.
 type OptimizerConfig struct {
 	Beta1       float64 `yaml:"beta1"`
 	Beta2       float64 `yaml:"beta2"`

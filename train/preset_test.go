@@ -144,7 +144,7 @@ func TestConfigErrorsNameKeyAndFile(t *testing.T) {
 }
 
 // Every experiment config under docs/experiments loads over its base preset and validates, so the
-// commands the README and the issue notes quote keep working as the presets change.
+// commands the README and docs/experiments quote keep working as the presets change.
 func TestExperimentConfigsLoad(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "docs", "experiments", "*", "*.yaml"))
 	if err != nil {

@@ -1,6 +1,6 @@
 package caption
 
-// The system prompts of the paper's Table 1, byte for byte as ../shared/spec/REFERENCE.md §2 lists them.
+// The system prompts of the paper's Table 1, byte for byte (docs/DESIGN.md §4.2).
 // They are prepended to every caption (Templates A and B tell the two domains apart, Template C asks for
 // a dual-panel image) and end with " <Prompt Start> ".
 

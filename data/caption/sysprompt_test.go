@@ -7,7 +7,7 @@ import (
 	"github.com/lumina-workbench/lumina/data/world"
 )
 
-// The literals are copied from ../shared/spec/REFERENCE.md §2 (paper Table 1).
+// The literals are the paper's Table 1, typed out again rather than built from the code's parts.
 func TestSystemPromptsExact(t *testing.T) {
 	want := map[Template]string{
 		TemplateA: "You are an assistant designed to generate high-quality images based on user prompts. <Prompt Start> ",

@@ -16,7 +16,7 @@ import (
 // Colour is one of the world's eight object colours.
 type Colour uint8
 
-// The palette, in the order PRODUCT.md lists it.
+// The palette, in the order of the fixed vocabulary (docs/DESIGN.md §6).
 const (
 	Red Colour = iota
 	Green

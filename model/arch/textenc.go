@@ -15,11 +15,9 @@ type LMConfig struct {
 	MaxLen     int     `json:"max_len"`
 	NormEps    float64 `json:"norm_eps"`
 	// FeatureLayer k takes the caption features from hidden_states[k], the residual stream after k
-	// layers (1..Layers−1); 0 means Layers−1, the paper's hidden_states[−2]. Why a tiny encoder may want
-	// an earlier one: a 2B model's late layers still say which word stands where, but after a minute of
-	// next-token training our 3-layer encoder's hidden_states[−2] mostly say what comes next, and
-	// "circle", "square" and "triangle" are all followed by the same words (cosine 0.91–0.94 between
-	// their features against 0.71–0.81 one layer earlier), so shape words barely reach the DiT.
+	// layers (1..Layers−1); 0 means Layers−1, the paper's hidden_states[−2]. A small, briefly trained
+	// encoder may want an earlier layer, whose features still say which word was read rather than what
+	// comes next (docs/DESIGN.md §9.3).
 	FeatureLayer int `json:"feature_layer,omitempty"`
 }
 
@@ -103,13 +101,12 @@ func LookupLMConfig(name string, vocab int) (LMConfig, error) {
 // Caption contexts: what of a system prompt + prompt text the DiT sees (checkpoint metadata and presets
 // name them).
 const (
-	// CaptionContextFull: every token, system prompt included (REFERENCE.md §2, the paper's way).
+	// CaptionContextFull: every token, system prompt included (the paper's way).
 	CaptionContextFull = "full"
-	// CaptionContextPrompt: <bos> and the prompt, with features computed after the system prompt. A
-	// deviation for CPU-sized runs: the system prompt is 17-27 of a short caption's ~30-40 tokens, and a
-	// tiny step's cost grows with the caption tokens the DiT attends to (at 16 px they outnumber the
-	// image tokens). The domain and task information still reaches the DiT through the prompt tokens,
-	// which the causal LM computed with the system prompt in context.
+	// CaptionContextPrompt: <bos> and the prompt, with features computed after the system prompt
+	// (docs/DESIGN.md §9.4): the domain and task information reaches the DiT through the prompt tokens,
+	// which the causal LM computed with the system prompt in context, and a CPU-sized step no longer
+	// pays for the system prompt's tokens.
 	CaptionContextPrompt = "prompt"
 )
 

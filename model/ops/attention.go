@@ -22,7 +22,7 @@ type AttnOpts struct {
 // differentiable.
 //
 // The op keeps what its backward needs (normalised, rotated q and k, softmax probabilities) from its last
-// forward, so one graph must not be run by two machines at once (GORGONIA.md: that is unsafe anyway).
+// forward, so one graph must not be run by two machines at once (docs/DESIGN.md §10: that is unsafe anyway).
 func Attention(qkv, qNorm, kNorm, cos, sin, keyMask *G.Node, o AttnOpts) (*G.Node, error) {
 	if o.Heads <= 0 || o.KVHeads <= 0 || o.Heads%o.KVHeads != 0 {
 		return nil, fmt.Errorf("Attention: heads %d, kv_heads %d: want positive, heads a multiple of kv_heads", o.Heads, o.KVHeads)

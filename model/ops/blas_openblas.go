@@ -20,7 +20,7 @@ const BLAS = "OpenBLAS (netlib cgo, 1 thread)"
 
 func init() {
 	// Our kernels parallelise with goroutines, each calling single-threaded gemm; OpenBLAS's own threads
-	// would spin-wait against them and oversubscribe the cores (GORGONIA.md measures 43% in spin-waits).
+	// would spin-wait against them and oversubscribe the cores (43% of the time went to spin-waits when both did).
 	C.openblas_set_num_threads(1)
 	impl := netlib.Implementation{}
 	blas32.Use(impl)

@@ -223,7 +223,7 @@ func TestAdd(t *testing.T) {
 
 // ---- patches and pooling ----
 
-// refPatchify follows REFERENCE.md literally: view x [B, C, H, W] as (B, C, H/p, p, W/p, p), permute to
+// refPatchify follows docs/DESIGN.md §2 literally: view x [B, C, H, W] as (B, C, H/p, p, W/p, p), permute to
 // (B, H/p, W/p, p, p, C) and flatten, through generic strides rather than the kernel's index formula.
 func refPatchify(x []float64, B, C, H, W, p int) []float64 {
 	dims := []int{B, C, H / p, p, W / p, p}
@@ -473,7 +473,7 @@ func TestJointBlockGradients(t *testing.T) {
 	o := AttnOpts{Heads: H, KVHeads: KV, Eps: 1e-5}
 	f := func(in []*G.Node) (*G.Node, error) {
 		x, mod := in[0], in[1]
-		// mod [B, 4D] → four [B, D] chunks through stock Slice (a correct gradient per GORGONIA.md).
+		// mod [B, 4D] → four [B, D] chunks through stock Slice (a correct gradient, docs/DESIGN.md §10).
 		chunk := func(i int) *G.Node { return G.Must(G.Slice(mod, nil, G.S(i*D, (i+1)*D))) }
 		h, err := RMSNorm(x, in[2], 1e-5) // [B, L, D]
 		if err != nil {

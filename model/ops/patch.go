@@ -8,7 +8,7 @@ import (
 )
 
 // Patchify cuts images into patch tokens: x [B, C, H, W] → [B, (H/p)·(W/p), p·p·C], tokens row-major
-// over the patch grid and, inside a patch, the order (ph, pw, c) with c fastest (REFERENCE.md §1).
+// over the patch grid and, inside a patch, the order (ph, pw, c) with c fastest (docs/DESIGN.md §2).
 func Patchify(x *G.Node, p int) (*G.Node, error) {
 	if p <= 0 {
 		return nil, fmt.Errorf("Patchify: patch %d, want > 0", p)

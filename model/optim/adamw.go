@@ -16,7 +16,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// AdamWConfig holds the hyperparameters; REFERENCE.md §2 gives the paper's values.
+// AdamWConfig holds the hyperparameters (docs/DESIGN.md §4.3).
 type AdamWConfig struct {
 	LR          float64 `json:"lr"`
 	Beta1       float64 `json:"beta1"`
@@ -26,7 +26,7 @@ type AdamWConfig struct {
 }
 
 // PaperAdamW is the paper's optimiser (lr 2e-4, betas 0.9/0.95, no weight decay) with eps 1e-8,
-// which REFERENCE.md suggests for small models instead of the paper's 1e-15.
+// which small models want instead of the paper's 1e-15 (docs/DESIGN.md §9.7).
 func PaperAdamW() AdamWConfig {
 	return AdamWConfig{LR: 2e-4, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0}
 }

@@ -1,5 +1,5 @@
 // Package textenc is the text encoder: a word/character tokenizer and a small causal language model
-// whose second-to-last hidden layer gives the caption features (PRODUCT.md, "The text encoder").
+// whose second-to-last hidden layer gives the caption features (docs/DESIGN.md §3).
 package textenc
 
 import (
@@ -21,7 +21,7 @@ const (
 
 // Specials are the tokens every vocabulary starts with, in id order. The first four are control
 // tokens that are never produced from text (a prompt that types "<eos>" gets "<", "eos", ">");
-// the rest are literals of the system prompts (REFERENCE.md §2, Template C and its variants) that
+// the rest are literals of the system prompts (Template C and its variants, docs/DESIGN.md §4.2) that
 // text does produce, each as one token.
 var Specials = []string{"<pad>", "<unk>", "<bos>", "<eos>",
 	"<Prompt Start>", "<lower half>", "<upper half>", "<left half>", "<right half>",

@@ -13,8 +13,7 @@ import (
 )
 
 // DA1 replies as real terminals send them. replyXterm379 was read back
-// from the xterm that /work/shared/tools/xterm_shot.sh starts (XTerm 379,
-// -ti vt340); the others are as quoted in the TUI issue.
+// from an XTerm 379 started with -ti vt340; the others are as those terminals answer.
 const (
 	replyVT340    = "\x1b[?63;1;2;4;6;9;15;22c"
 	replyXterm379 = "\x1b[?63;1;2;4;6;9;15;16;22;28c"
