@@ -159,6 +159,42 @@ def rotate_pairs(x, phasor):
 # Layers
 
 
+# Products without BLAS. The export's float64 forward is written byte for byte to the parity fixtures,
+# and a BLAS library's summation order (reference BLAS, OpenBLAS and its per-CPU kernels differ) would
+# make those bytes depend on the machine. Under EXACT every product is an elementwise multiplication
+# and one sum over the last axis, which depends only on torch (pinned to its portable kernels by
+# ATEN_CPU_CAPABILITY=default, see model/testdata/parity/gen.sh). Timing keeps BLAS.
+EXACT = False
+
+
+class Linear(nn.Linear):
+    """nn.Linear, or under EXACT the same sum of products without BLAS."""
+
+    def forward(self, x):
+        if not EXACT:
+            return super().forward(x)
+        y = (x.unsqueeze(-2) * self.weight).sum(-1)  # [..., 1, in] · [out, in] → [..., out]
+        return y if self.bias is None else y + self.bias
+
+
+def attention_logits(q, k):
+    """q [b, n, kv, g, d] · k [b, s, kv, d] → [b, kv, g, n, s]."""
+    if not EXACT:
+        return torch.einsum("bqkgd,bskd->bkgqs", q, k)
+    qq = q.permute(0, 2, 3, 1, 4).unsqueeze(4)  # [b, kv, g, n, 1, d]
+    kk = k.permute(0, 2, 1, 3)[:, :, None, None]  # [b, kv, 1, 1, s, d]
+    return (qq * kk).sum(-1)
+
+
+def attention_mix(w, v):
+    """w [b, kv, g, n, s] · v [b, s, kv, d] → [b, n, kv, g, d]."""
+    if not EXACT:
+        return torch.einsum("bkgqs,bskd->bqkgd", w, v)
+    ww = w.unsqueeze(4)  # [b, kv, g, n, 1, s]
+    vv = v.permute(0, 2, 3, 1)[:, :, None, None]  # [b, kv, 1, 1, d, s]
+    return (ww * vv).sum(-1).permute(0, 3, 1, 2, 4)
+
+
 class RMSNorm(nn.Module):
     """x / sqrt(mean(x²) + eps) · weight over the last axis."""
 
@@ -180,8 +216,8 @@ class Attention(nn.Module):
     def __init__(self, a):
         super().__init__()
         self.heads, self.kv_heads, self.hd = a.heads, a.kv_heads, a.head_dim
-        self.qkv = nn.Linear(a.dim, (a.heads + 2 * a.kv_heads) * a.head_dim, bias=False)
-        self.out = nn.Linear(a.heads * a.head_dim, a.dim, bias=False)
+        self.qkv = Linear(a.dim, (a.heads + 2 * a.kv_heads) * a.head_dim, bias=False)
+        self.out = Linear(a.heads * a.head_dim, a.dim, bias=False)
         self.qn = RMSNorm(a.head_dim, a.norm_eps)
         self.kn = RMSNorm(a.head_dim, a.norm_eps)
 
@@ -193,22 +229,22 @@ class Attention(nn.Module):
         k = rotate_pairs(self.kn(k.reshape(b, n, hkv, d)), phasor)
         v = v.reshape(b, n, hkv, d)
         q = q.reshape(b, n, hkv, hq // hkv, d)  # [b, query, kv head, member of its group, d]
-        logits = torch.einsum("bqkgd,bskd->bkgqs", q, k) * (1.0 / math.sqrt(d))
+        logits = attention_logits(q, k) * (1.0 / math.sqrt(d))
         if keep is not None:
             # A finite floor rather than -inf: a sample without caption tokens leaves its (padded)
             # caption queries nothing to attend to, and those must stay finite.
             logits = logits.masked_fill(~keep[:, None, None, None, :], torch.finfo(logits.dtype).min)
         weights = torch.softmax(logits, dim=-1)
-        mixed = torch.einsum("bkgqs,bskd->bqkgd", weights, v)
+        mixed = attention_mix(weights, v)
         return self.out(mixed.reshape(b, n, hq * d))
 
 
 class SwiGLU(nn.Module):
     def __init__(self, dim, hidden):
         super().__init__()
-        self.w1 = nn.Linear(dim, hidden, bias=False)
-        self.w3 = nn.Linear(dim, hidden, bias=False)
-        self.w2 = nn.Linear(hidden, dim, bias=False)
+        self.w1 = Linear(dim, hidden, bias=False)
+        self.w3 = Linear(dim, hidden, bias=False)
+        self.w2 = Linear(hidden, dim, bias=False)
 
     def forward(self, x):
         return self.w2(F.silu(self.w1(x)) * self.w3(x))
@@ -227,7 +263,7 @@ class JointBlock(nn.Module):
         self.fn1, self.fn2 = RMSNorm(a.dim, a.norm_eps), RMSNorm(a.dim, a.norm_eps)
         self.modulated = modulated
         if modulated:
-            self.ada = nn.Sequential(nn.SiLU(), nn.Linear(a.cond_dim, 4 * a.dim))
+            self.ada = nn.Sequential(nn.SiLU(), Linear(a.cond_dim, 4 * a.dim))
 
     def forward(self, x, phasor, keep, cond=None):
         if not self.modulated:
@@ -263,14 +299,14 @@ class NextDiT(nn.Module):
         a = dataclasses.replace(arch or Arch(), **fields).validate()
         self.arch = a
         cd = a.cond_dim
-        self.x_emb = nn.Linear(a.patch_width, a.dim)
-        self.t_mlp = nn.Sequential(nn.Linear(a.freq_dim, cd), nn.SiLU(), nn.Linear(cd, cd))
-        self.cap_emb = nn.Sequential(RMSNorm(a.cap_dim, a.norm_eps), nn.Linear(a.cap_dim, a.dim))
+        self.x_emb = Linear(a.patch_width, a.dim)
+        self.t_mlp = nn.Sequential(Linear(a.freq_dim, cd), nn.SiLU(), Linear(cd, cd))
+        self.cap_emb = nn.Sequential(RMSNorm(a.cap_dim, a.norm_eps), Linear(a.cap_dim, a.dim))
         self.noise_ref = nn.ModuleList([JointBlock(a, True) for _ in range(a.refiners)])
         self.ctx_ref = nn.ModuleList([JointBlock(a, False) for _ in range(a.refiners)])
         self.layers = nn.ModuleList([JointBlock(a, True) for _ in range(a.layers)])
-        self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(cd, a.dim))
-        self.final = nn.Linear(a.dim, a.patch_width)
+        self.final_ada = nn.Sequential(nn.SiLU(), Linear(cd, a.dim))
+        self.final = Linear(a.dim, a.patch_width)
 
     def forward(self, x, t, cap, cap_mask):
         a = self.arch
@@ -356,6 +392,8 @@ def randomize_(model, gen):
 
 
 def export(a, res, cap_len, out_dir):
+    global EXACT
+    EXACT = True  # products without BLAS: the files depend on torch alone
     torch.set_num_threads(1)  # one summation order, so the files are the same on every run
     model = NextDiT(a).double()
     randomize_(model, torch.Generator().manual_seed(EXPORT_WEIGHT_SEED))
