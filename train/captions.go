@@ -156,7 +156,7 @@ func ChooseCaption(c CaptionConfig, s world.Scene, item int, panel *world.PanelK
 	switch {
 	case panel != nil:
 		ch.Template, ch.HasTemplate = caption.TemplateC, true
-		sys = caption.DualPanelSystemPrompt(panelPromptName(*panel))
+		sys = caption.DualPanelSystemPrompt(caption.PanelPromptKind(*panel))
 	case c.SystemPrompt == SystemByDomain:
 		ch.Template, ch.HasTemplate = caption.TemplateFor(s.Domain), true
 	case c.SystemPrompt == "A":
@@ -181,15 +181,4 @@ func ChooseCaption(c CaptionConfig, s world.Scene, item int, panel *world.PanelK
 	}
 	ch.Key = fmt.Sprintf("%d/%s/%s/%s", item, src2, ch.Lang, tmpl)
 	return ch
-}
-
-// panelPromptName is the bracketed name Template C uses for a lower-panel kind.
-func panelPromptName(k world.PanelKind) string {
-	switch k {
-	case world.EdgePanel:
-		return caption.EdgeMapKind
-	case world.MaskPanel:
-		return caption.SegmentationMaskKind
-	}
-	return caption.DepthMapKind
 }
