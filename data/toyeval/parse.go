@@ -195,20 +195,12 @@ func components(fg []bool, w, h int) ([]int32, [][]int) {
 			i := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			comp = append(comp, i)
-			x, y := i%w, i/w
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					xx, yy := x+dx, y+dy
-					if xx < 0 || yy < 0 || xx >= w || yy >= h {
-						continue
-					}
-					j := yy*w + xx
-					if fg[j] && labels[j] < 0 {
-						labels[j] = l
-						stack = append(stack, j)
-					}
+			neighbours(i, w, h, func(j int) {
+				if fg[j] && labels[j] < 0 {
+					labels[j] = l
+					stack = append(stack, j)
 				}
-			}
+			})
 		}
 		comps = append(comps, comp)
 	}
@@ -260,25 +252,26 @@ func growOwners(owner []int32, fg []bool, w, h, r int) {
 		if o < 0 || int(d) >= r {
 			continue
 		}
-		x, y := i%w, i/w
-		for dy := -1; dy <= 1; dy++ {
-			for dx := -1; dx <= 1; dx++ {
-				xx, yy := x+dx, y+dy
-				if xx < 0 || yy < 0 || xx >= w || yy >= h {
-					continue
-				}
-				j := yy*w + xx
-				if fg[j] {
-					continue
-				}
-				switch {
-				case dist[j] < 0:
-					dist[j], owner[j] = d+1, o
-					queue = append(queue, j)
-				case dist[j] == d+1 && owner[j] != o:
-					owner[j] = -2
-				}
+		neighbours(i, w, h, func(j int) {
+			switch {
+			case fg[j]:
+			case dist[j] < 0:
+				dist[j], owner[j] = d+1, o
+				queue = append(queue, j)
+			case dist[j] == d+1 && owner[j] != o:
+				owner[j] = -2
 			}
+		})
+	}
+}
+
+// neighbours calls visit with every pixel of the 3×3 block around pixel i of a w×h image (i itself
+// included) that lies inside the image, row by row.
+func neighbours(i, w, h int, visit func(j int)) {
+	x, y := i%w, i/w
+	for yy := max(y-1, 0); yy <= min(y+1, h-1); yy++ {
+		for xx := max(x-1, 0); xx <= min(x+1, w-1); xx++ {
+			visit(yy*w + xx)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/train"
@@ -20,28 +19,6 @@ import (
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
 )
-
-// step runs one command and feeds its messages back, without following the listener further (the
-// fake trainer's channel stays open until the test closes it).
-func step(t *testing.T, m *Model, cmd tea.Cmd) []tea.Cmd {
-	t.Helper()
-	if cmd == nil {
-		return nil
-	}
-	msg := cmd()
-	if b, ok := msg.(tea.BatchMsg); ok {
-		var out []tea.Cmd
-		for _, c := range b {
-			out = append(out, step(t, m, c)...)
-		}
-		return out
-	}
-	if msg == nil {
-		return nil
-	}
-	_, next := m.Update(msg)
-	return []tea.Cmd{next}
-}
 
 // pump feeds n trainer events through the view's listener.
 func pump(t *testing.T, m *Model, n int) {
@@ -58,8 +35,14 @@ func pump(t *testing.T, m *Model, n int) {
 
 func hit(t *testing.T, m *Model, k string) {
 	t.Helper()
+	// The messages of the key's commands go back to the view, but not the commands those return: the
+	// fake trainer's listener would wait for events the test has not sent.
 	_, cmd := m.Update(drive.Key(k))
-	step(t, m, cmd)
+	for _, msg := range drive.Messages(cmd) {
+		if msg != nil {
+			m.Update(msg)
+		}
+	}
 }
 
 func newView(w, h int) (*Model, *fake.Trainer) {
