@@ -105,8 +105,8 @@ const (
 	CaptionContextFull = "full"
 	// CaptionContextPrompt: <bos> and the prompt, with features computed after the system prompt
 	// (docs/DESIGN.md §9.4): the domain and task information reaches the DiT through the prompt tokens,
-	// which the causal LM computed with the system prompt in context, and a CPU-sized step no longer
-	// pays for the system prompt's tokens.
+	// which the causal LM computed with the system prompt in context, and a CPU-sized step does not
+	// pay for the system prompt's tokens.
 	CaptionContextPrompt = "prompt"
 )
 

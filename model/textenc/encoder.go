@@ -21,7 +21,7 @@ type Encoder struct {
 	W     map[string]*tensor.Dense
 	// PromptOnly keeps, of a text with a system prompt, only <bos> and the tokens after its last
 	// <Prompt Start>: the LM still reads the system prompt, so (being causal) every prompt token's
-	// features are conditioned on it, but the DiT no longer attends to the system prompt's own positions.
+	// features are conditioned on it, but the DiT does not attend to the system prompt's own positions.
 	// See CaptionContextPrompt for why a preset would want this.
 	PromptOnly bool
 	graphs     map[[2]int]*featureGraph
