@@ -28,9 +28,10 @@ type Progress struct {
 	barOpen bool
 }
 
-// NewProgress picks the TTY mode from f.
-func NewProgress(f *os.File) *Progress {
-	return &Progress{W: f, TTY: term.IsTerminal(int(f.Fd())), LogEvery: 10 * time.Second, Width: 30}
+// NewProgress renders to w, with the progress bar when w is a terminal.
+func NewProgress(w io.Writer) *Progress {
+	f, ok := w.(*os.File)
+	return &Progress{W: w, TTY: ok && term.IsTerminal(int(f.Fd())), LogEvery: 10 * time.Second, Width: 30}
 }
 
 // bar is the terminal's progress bar: bubbles' progress, drawn statically.

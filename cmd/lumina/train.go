@@ -134,7 +134,7 @@ func (j *trainJob) run(ctx context.Context, out io.Writer) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		prog := NewProgress(stdoutFile(out))
+		prog := NewProgress(out)
 		for ev := range evs {
 			prog.Handle(ev)
 		}
@@ -172,13 +172,4 @@ func sampleBundle(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h in
 		out[i] = g.Image
 	}
 	return out, nil
-}
-
-// stdoutFile is the *os.File behind out when there is one (the progress bar needs to know whether
-// it is a terminal), else stdout.
-func stdoutFile(out io.Writer) *os.File {
-	if f, ok := out.(*os.File); ok {
-		return f
-	}
-	return os.Stdout
 }

@@ -89,7 +89,10 @@ func (t *trainerAdapter) Start(ctx context.Context, opt train.Options) (<-chan t
 	if t.job != nil {
 		return nil, errors.New("a training job is already running: stop it first")
 	}
-	if opt.RunDir == "" && opt.Preset != nil {
+	if opt.Preset == nil {
+		return nil, errors.New("no preset to train: pick one")
+	}
+	if opt.RunDir == "" {
 		opt.RunDir = filepath.Join("runs", opt.Preset.Name)
 	}
 	if _, err := os.Stat(filepath.Join(opt.RunDir, train.ConfigFile)); err == nil {
