@@ -152,6 +152,12 @@ func BuildTokenizer(seed uint64) (*textenc.Tokenizer, error) {
 func (m *Model) BeginStage(st train.StageInfo) error {
 	m.stage, m.active = st, true
 	m.names, m.params = nil, nil
+	// The other kind's training graphs hold activations this stage will not use: release them.
+	if st.Stage.Kind == train.KindTextEncoder {
+		m.flows.clear()
+	} else {
+		m.lms.clear()
+	}
 	if st.Stage.Kind == train.KindTextEncoder {
 		for _, p := range m.TextCfg.ParamShapes() {
 			m.names = append(m.names, ckpt.TextPrefix+p.Name)
@@ -556,6 +562,17 @@ type graphKey[K comparable] struct {
 	aux bool
 }
 
+// clear closes every graph.
+func (c *graphCache[K, V]) clear() {
+	for _, k := range c.keys {
+		if c.close != nil {
+			c.close(c.vals[k])
+		}
+		delete(c.vals, k)
+	}
+	c.keys = nil
+}
+
 func (c *graphCache[K, V]) get(k K, aux bool, build func() (V, error)) (V, error) {
 	key := graphKey[K]{k, aux}
 	if c.vals == nil {
@@ -586,4 +603,30 @@ func (c *graphCache[K, V]) get(k K, aux bool, build func() (V, error)) (V, error
 	c.keys = append(c.keys, key)
 	c.vals[key] = v
 	return v, nil
+}
+
+// StageMemory is the estimated peak memory, in bytes, of training stage st: the parameters and
+// optimiser state, the training graphs the stage may hold at once (up to maxGraphs caption-length
+// buckets, each with its activations) and the cache of caption features. An estimate made before any
+// graph exists, so that a stage too large for the machine is refused before it starts.
+func (m *Model) StageMemory(st train.Stage) int64 {
+	if st.Kind == train.KindTextEncoder {
+		l := m.TextCfg.MaxLen
+		total := m.TextCfg.TrainStepBytes(st.Batch, l)
+		for k := 1; k < maxGraphs && l-k*capBucket > 0; k++ {
+			total += m.TextCfg.TrainGraphBytes(st.Batch, l-k*capBucket)
+		}
+		return total
+	}
+	cfg := m.DiT.Cfg
+	h, w := st.Resolution, st.Resolution
+	if st.DualPanel != nil {
+		h *= 2 // the larger of the stage's two shapes bounds both
+	}
+	top := (m.capTokens + capBucket - 1) / capBucket * capBucket
+	total := cfg.TrainStepBytes(st.Batch, h, w, top, st.AuxLoss)
+	for k := 1; k < maxGraphs && top-k*capBucket > 0; k++ {
+		total += cfg.TrainGraphBytes(st.Batch, h, w, top-k*capBucket, st.AuxLoss)
+	}
+	return total + int64(m.capMax)*int64(m.capTokens)*int64(cfg.CapDim)*4
 }
