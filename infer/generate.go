@@ -8,6 +8,7 @@ import (
 	"image"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/lumina-workbench/lumina/data/caption"
@@ -19,7 +20,9 @@ import (
 // pasted file is refused with a message instead of being cut silently.
 const MaxPromptBytes = 4096
 
-// CheckPrompt refuses an empty, oversized or non-UTF-8 prompt with a message that says what to do.
+// CheckPrompt refuses an empty, oversized or non-UTF-8 prompt, and one holding control characters
+// (NUL, escape sequences, …: pasted binary, never a description), with a message that says what to do.
+// Tabs and line breaks are whitespace to the tokenizer and pass.
 func CheckPrompt(p string) error {
 	switch {
 	case !utf8.ValidString(p):
@@ -28,6 +31,11 @@ func CheckPrompt(p string) error {
 		return errors.New("prompt is empty: describe the image, e.g. \"a red circle to the left of a blue square\"")
 	case len(p) > MaxPromptBytes:
 		return fmt.Errorf("prompt is %d bytes, more than %d: shorten it", len(p), MaxPromptBytes)
+	}
+	for i, r := range p {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return fmt.Errorf("prompt holds the control character %U at byte %d: remove it (a prompt is plain text)", r, i)
+		}
 	}
 	return nil
 }
@@ -105,8 +113,8 @@ func Generate(ctx context.Context, p Model, spec Spec) (*Generated, error) {
 		name string
 		v    int
 	}{{"width", spec.Width}, {"height", spec.Height}} {
-		if side.v < 16 || side.v > 256 || side.v%patch != 0 {
-			return nil, fmt.Errorf("--res: image %s %d must be in 16..256 and a multiple of the model's patch size %d", side.name, side.v, patch)
+		if side.v < MinSide || side.v > MaxSide || side.v%patch != 0 {
+			return nil, fmt.Errorf("--res: image %s %d must be in %d..%d and a multiple of the model's patch size %d", side.name, side.v, MinSide, MaxSide, patch)
 		}
 	}
 	req := Request{Prompts: []string{spec.System.Full(spec.Prompt)}, Shape: [3]int{p.Channels(), spec.Height, spec.Width}, OnStep: spec.OnStep}

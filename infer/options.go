@@ -62,32 +62,48 @@ func DefaultSampleOptions() SampleOptions {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// Upper bounds of the options: well past anything useful (the paper samples with up to 250 steps,
+// guidance scales of 4–6 and shift 6), low enough that a typo cannot run for hours or overflow float32.
+const (
+	MaxSteps    = 1000
+	MaxCFG      = 50
+	MaxShift    = 20
+	MaxRenorm   = 10
+	MaxTeaCache = 5
+)
+
+// Image sides a request may ask for, in pixels (and a multiple of the model's patch size).
+const (
+	MinSide = 16
+	MaxSide = 256
+)
+
 // Validate checks every option and reports every bad one, each message naming the CLI flag and its
 // allowed range, so the CLI can refuse bad flags before it loads a model.
 func (o SampleOptions) Validate() error {
 	var errs []error
-	if o.Steps < 2 {
-		errs = append(errs, fmt.Errorf("--steps must be an integer ≥ 2, got %d", o.Steps))
+	if o.Steps < 2 || o.Steps > MaxSteps {
+		errs = append(errs, fmt.Errorf("--steps must be an integer in 2..%d, got %d", MaxSteps, o.Steps))
 	}
-	if !finite(o.CFG) || o.CFG < 0 {
-		errs = append(errs, fmt.Errorf("--cfg must be a finite number ≥ 0 (1 = no guidance), got %v", o.CFG))
+	if !finite(o.CFG) || o.CFG < 0 || o.CFG > MaxCFG {
+		errs = append(errs, fmt.Errorf("--cfg must be a number in [0, %d] (1 = no guidance), got %v", MaxCFG, o.CFG))
 	}
 	switch o.Solver {
 	case SolverEuler, SolverMidpoint, SolverFDPM:
 	default:
 		errs = append(errs, fmt.Errorf("--solver must be one of %s, got %q", strings.Join(Solvers, ", "), o.Solver))
 	}
-	if !finite(o.Shift) || o.Shift <= 0 {
-		errs = append(errs, fmt.Errorf("--shift must be a finite number > 0, got %v", o.Shift))
+	if !finite(o.Shift) || o.Shift <= 0 || o.Shift > MaxShift {
+		errs = append(errs, fmt.Errorf("--shift must be a number in (0, %d], got %v", MaxShift, o.Shift))
 	}
-	if !finite(o.Renorm) || o.Renorm < 0 {
-		errs = append(errs, fmt.Errorf("--renorm must be a finite number ≥ 0 (0 = off), got %v", o.Renorm))
+	if !finite(o.Renorm) || o.Renorm < 0 || o.Renorm > MaxRenorm {
+		errs = append(errs, fmt.Errorf("--renorm must be a number in [0, %d] (0 = off), got %v", MaxRenorm, o.Renorm))
 	}
 	if !finite(o.Trunc) || o.Trunc < 0 || o.Trunc > 1 {
 		errs = append(errs, fmt.Errorf("--trunc must be a number in [0, 1] (1 = off), got %v", o.Trunc))
 	}
-	if !finite(o.TeaCache) || o.TeaCache < 0 {
-		errs = append(errs, fmt.Errorf("--teacache must be a finite number ≥ 0 (0 = off), got %v", o.TeaCache))
+	if !finite(o.TeaCache) || o.TeaCache < 0 || o.TeaCache > MaxTeaCache {
+		errs = append(errs, fmt.Errorf("--teacache must be a number in [0, %d] (0 = off), got %v", MaxTeaCache, o.TeaCache))
 	} else if o.TeaCache > 0 {
 		if len(o.TeaCoeffs) == 0 {
 			errs = append(errs, fmt.Errorf("--teacache %v needs the model's TeaCache coefficients, and none were given", o.TeaCache))

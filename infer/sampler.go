@@ -159,12 +159,31 @@ func (s *sampler) beginStep(i, of int, t float64) time.Time {
 	return time.Now()
 }
 
-func (s *sampler) endStep(began time.Time) {
+// endStep books the step just taken, after checking that it left every latent finite.
+func (s *sampler) endStep(began time.Time) error {
+	if err := s.checkFinite("latent", s.xs); err != nil {
+		return err
+	}
 	s.cur.Wall = time.Since(began)
 	s.res.Steps = append(s.res.Steps, s.cur)
 	if s.onStep != nil {
 		s.onStep(s.cur)
 	}
+	return nil
+}
+
+// checkFinite ends sampling when a velocity or latent (what) of some prompt holds NaN or ±Inf: the image
+// would come out black, and no later step can bring it back.
+func (s *sampler) checkFinite(what string, vs [][]float32) error {
+	for p, v := range vs {
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("sample: step %d of %d (t=%.3g): the %s of prompt %d is %v at element %d: the model's output "+
+					"overflowed at these settings; lower --cfg (or cap the guided velocity with --renorm 1), or use another checkpoint", s.cur.Step+1, s.cur.Of, s.cur.T, what, p+1, x, i)
+			}
+		}
+	}
+	return nil
 }
 
 // axpy returns x + a·y as a new slice, in float32 like the reference.
@@ -189,7 +208,9 @@ func (s *sampler) euler(ctx context.Context) error {
 		for p := range s.xs {
 			s.xs[p] = axpy(s.xs[p], dt, v[p])
 		}
-		s.endStep(began)
+		if err := s.endStep(began); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -216,7 +237,9 @@ func (s *sampler) midpoint(ctx context.Context) error {
 		for p := range s.xs {
 			s.xs[p] = axpy(s.xs[p], float32(dt), k2[p])
 		}
-		s.endStep(began)
+		if err := s.endStep(began); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -270,7 +293,9 @@ func (s *sampler) fdpm(ctx context.Context) error {
 			hPrev = h
 		}
 		prevX0 = x0
-		s.endStep(began)
+		if err := s.endStep(began); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -302,7 +327,11 @@ func (s *sampler) velocity(ctx context.Context, xs [][]float32, t float32) ([][]
 			s.evals, len(out), b*s.n, b, s.shape[0], s.shape[1], s.shape[2])
 	}
 	s.count(b, ran, skipped)
-	return s.guide(out, len(xs), guided), nil
+	vs := s.guide(out, len(xs), guided)
+	if err := s.checkFinite("velocity", vs); err != nil {
+		return nil, err
+	}
+	return vs, nil
 }
 
 // batch lays out one forward's inputs: the latents (twice under guidance: conditional then

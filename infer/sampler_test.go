@@ -532,18 +532,23 @@ func TestValidate(t *testing.T) {
 		mod  func(*SampleOptions)
 		want string
 	}{
-		{func(o *SampleOptions) { o.Steps = 1 }, "--steps must be an integer ≥ 2, got 1"},
-		{func(o *SampleOptions) { o.CFG = -1 }, "--cfg must be a finite number ≥ 0"},
-		{func(o *SampleOptions) { o.CFG = nan }, "--cfg must be a finite number ≥ 0 (1 = no guidance), got NaN"},
-		{func(o *SampleOptions) { o.CFG = math.Inf(1) }, "--cfg must be a finite number ≥ 0"},
+		{func(o *SampleOptions) { o.Steps = 1 }, "--steps must be an integer in 2..1000, got 1"},
+		{func(o *SampleOptions) { o.Steps = 1000000 }, "--steps must be an integer in 2..1000, got 1000000"},
+		{func(o *SampleOptions) { o.CFG = -1 }, "--cfg must be a number in [0, 50]"},
+		{func(o *SampleOptions) { o.CFG = nan }, "--cfg must be a number in [0, 50] (1 = no guidance), got NaN"},
+		{func(o *SampleOptions) { o.CFG = math.Inf(1) }, "--cfg must be a number in [0, 50]"},
+		{func(o *SampleOptions) { o.CFG = 1e308 }, "--cfg must be a number in [0, 50] (1 = no guidance), got 1e+308"},
 		{func(o *SampleOptions) { o.Solver = "heun" }, `--solver must be one of euler, midpoint, fdpm, got "heun"`},
-		{func(o *SampleOptions) { o.Shift = 0 }, "--shift must be a finite number > 0, got 0"},
-		{func(o *SampleOptions) { o.Shift = nan }, "--shift must be a finite number > 0"},
-		{func(o *SampleOptions) { o.Renorm = -0.5 }, "--renorm must be a finite number ≥ 0 (0 = off), got -0.5"},
+		{func(o *SampleOptions) { o.Shift = 0 }, "--shift must be a number in (0, 20], got 0"},
+		{func(o *SampleOptions) { o.Shift = nan }, "--shift must be a number in (0, 20]"},
+		{func(o *SampleOptions) { o.Shift = 1e9 }, "--shift must be a number in (0, 20], got 1e+09"},
+		{func(o *SampleOptions) { o.Renorm = -0.5 }, "--renorm must be a number in [0, 10] (0 = off), got -0.5"},
+		{func(o *SampleOptions) { o.Renorm = 1e300 }, "--renorm must be a number in [0, 10]"},
 		{func(o *SampleOptions) { o.Trunc = 1.5 }, "--trunc must be a number in [0, 1] (1 = off), got 1.5"},
 		{func(o *SampleOptions) { o.Trunc = -0.1 }, "--trunc must be a number in [0, 1]"},
 		{func(o *SampleOptions) { o.Trunc = nan }, "--trunc must be a number in [0, 1]"},
-		{func(o *SampleOptions) { o.TeaCache = -1 }, "--teacache must be a finite number ≥ 0 (0 = off), got -1"},
+		{func(o *SampleOptions) { o.TeaCache = -1 }, "--teacache must be a number in [0, 5] (0 = off), got -1"},
+		{func(o *SampleOptions) { o.TeaCache, o.TeaCoeffs = 6, []float64{1, 0} }, "--teacache must be a number in [0, 5] (0 = off), got 6"},
 		{func(o *SampleOptions) { o.TeaCache = 0.3 }, "--teacache 0.3 needs the model's TeaCache coefficients"},
 		{func(o *SampleOptions) { o.TeaCache, o.TeaCoeffs = 0.3, []float64{1, nan} }, "coefficient 1 of the rescale polynomial is NaN"},
 	}
@@ -631,5 +636,97 @@ func BenchmarkSamplerOverhead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// constVel is a denoiser whose velocity is vel(t, uncond) everywhere, whatever the latent.
+type constVel struct {
+	n   int
+	vel func(t float32, uncond bool) float32
+}
+
+type constState struct {
+	t     float32
+	conds []Cond
+}
+
+func (c constVel) Begin(_ []float32, _ [4]int, t []float32, cond []Cond) (State, error) {
+	return constState{t[0], cond}, nil
+}
+func (constVel) Modulated(State, int) ([]float32, error)   { return nil, errors.New("not used") }
+func (constVel) Main(State, []int) error                   { return nil }
+func (constVel) Residual(State, int) ([]float32, error)    { return nil, errors.New("not used") }
+func (constVel) ApplyResidual(State, int, []float32) error { return errors.New("not used") }
+func (c constVel) Finish(s State) ([]float32, error) {
+	st := s.(constState)
+	out := make([]float32, len(st.conds)*c.n)
+	for i, cd := range st.conds {
+		for j := 0; j < c.n; j++ {
+			out[i*c.n+j] = c.vel(st.t, cd.Text == "")
+		}
+	}
+	return out, nil
+}
+
+// TestSampleStopsOnNonFinite: a NaN or ±Inf velocity or latent ends sampling with an error naming the
+// step, instead of a black image; valid options cannot rule it out (CFG 50 on large velocities).
+func TestSampleStopsOnNonFinite(t *testing.T) {
+	n := testShape[0] * testShape[1] * testShape[2]
+	big := make([]float32, n)
+	for i := range big {
+		big[i] = 3e38
+	}
+	o := DefaultSampleOptions()
+	o.Steps, o.Shift, o.CFG, o.Renorm = 5, 1, 1, 0 // t = 0, 0.25, 0.5, 0.75: four Euler steps
+	guided := o
+	guided.CFG = MaxCFG
+	for _, c := range []struct {
+		name  string
+		vel   func(t float32, uncond bool) float32
+		opts  SampleOptions
+		noise [][]float32
+		want  string
+	}{
+		{"NaN from the model", func(t float32, _ bool) float32 {
+			if t >= 0.5 {
+				return float32(math.NaN())
+			}
+			return 1
+		}, o, nil, "step 3 of 4 (t=0.5): the velocity of prompt 1 is NaN at element 0"},
+		{"guidance overflows", func(_ float32, uncond bool) float32 {
+			if uncond {
+				return -1e37
+			}
+			return 1e37
+		}, guided, nil, "step 1 of 4 (t=0): the velocity of prompt 1 is +Inf"},
+		{"latent overflows", func(float32, bool) float32 { return 3e38 }, o, [][]float32{big}, "step 1 of 4 (t=0): the latent of prompt 1 is +Inf"},
+	} {
+		for _, solver := range Solvers {
+			c.opts.Solver = solver
+			_, err := Sample(context.Background(), constVel{n, c.vel}, Request{Prompts: []string{"a"}, Shape: testShape, Noise: c.noise}, c.opts)
+			if err == nil || (solver == SolverEuler && !strings.Contains(err.Error(), c.want)) || !strings.Contains(err.Error(), "--cfg") {
+				t.Errorf("%s, %s: got %v, want an error containing %q and advice", c.name, solver, err, c.want)
+			}
+		}
+	}
+}
+
+func TestCheckPrompt(t *testing.T) {
+	for _, ok := range []string{"a red circle", "two blue\tsquares\non the left\r\n", "一个红色圆形"} {
+		if err := CheckPrompt(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for p, want := range map[string]string{
+		"a red\x00 circle":      "U+0000 at byte 5",
+		"\x1b[31mred circle":    "U+001B at byte 0",
+		"a red circle\x7f":      "U+007F",
+		"a red circle\u0085end": "U+0085",
+		"   ":                   "empty",
+		"caf\xe9":               "UTF-8",
+	} {
+		if err := CheckPrompt(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckPrompt(%q) = %v, want an error containing %q", p, err, want)
+		}
 	}
 }

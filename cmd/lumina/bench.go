@@ -322,7 +322,7 @@ baseline's image for the same seed.`,
 			if err != nil {
 				return err
 			}
-			p, err := sf.load(&o)
+			p, err := sf.load(&o, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -335,7 +335,15 @@ baseline's image for the same seed.`,
 			for i := range strategies {
 				strategies[i].Options.CFG, strategies[i].Options.Shift = o.CFG, o.Shift
 			}
-			rows, err := ablation.Compare(cmd.Context(), p, ablation.Config{Prompts: prompts, System: sys, Width: sf.res, Height: sf.res, Seed: sf.seed}, strategies)
+			prog := NewProgress(cmd.ErrOrStderr())
+			defer prog.Close()
+			total, done, start := len(strategies)*len(prompts), 0, time.Now()
+			prog.Images("bench", 0, total, 0)
+			rows, err := ablation.Compare(cmd.Context(), p, ablation.Config{Prompts: prompts, System: sys, Width: sf.res, Height: sf.res, Seed: sf.seed,
+				OnImage: func(int, int, *infer.Generated) {
+					done++
+					prog.Images("bench", done, total, time.Since(start))
+				}}, strategies)
 			if err != nil {
 				return err
 			}

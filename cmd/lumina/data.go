@@ -234,7 +234,8 @@ folder is refused.`,
 	return cmd
 }
 
-// dataCheckOutFile refuses an empty path or one with the wrong extension before any work starts.
+// dataCheckOutFile refuses an empty path, one with the wrong extension or one whose folder cannot take
+// it, before any work starts.
 func dataCheckOutFile(flag, path, ext string) error {
 	if path == "" {
 		return fmt.Errorf("%s is required", flag)
@@ -242,7 +243,7 @@ func dataCheckOutFile(flag, path, ext string) error {
 	if !strings.EqualFold(filepath.Ext(path), ext) {
 		return fmt.Errorf("%s %q must end in %s", flag, path, ext)
 	}
-	return nil
+	return checkOutFile(flag, path)
 }
 
 func dataTruncate(s string, n int) string {

@@ -16,9 +16,16 @@ import (
 	"github.com/lumina-workbench/lumina/data/world"
 )
 
-// luminaRun executes the real root command. Cobra keeps flag values between executions in one
-// process, so the subcommand's flags are put back to their defaults first.
+// luminaRun executes the real root command and returns what it wrote to stdout. Cobra keeps flag values
+// between executions in one process, so the subcommand's flags are put back to their defaults first.
 func luminaRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, _, err := luminaRunStderr(t, args...)
+	return out, err
+}
+
+// luminaRunStderr is luminaRun that also returns what the command wrote to stderr: warnings, progress.
+func luminaRunStderr(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	if sub, _, err := rootCmd.Find(args); err == nil {
 		sub.Flags().VisitAll(func(f *pflag.Flag) {
@@ -26,12 +33,12 @@ func luminaRun(t *testing.T, args ...string) (string, error) {
 			f.Changed = false
 		})
 	}
-	var out bytes.Buffer
+	var out, errOut bytes.Buffer
 	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
+	rootCmd.SetErr(&errOut)
 	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
-	return out.String(), err
+	err = rootCmd.Execute()
+	return out.String(), errOut.String(), err
 }
 
 func TestDataPreviewCmd(t *testing.T) {

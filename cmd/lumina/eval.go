@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -290,11 +291,11 @@ func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string, r
 		return nil, err
 	}
 	if outdir != "" {
-		if err := os.MkdirAll(outdir, 0o755); err != nil {
-			return nil, fmt.Errorf("--outdir: %w", err)
+		if err := makeOutFolder("--outdir", outdir); err != nil {
+			return nil, err
 		}
 	}
-	p, err := sf.load(&o)
+	p, err := sf.load(&o, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +304,12 @@ func evalCheckpoint(cmd *cobra.Command, sf *sampleFlags, suite, outdir string, r
 	var writeErr error
 	images := make([]image.Image, len(prompts))
 	spec := infer.Spec{System: sys, Width: sf.res, Height: sf.res, Options: o}
+	prog := NewProgress(cmd.ErrOrStderr())
+	defer prog.Close()
+	start := time.Now()
+	prog.Images("eval", 0, len(prompts), 0)
 	rep, err := infer.EvalSuite(cmd.Context(), p, prompts, spec, func(i int, g *infer.Generated) {
+		prog.Images("eval", i+1, len(prompts), time.Since(start))
 		images[i] = g.Image
 		name := fmt.Sprintf("%03d.png", i)
 		res.Images = append(res.Images, evalImage{File: name, ID: prompts[i].ID, Category: prompts[i].Category, Prompt: prompts[i].Text})

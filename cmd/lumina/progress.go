@@ -1,6 +1,7 @@
 package main
 
-// The command line's rendering of a training run's events.
+// The command line's rendering of progress: a training run's events, and batches of images (sample,
+// eval, bench), on stderr or the command's writer.
 
 import (
 	"fmt"
@@ -49,11 +50,61 @@ func fmtDur(d time.Duration) string {
 }
 
 func (p *Progress) line(format string, a ...any) {
+	p.Clear()
+	fmt.Fprintf(p.W, format+"\n", a...)
+}
+
+// Clear erases the bar line, so that other output can follow on a clean line; the next update redraws it.
+func (p *Progress) Clear() {
 	if p.barOpen {
 		fmt.Fprint(p.W, "\r\033[K")
 		p.barOpen = false
 	}
-	fmt.Fprintf(p.W, format+"\n", a...)
+}
+
+// Close ends the bar line, leaving its last state on screen.
+func (p *Progress) Close() {
+	if p.barOpen {
+		fmt.Fprintln(p.W)
+		p.barOpen = false
+	}
+}
+
+// show renders done of total with stats: on a terminal, label, the bar and the count redrawn in place;
+// otherwise a log line starting with logLabel, at most one per LogEvery, and always the last one.
+func (p *Progress) show(label, logLabel string, done, total int, stats string) {
+	if p.TTY {
+		bar := ""
+		if total > 0 {
+			bar = p.bar().ViewAs(float64(done)/float64(total)) + " "
+		}
+		fmt.Fprintf(p.W, "\r\033[K%s %s%d/%d %s", label, bar, done, total, stats)
+		p.barOpen = true
+		return
+	}
+	if time.Since(p.lastLog) >= p.LogEvery || (total > 0 && done == total) {
+		p.lastLog = time.Now()
+		p.line("%s %d/%d %s", logLabel, done, total, stats)
+	}
+}
+
+// Images renders a batch of total images of which done are finished, elapsed after it began: the mean
+// time per image and the ETA while it runs, the total time at the end (which also ends the bar line).
+func (p *Progress) Images(label string, done, total int, elapsed time.Duration) {
+	stats := "images"
+	switch {
+	case done >= total:
+		stats += " in " + fmtDur(elapsed)
+	case done > 0:
+		per := elapsed / time.Duration(done)
+		stats += fmt.Sprintf(", %.3g s/image, ETA %s", per.Seconds(), fmtDur(per*time.Duration(total-done)))
+	default:
+		stats += ", ETA ?"
+	}
+	p.show(label, label, done, total, stats)
+	if done >= total {
+		p.Close()
+	}
 }
 
 // Handle renders one event.
@@ -65,19 +116,7 @@ func (p *Progress) Handle(ev train.Event) {
 			aux = fmt.Sprintf(" aux %.4f", e.AuxLoss)
 		}
 		stats := fmt.Sprintf("loss %.4f%s gn %.3g lr %.2g %.1f img/s ETA %s", e.Loss, aux, e.GradNorm, e.LR, e.ImagesPerSec, fmtDur(e.ETA))
-		if p.TTY {
-			bar := ""
-			if e.Steps > 0 {
-				bar = p.bar().ViewAs(float64(e.Step)/float64(e.Steps)) + " "
-			}
-			fmt.Fprintf(p.W, "\r\033[K%s %s%d/%d %s", e.StageName, bar, e.Step, e.Steps, stats)
-			p.barOpen = true
-			return
-		}
-		if time.Since(p.lastLog) >= p.LogEvery || (e.Steps > 0 && e.Step == e.Steps) {
-			p.lastLog = time.Now()
-			p.line("stage %d %s step %d/%d %s", e.Stage, e.StageName, e.Step, e.Steps, stats)
-		}
+		p.show(e.StageName, fmt.Sprintf("stage %d %s step", e.Stage, e.StageName), e.Step, e.Steps, stats)
 	case train.StageStarted:
 		from := ""
 		if e.FromStep > 0 {

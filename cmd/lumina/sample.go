@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -42,14 +45,14 @@ func (f *sampleFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.ckpt, "ckpt", DefaultCheckpoint, "checkpoint bundle (DiT + text encoder + tokenizer)")
 	fs.StringVar(&f.system, "system", "A", "system prompt: A (flat style), B (photo style), C (dual panel) or none")
-	fs.IntVar(&f.res, "res", 32, "image side in pixels: 16..256, a multiple of the model's patch size")
-	fs.IntVar(&f.steps, "steps", d.Steps, "time-grid points (Euler/midpoint: steps−1 solver steps) or FDPM steps; ≥ 2")
-	fs.Float64Var(&f.cfg, "cfg", d.CFG, "classifier-free guidance scale w ≥ 0 (1 = no guidance)")
+	fs.IntVar(&f.res, "res", 32, fmt.Sprintf("image side in pixels: %d..%d, a multiple of the model's patch size", infer.MinSide, infer.MaxSide))
+	fs.IntVar(&f.steps, "steps", d.Steps, fmt.Sprintf("time-grid points (Euler/midpoint: steps−1 solver steps) or FDPM steps; 2..%d", infer.MaxSteps))
+	fs.Float64Var(&f.cfg, "cfg", d.CFG, fmt.Sprintf("classifier-free guidance scale w in [0, %d] (1 = no guidance)", infer.MaxCFG))
 	fs.StringVar(&f.solver, "solver", d.Solver, "ODE solver: euler, midpoint or fdpm (Flow-DPM-Solver)")
-	fs.Float64Var(&f.shift, "shift", d.Shift, "time shift s > 0 (larger spends more steps at high noise)")
-	fs.Float64Var(&f.renorm, "renorm", d.Renorm, "CFG-Renorm ratio r ≥ 0 (clamp ‖v‖ to r·‖v_cond‖); 0 = off")
+	fs.Float64Var(&f.shift, "shift", d.Shift, fmt.Sprintf("time shift s in (0, %d] (larger spends more steps at high noise)", infer.MaxShift))
+	fs.Float64Var(&f.renorm, "renorm", d.Renorm, fmt.Sprintf("CFG-Renorm ratio r in [0, %d] (clamp ‖v‖ to r·‖v_cond‖); 0 = off", infer.MaxRenorm))
 	fs.Float64Var(&f.trunc, "trunc", d.Trunc, "CFG-Trunc threshold α in [0,1]: guidance stops at t ≥ α; 1 = off")
-	fs.Float64Var(&f.teacache, "teacache", d.TeaCache, "TeaCache threshold ≥ 0; 0 = off (needs the checkpoint's fitted polynomial)")
+	fs.Float64Var(&f.teacache, "teacache", d.TeaCache, fmt.Sprintf("TeaCache threshold in [0, %d]; 0 = off (needs the checkpoint's fitted polynomial)", infer.MaxTeaCache))
 	fs.Uint64Var(&f.seed, "seed", 0, "noise seed: the same seed, settings and checkpoint give the same image")
 }
 
@@ -61,8 +64,8 @@ func (f *sampleFlags) options() (infer.SampleOptions, infer.System, error) {
 	if err != nil {
 		return o, sys, err
 	}
-	if f.res < 16 || f.res > 256 {
-		return o, sys, fmt.Errorf("--res must be in 16..256, got %d", f.res)
+	if f.res < infer.MinSide || f.res > infer.MaxSide {
+		return o, sys, fmt.Errorf("--res must be in %d..%d, got %d", infer.MinSide, infer.MaxSide, f.res)
 	}
 	if f.teacache > 0 {
 		// The coefficients come with the checkpoint; Validate only needs to know some will be there.
@@ -77,8 +80,9 @@ func (f *sampleFlags) options() (infer.SampleOptions, infer.System, error) {
 	return o, sys, nil
 }
 
-// load opens the checkpoint and fills in its TeaCache polynomial when TeaCache is on.
-func (f *sampleFlags) load(o *infer.SampleOptions) (*pipeline.Pipeline, error) {
+// load opens the checkpoint, fills in its TeaCache polynomial when TeaCache is on, and warns on warn
+// when --res is outside the resolutions the checkpoint was trained at.
+func (f *sampleFlags) load(o *infer.SampleOptions, warn io.Writer) (*pipeline.Pipeline, error) {
 	p, err := pipeline.Load(f.ckpt)
 	if err != nil {
 		return nil, err
@@ -91,7 +95,43 @@ func (f *sampleFlags) load(o *infer.SampleOptions) (*pipeline.Pipeline, error) {
 		}
 		o.TeaCoeffs = coeffs
 	}
+	f.warnResolution(warn, ckpt.Resolutions(p.Bundle.Meta))
 	return p, nil
+}
+
+// warnResolution warns when --res lies outside the resolutions the checkpoint was trained at (trained,
+// ascending; nothing is said when the checkpoint does not record them): the images come out poor, and
+// above them every step costs more, with the square of the image tokens in attention.
+func (f *sampleFlags) warnResolution(w io.Writer, trained []int) {
+	if len(trained) == 0 || (f.res >= trained[0] && f.res <= trained[len(trained)-1]) {
+		return
+	}
+	sides := make([]string, len(trained))
+	for i, r := range trained {
+		sides[i] = strconv.Itoa(r)
+	}
+	cost := ""
+	if top := trained[len(trained)-1]; f.res > top {
+		cost = fmt.Sprintf(", and each step takes %.3g× the image tokens of %d px, so far more time and memory", float64(f.res*f.res)/float64(top*top), top)
+	}
+	fmt.Fprintf(w, "warning: --res %d is outside the resolutions %s was trained at (%s px): expect poor images%s\n",
+		f.res, f.ckpt, strings.Join(sides, ", "), cost)
+}
+
+// warnCut warns about prompts that, with their system prompt, are longer than the captions the
+// checkpoint was trained on: the model is given their first tokens only.
+func warnCut(w io.Writer, p *pipeline.Pipeline, sys infer.System, jobs []sampleJob) error {
+	for i, j := range jobs {
+		kept, total, err := p.CaptionTokens(sys.Full(j.prompt))
+		if err != nil {
+			return fmt.Errorf("prompt %d (%q): %w", i+1, short(j.prompt), err)
+		}
+		if kept < total {
+			fmt.Fprintf(w, "warning: prompt %d (%q): the model is given %d of its %d caption tokens (the checkpoint was trained on "+
+				"captions of at most %d); the rest is cut: shorten it\n", i+1, short(j.prompt), kept, total, p.MaxCaption())
+		}
+	}
+	return nil
 }
 
 func init() {
@@ -116,17 +156,24 @@ The same seed, settings and checkpoint give the same PNG bytes.`,
 			if err != nil {
 				return err
 			}
-			p, err := f.load(&o)
+			p, err := f.load(&o, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			if err := warnCut(cmd.ErrOrStderr(), p, sys, jobs); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
+			prog := NewProgress(cmd.ErrOrStderr())
+			defer prog.Close()
+			start := time.Now()
 			for i, j := range jobs {
 				oj := o
 				if len(jobs) > 1 {
 					oj.Seed = o.Seed + uint64(i)
+					prog.Images("sample", i, len(jobs), time.Since(start))
 				}
 				g, err := infer.Generate(ctx, p, infer.Spec{Prompt: j.prompt, System: sys, Width: f.res, Height: f.res, Options: oj})
 				if err != nil {
@@ -136,8 +183,12 @@ The same seed, settings and checkpoint give the same PNG bytes.`,
 				if err := writeGenerated(j.out, g); err != nil {
 					return err
 				}
+				prog.Clear()
 				fmt.Fprintf(cmd.OutOrStdout(), "%s  NFE %d, %.1f ms/step, %.0f ms total\n", j.out, g.Result.NFE,
 					g.Sidecar.Settings["wall_ms_total"].(float64)/float64(max(1, len(g.Result.Steps))), g.Sidecar.Settings["wall_ms_total"])
+			}
+			if len(jobs) > 1 {
+				prog.Images("sample", len(jobs), len(jobs), time.Since(start))
 			}
 			return nil
 		},
@@ -188,8 +239,8 @@ func sampleJobs(prompt, promptsFile, out, outdir string) ([]sampleJob, error) {
 		if len(jobs) == 0 {
 			return nil, fmt.Errorf("--prompts %s holds no prompts", promptsFile)
 		}
-		if err := os.MkdirAll(outdir, 0o755); err != nil {
-			return nil, fmt.Errorf("--outdir: %w", err)
+		if err := makeOutFolder("--outdir", outdir); err != nil {
+			return nil, err
 		}
 		return jobs, nil
 	default:
@@ -199,20 +250,19 @@ func sampleJobs(prompt, promptsFile, out, outdir string) ([]sampleJob, error) {
 		if !strings.EqualFold(filepath.Ext(out), ".png") {
 			return nil, fmt.Errorf("--out %s must end in .png", out)
 		}
+		if err := checkOutFile("--out", out); err != nil {
+			return nil, err
+		}
 		return []sampleJob{{prompt, out}}, nil
 	}
 }
 
-// writeGenerated writes the PNG and its sidecar, each atomically.
+// writeGenerated writes the PNG and its sidecar, each atomically (the errors name the file).
 func writeGenerated(out string, g *infer.Generated) error {
 	if err := dataset.WritePNG(out, g.Image); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
+		return err
 	}
-	side := strings.TrimSuffix(out, filepath.Ext(out)) + ".json"
-	if err := toyeval.WriteImageSidecar(side, g.Sidecar); err != nil {
-		return fmt.Errorf("write %s: %w", side, err)
-	}
-	return nil
+	return toyeval.WriteImageSidecar(strings.TrimSuffix(out, filepath.Ext(out))+".json", g.Sidecar)
 }
 
 func short(s string) string {

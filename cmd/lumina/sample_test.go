@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
+	"github.com/lumina-workbench/lumina/train"
 )
 
 func TestSampleWritesPNGAndSidecarDeterministically(t *testing.T) {
@@ -73,6 +76,12 @@ func TestSampleRefusesBadFlagsBeforeLoading(t *testing.T) {
 		{[]string{"--renorm", "-1"}, "--renorm"},
 		{[]string{"--system", "D"}, "--system"},
 		{[]string{"--res", "8"}, "--res"},
+		{[]string{"--res", "512"}, "--res must be in 16..256, got 512"},
+		{[]string{"--steps", "1000000"}, "--steps must be an integer in 2..1000, got 1000000"},
+		{[]string{"--cfg", "1e308"}, "--cfg must be a number in [0, 50] (1 = no guidance), got 1e+308"},
+		{[]string{"--shift", "1e9"}, "--shift must be a number in (0, 20]"},
+		{[]string{"--renorm", "1e300"}, "--renorm must be a number in [0, 10]"},
+		{[]string{"--teacache", "100"}, "--teacache must be a number in [0, 5]"},
 		{[]string{}, "--ckpt"}, // flags fine: now the missing checkpoint is reported
 	} {
 		args := append([]string{"sample", "--prompt", "a red circle", "--ckpt", missing}, tc.args...)
@@ -95,6 +104,8 @@ func TestSampleRefusesBadPrompts(t *testing.T) {
 		{[]string{"--prompt", "   "}, "empty"},
 		{[]string{"--prompt", strings.Repeat("red ", 2000)}, "shorten"},
 		{[]string{"--prompt", "a \xff circle"}, "UTF-8"},
+		{[]string{"--prompt", "a red\x00 circle"}, "control character U+0000"},
+		{[]string{"--prompt", "a \x1b[31mred circle"}, "control character U+001B"},
 		{[]string{"--prompts", bad, "--outdir", dir}, "UTF-8"},
 		{[]string{"--prompts", bad}, "--outdir"},
 		{[]string{"--prompt", "a red circle", "--out", filepath.Join(dir, "x.jpg")}, ".png"},
@@ -143,9 +154,12 @@ func TestSamplePromptsFile(t *testing.T) {
 func TestEvalCheckpointSuite(t *testing.T) {
 	ck := ckpttest.Save(t)
 	out := filepath.Join(t.TempDir(), "eval")
-	msg, err := luminaRun(t, "eval", "--ckpt", ck, "--suite", "quick", "--steps", "3", "--res", "16", "--outdir", out, "--json")
+	msg, stderr, err := luminaRunStderr(t, "eval", "--ckpt", ck, "--suite", "quick", "--steps", "3", "--res", "16", "--outdir", out, "--json")
 	if err != nil {
 		t.Fatalf("%v: %s", err, msg)
+	}
+	if quick, _ := toyeval.Suite("quick"); !strings.Contains(stderr, fmt.Sprintf("eval %d/%d images in ", len(quick), len(quick))) {
+		t.Errorf("no progress on stderr: %q", stderr)
 	}
 	var res evalResult
 	if err := json.Unmarshal([]byte(msg), &res); err != nil {
@@ -200,9 +214,12 @@ func TestTeaCacheFitStoresPolynomial(t *testing.T) {
 
 func TestBenchSampleTable(t *testing.T) {
 	ck := ckpttest.Save(t)
-	msg, err := luminaRun(t, "bench", "sample", "--ckpt", ck, "--steps", "4", "--res", "16", "--markdown")
+	msg, stderr, err := luminaRunStderr(t, "bench", "sample", "--ckpt", ck, "--steps", "4", "--res", "16", "--markdown")
 	if err != nil {
 		t.Fatalf("%v: %s", err, msg)
+	}
+	if !regexp.MustCompile(`bench (\d+)/(\d+) images in `).MatchString(stderr) {
+		t.Errorf("no progress on stderr: %q", stderr)
 	}
 	for _, want := range []string{"| baseline: euler 4, full CFG | 3 | 6 |", "| renorm + trunc |", "| fdpm 14 NFE | 14 |"} {
 		if !strings.Contains(msg, want) {
@@ -276,5 +293,160 @@ func TestEvalCheckpointRepeats(t *testing.T) {
 		if _, err := luminaRun(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
 		}
+	}
+}
+
+// badCheckpoint saves the test bundle after change, for the checks on what a checkpoint holds.
+func badCheckpoint(t *testing.T, change func(b *ckpt.Bundle)) string {
+	t.Helper()
+	b := ckpttest.Bundle(t)
+	b.Meta = map[string]string{}
+	change(b)
+	path := filepath.Join(t.TempDir(), "bad.safetensors")
+	if err := ckpt.SaveBundle(path, b); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSampleRefusesUnusableCheckpoints: NaN weights, damaged data and an untrained DiT each end
+// `lumina sample` with an error naming the file and the cause, and no image, where a black or noise
+// PNG used to be written.
+func TestSampleRefusesUnusableCheckpoints(t *testing.T) {
+	nan := badCheckpoint(t, func(b *ckpt.Bundle) { b.DiT.T["layers.1.attn.qkv.weight"].Data().([]float32)[7] = float32(math.NaN()) })
+	stage0 := badCheckpoint(t, func(b *ckpt.Bundle) {
+		clear(b.DiT.T["final.weight"].Data().([]float32))
+		clear(b.DiT.T["final.bias"].Data().([]float32))
+		b.Meta[ckpt.MetaTrainKind], b.Meta[ckpt.MetaTrainStage] = ckpt.TrainKindTextEncoder, "0"
+	})
+	raw, _ := os.ReadFile(ckpttest.Save(t))
+	copy(raw[len(raw)-8:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) // NaN bytes in the last tensor
+	damaged := filepath.Join(t.TempDir(), "damaged.safetensors")
+	os.WriteFile(damaged, raw, 0o644)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		ckpt string
+		want []string
+	}{
+		{nan, []string{"load checkpoint " + nan, "tensor layers.1.attn.qkv.weight holds 1 non-finite value(s) (the first, element 7, is NaN)", "earlier checkpoint"}},
+		{damaged, []string{"load checkpoint " + damaged, "data checksum mismatch", "copy it again"}},
+		{stage0, []string{"checkpoint " + stage0 + " holds no trained DiT", "stage-0 checkpoint", "final.safetensors"}},
+	} {
+		out := filepath.Join(dir, "x.png")
+		_, err := luminaRun(t, "sample", "--ckpt", c.ckpt, "--prompt", "a red circle", "--steps", "3", "--res", "16", "--out", out)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %v, want one containing %q", filepath.Base(c.ckpt), err, w)
+			}
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: an image was written", filepath.Base(c.ckpt))
+		}
+	}
+}
+
+// TestSampleStopsOnOverflow: finite weights whose output overflows float32 end sampling with an error
+// naming the step, instead of a black image.
+func TestSampleStopsOnOverflow(t *testing.T) {
+	ck := badCheckpoint(t, func(b *ckpt.Bundle) {
+		for i := range b.DiT.T["final.bias"].Data().([]float32) {
+			b.DiT.T["final.bias"].Data().([]float32)[i] = 3e38
+		}
+		for i := range b.DiT.T["final.weight"].Data().([]float32) {
+			b.DiT.T["final.weight"].Data().([]float32)[i] = 3e38
+		}
+	})
+	out := filepath.Join(t.TempDir(), "x.png")
+	_, err := luminaRun(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--steps", "5", "--res", "16", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "step 1 of 4 (t=0): the velocity of prompt 1 is") || !strings.Contains(err.Error(), "lower --cfg") {
+		t.Fatalf("want an error naming the step, got %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an image was written")
+	}
+}
+
+// TestSampleChecksOutputBeforeLoading: an output that cannot be written is refused before the checkpoint
+// is even read (here a corrupt one), naming the flag and the folder and no temporary file.
+func TestSampleChecksOutputBeforeLoading(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.safetensors")
+	os.WriteFile(corrupt, []byte("not a checkpoint"), 0o644)
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	list := filepath.Join(dir, "p.txt")
+	os.WriteFile(list, []byte("a red circle\n"), 0o644)
+	folder := filepath.Join(dir, "sub.png")
+	os.Mkdir(folder, 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--prompt", "a red circle", "--out", filepath.Join(dir, "missing", "dir", "x.png")}, "--out: folder " + filepath.Join(dir, "missing", "dir") + " does not exist"},
+		{[]string{"--prompt", "a red circle", "--out", filepath.Join(file, "x.png")}, "--out: " + file + " is not a folder"},
+		{[]string{"--prompt", "a red circle", "--out", folder}, "--out " + folder + " is a folder"},
+		{[]string{"--prompts", list, "--outdir", filepath.Join(file, "out")}, "--outdir"},
+	} {
+		_, err := luminaRun(t, append([]string{"sample", "--ckpt", corrupt}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), ".tmp") || strings.Contains(err.Error(), "corrupt") {
+			t.Errorf("%v: error %v, want one containing %q before the checkpoint is read", c.args, err, c.want)
+		}
+	}
+	_, err := luminaRun(t, "eval", "--ckpt", corrupt, "--outdir", filepath.Join(file, "eval"))
+	if err == nil || !strings.Contains(err.Error(), "--outdir") {
+		t.Errorf("eval --outdir under a file: %v", err)
+	}
+}
+
+// TestSampleWarnsBeforeWork: a prompt longer than the checkpoint's captions and a resolution beyond
+// the ones it was trained at are both reported on stderr before sampling, which still runs.
+func TestSampleWarnsBeforeWork(t *testing.T) {
+	ck := badCheckpoint(t, func(b *ckpt.Bundle) {
+		b.Meta[ckpt.MetaCaptionTokens] = "6"
+		b.Meta[ckpt.MetaResolutions] = ckpt.ResolutionsMeta([]int{16})
+	})
+	dir := t.TempDir()
+	_, stderr, err := luminaRunStderr(t, "sample", "--ckpt", ck, "--system", "none", "--prompt", "a red circle on the left",
+		"--steps", "3", "--res", "32", "--out", filepath.Join(dir, "x.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"warning: --res 32 is outside the resolutions " + ck + " was trained at (16 px): expect poor images, and each step takes 4× the image tokens of 16 px",
+		`warning: prompt 1 ("a red circle on the left"): the model is given 6 of its 7 caption tokens (the checkpoint was trained on captions of at most 6)`,
+	} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+	_, stderr, err = luminaRunStderr(t, "sample", "--ckpt", ck, "--system", "none", "--prompt", "a red circle",
+		"--steps", "3", "--res", "16", "--out", filepath.Join(dir, "y.png"))
+	if err != nil || stderr != "" {
+		t.Errorf("a short prompt at a trained resolution: stderr %q, error %v", stderr, err)
+	}
+}
+
+// TestSampleProgressOnStderr: a batch reports its progress on stderr, ending with the count and the
+// time taken; stdout keeps only the results. (Eval and bench sample: TestEvalCheckpointSuite,
+// TestBenchSampleTable.)
+func TestSampleProgressOnStderr(t *testing.T) {
+	ck := ckpttest.Save(t)
+	dir := t.TempDir()
+	list := filepath.Join(dir, "p.txt")
+	os.WriteFile(list, []byte("a red circle\ntwo blue squares\na green triangle\n"), 0o644)
+	stdout, stderr, err := luminaRunStderr(t, "sample", "--ckpt", ck, "--prompts", list, "--outdir", filepath.Join(dir, "out"), "--steps", "3", "--res", "16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "sample 0/3 images, ETA ?") || !strings.Contains(stderr, "sample 3/3 images in ") ||
+		strings.Count(stdout, "\n") != 3 || strings.Contains(stdout, "images") {
+		t.Errorf("stdout %q, stderr %q", stdout, stderr)
+	}
+}
+
+// The checkpoint package names stage 0's kind without importing train (it sits below it).
+func TestTrainKindTextEncoderMatchesTrain(t *testing.T) {
+	if ckpt.TrainKindTextEncoder != string(train.KindTextEncoder) {
+		t.Fatalf("ckpt.TrainKindTextEncoder %q, train.KindTextEncoder %q", ckpt.TrainKindTextEncoder, train.KindTextEncoder)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
@@ -46,15 +45,16 @@ metadata (atomically: the old file stays intact if anything fails).`,
 				return err
 			}
 			o.TeaCache = 0
-			b, err := ckpt.LoadBundle(sf.ckpt, tensor.Float32)
-			if err != nil {
+			// The fit ends by rewriting the checkpoint: refuse a folder that cannot take it before the runs.
+			if err := checkOutFile("--ckpt", sf.ckpt); err != nil {
 				return err
 			}
-			p, err := pipeline.New(b)
+			p, err := pipeline.Load(sf.ckpt)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			b := p.Bundle
 			var texts []string
 			for i := 0; i < prompts && i < len(all); i++ {
 				texts = append(texts, sys.Full(all[i].Text))

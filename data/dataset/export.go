@@ -23,20 +23,25 @@ import (
 // WriteFileAtomic writes data to path so that a reader never sees a half-written file: a temporary file
 // in the same folder, synced, then renamed over path.
 func WriteFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, func(w io.Writer) error {
+	return writeFileWith(path, data, nil)
+}
+
+// writeFileWith is WriteFileAtomic with atomicfile.Write's writer hook.
+func writeFileWith(path string, data []byte, wrap func(io.Writer) io.Writer) error {
+	return atomicfile.Write(path, wrap, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-// writeAtomic streams a file's contents through fill, with WriteFileAtomic's guarantees.
-func writeAtomic(path string, fill func(io.Writer) error) error {
-	return atomicfile.Write(path, nil, fill)
-}
-
 // WritePNG encodes img to path atomically.
 func WritePNG(path string, img image.Image) error {
-	return writeAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+	return writePNGWith(path, img, nil)
+}
+
+// writePNGWith is WritePNG with atomicfile.Write's writer hook.
+func writePNGWith(path string, img image.Image, wrap func(io.Writer) io.Writer) error {
+	return atomicfile.Write(path, wrap, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // MetadataFile is the imagefolder index an export writes and an import reads.
@@ -68,6 +73,9 @@ type ExportOptions struct {
 	TextLang        caption.Lang
 	// Overwrite allows exporting into a folder that already holds files.
 	Overwrite bool
+
+	// wrap, when set, wraps every file's writer (tests use it to fail mid-way, as a full disk does).
+	wrap func(io.Writer) io.Writer
 }
 
 // ExportSummary reports what an export wrote.
@@ -78,9 +86,10 @@ type ExportSummary struct {
 	MeanQual float64
 }
 
-// Export renders items of d into dir. Every file is written atomically and metadata.jsonl last, so a
-// folder with a metadata.jsonl is a complete export.
-func Export(d *Dataset, dir string, opt ExportOptions, progress func(done, total int)) (ExportSummary, error) {
+// Export renders items of d into dir. It writes into a temporary folder beside dir and moves the result
+// into place at the end, metadata.jsonl last, so a failed export (a full disk, an interrupt) leaves
+// nothing behind: dir is either as it was or a complete export.
+func Export(d *Dataset, dir string, opt ExportOptions, progress func(done, total int)) (sum ExportSummary, err error) {
 	if err := world.CheckRenderSize(opt.Res, opt.Res); err != nil {
 		return ExportSummary{}, fmt.Errorf("export: %w", err)
 	}
@@ -99,46 +108,67 @@ func Export(d *Dataset, dir string, opt ExportOptions, progress func(done, total
 		return ExportSummary{}, fmt.Errorf("export: %d items asked for, but the top %g%% of a %d-item dataset holds %d", opt.N, pct, d.Len(), len(idx))
 	}
 	idx = idx[:opt.N]
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return ExportSummary{}, fmt.Errorf("export: create %s: %w", dir, err)
+	dir = filepath.Clean(dir)
+	exists, err := checkExportDir(dir, opt.Overwrite)
+	if err != nil {
+		return ExportSummary{}, err
 	}
-	if !opt.Overwrite {
-		ents, err := os.ReadDir(dir)
+	parent := filepath.Dir(dir)
+	made, err := mkdirAll(parent)
+	if err != nil {
+		return ExportSummary{}, fmt.Errorf("export: create %s: %w", parent, err)
+	}
+	defer func() {
 		if err != nil {
-			return ExportSummary{}, fmt.Errorf("export: %w", err)
+			for _, d := range made {
+				os.Remove(d)
+			}
 		}
-		if len(ents) > 0 {
-			return ExportSummary{}, fmt.Errorf("export: %s is not empty (%d entries); choose an empty folder or allow overwriting", dir, len(ents))
+	}()
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp*")
+	if err != nil {
+		return ExportSummary{}, fmt.Errorf("export into %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
 		}
+	}()
+	// Errors name the file's place in dir: the temporary folder is gone by the time anyone reads them.
+	fail := func(name string, err error) error {
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause
+		}
+		return fmt.Errorf("export: write %s: %w", filepath.Join(dir, name), err)
 	}
 	var meta bytes.Buffer
-	sum := ExportSummary{Dir: dir, Res: opt.Res}
+	sum = ExportSummary{Dir: dir, Res: opt.Res}
 	for k, i := range idx {
 		sc, err := d.Scene(i)
 		if err != nil {
-			return sum, fmt.Errorf("export: %w", err)
+			return ExportSummary{}, fmt.Errorf("export: %w", err)
 		}
 		img, err := world.Render(sc, opt.Res, opt.Res)
 		if err != nil {
-			return sum, fmt.Errorf("export item %d: %w", i, err)
+			return ExportSummary{}, fmt.Errorf("export item %d: %w", i, err)
 		}
 		caps, err := d.Captions(i)
 		if err != nil {
-			return sum, fmt.Errorf("export: %w", err)
+			return ExportSummary{}, fmt.Errorf("export: %w", err)
 		}
 		text := caps.Get(opt.TextGranularity, opt.TextLang)
 		base := fmt.Sprintf("%06d", i)
-		if err := WritePNG(filepath.Join(dir, base+".png"), img); err != nil {
-			return sum, fmt.Errorf("export: %w", err)
+		if err := writePNGWith(filepath.Join(tmp, base+".png"), img, opt.wrap); err != nil {
+			return ExportSummary{}, fail(base+".png", err)
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, base+".txt"), []byte(text+"\n")); err != nil {
-			return sum, fmt.Errorf("export: %w", err)
+		if err := writeFileWith(filepath.Join(tmp, base+".txt"), []byte(text+"\n"), opt.wrap); err != nil {
+			return ExportSummary{}, fail(base+".txt", err)
 		}
 		rec := ExportRecord{FileName: base + ".png", Text: text, Index: i, Quality: sc.Quality(),
 			Scene: sc, Captions: caps, Width: opt.Res, Height: opt.Res}
 		line, err := json.Marshal(rec)
 		if err != nil {
-			return sum, fmt.Errorf("export item %d: encode metadata: %w", i, err)
+			return ExportSummary{}, fmt.Errorf("export item %d: encode metadata: %w", i, err)
 		}
 		meta.Write(line)
 		meta.WriteByte('\n')
@@ -149,10 +179,92 @@ func Export(d *Dataset, dir string, opt ExportOptions, progress func(done, total
 		}
 	}
 	sum.MeanQual /= float64(sum.Items)
-	if err := WriteFileAtomic(filepath.Join(dir, MetadataFile), meta.Bytes()); err != nil {
-		return sum, fmt.Errorf("export: %w", err)
+	if err := writeFileWith(filepath.Join(tmp, MetadataFile), meta.Bytes(), opt.wrap); err != nil {
+		return ExportSummary{}, fail(MetadataFile, err)
+	}
+	if err := moveInto(tmp, dir, exists); err != nil {
+		return ExportSummary{}, fmt.Errorf("export into %s: %w", dir, err)
 	}
 	return sum, nil
+}
+
+// checkExportDir refuses a dir that is not a folder, or (without overwrite) one that holds anything;
+// it reports whether dir exists.
+func checkExportDir(dir string, overwrite bool) (bool, error) {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("export: %w", err)
+	case !st.IsDir():
+		return false, fmt.Errorf("export: %s is not a folder", dir)
+	}
+	if !overwrite {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return false, fmt.Errorf("export: %w", err)
+		}
+		if len(ents) > 0 {
+			return false, fmt.Errorf("export: %s is not empty (%d entries); choose an empty folder or allow overwriting", dir, len(ents))
+		}
+	}
+	return true, nil
+}
+
+// moveInto puts the finished export in tmp at dir: by renaming the folder when dir does not exist yet,
+// otherwise file by file with metadata.jsonl last (a folder with a metadata.jsonl is a complete export),
+// then removing tmp. Renames need no space, so this cannot fail for a full disk.
+func moveInto(tmp, dir string, exists bool) error {
+	if !exists {
+		// MkdirTemp made tmp private (0700); an export is meant to be shared.
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			return err
+		}
+		syncDir(filepath.Dir(dir))
+		return nil
+	}
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Name() != MetadataFile {
+			names = append(names, e.Name())
+		}
+	}
+	for _, name := range append(names, MetadataFile) {
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	syncDir(dir)
+	return os.Remove(tmp)
+}
+
+// mkdirAll is os.MkdirAll that also returns the folders it created, deepest first, so that a failed
+// export can take them away again.
+func mkdirAll(dir string) ([]string, error) {
+	var made []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
+	}
+	return made, os.MkdirAll(dir, 0o755)
+}
+
+// syncDir makes the renames into dir durable where the filesystem can sync a folder.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // errNoCaption marks an image without any caption source, so callers can tell it from a broken one.

@@ -115,6 +115,19 @@ type metaRecord struct {
 // ScanFolder lists the images of dir (top level, plus any subfolder paths metadata.jsonl names) and
 // reads their captions, without decoding the images.
 func ScanFolder(dir string) ([]ImportEntry, error) {
+	s, err := scanFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := s.captioned()
+	if len(s.problems.Problems) > 0 {
+		return nil, s.problems
+	}
+	return sortedEntries(out), nil
+}
+
+// scanFolder finds dir's images and reads metadata.jsonl, noting its problems in the scan.
+func scanFolder(dir string) (*folderScan, error) {
 	ents, err := readFolder(dir)
 	if err != nil {
 		return nil, err
@@ -124,12 +137,12 @@ func ScanFolder(dir string) ([]ImportEntry, error) {
 	if len(s.order) == 0 && len(s.problems.Problems) == 0 {
 		return nil, fmt.Errorf("import %s: no images (looked for %s)", dir, strings.Join(imageExts, " "))
 	}
-	out := s.captioned()
-	if len(s.problems.Problems) > 0 {
-		return nil, s.problems
-	}
-	slices.SortFunc(out, func(a, b ImportEntry) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return s, nil
+}
+
+func sortedEntries(es []ImportEntry) []ImportEntry {
+	slices.SortFunc(es, func(a, b ImportEntry) int { return strings.Compare(a.Name, b.Name) })
+	return es
 }
 
 // readFolder lists dir, which must be a folder.
@@ -340,12 +353,22 @@ func ImportFolder(dir string, res int) (*ImportedSet, error) {
 	if res < MinImportRes || res > MaxImportRes {
 		return nil, fmt.Errorf("import: resolution %d outside %d..%d", res, MinImportRes, MaxImportRes)
 	}
-	ents, err := ScanFolder(dir)
+	s, err := scanFolder(dir)
 	if err != nil {
 		return nil, err
 	}
+	ents := sortedEntries(s.captioned())
 	set := &ImportedSet{Dir: dir, Res: res}
-	ie := &ImportError{Dir: dir}
+	// Caption problems do not stop the images from being decoded: the error lists every problem of
+	// every kind, so that one pass over the folder fixes it.
+	ie := s.problems
+	for _, name := range s.order {
+		if e := s.byName[name]; e.Source == "" {
+			if _, _, err := LoadImage(e.Path, res); err != nil {
+				ie.Problems = append(ie.Problems, FileProblem{e.Name, err.Error()})
+			}
+		}
+	}
 	layouts := map[string]bool{}
 	for _, e := range ents {
 		img, orig, err := LoadImage(e.Path, res)

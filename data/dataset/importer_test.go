@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -340,5 +341,33 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f.txt"), nil); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("write into a missing folder: %v", err)
+	}
+}
+
+// TestImportListsEveryKindOfProblem: caption problems do not hide image problems; the message lists
+// every problem up to its bound and counts the rest.
+func TestImportListsEveryKindOfProblem(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "lonely.png"), solid(16, 16, color.RGBA{}))
+	writeFile(t, filepath.Join(dir, "broken.png"), "not a png")
+	writeFile(t, filepath.Join(dir, "broken.txt"), "a red circle")
+	writeFile(t, filepath.Join(dir, "both.png"), "not a png either")
+	_, err := ImportFolder(dir, 16)
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Problems) != 4 {
+		t.Fatalf("want 4 problems (2 without captions, 2 unreadable), got %v", err)
+	}
+	for _, w := range []string{"lonely.png: no caption", "broken.png: not a readable image", "both.png: no caption", "both.png: not a readable image"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not list %q:\n%v", w, err)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("bad%02d.png", i)), "x")
+	}
+	_, err = ImportFolder(dir, 16)
+	if !errors.As(err, &ie) || len(ie.Problems) != 64 || !strings.Contains(err.Error(), "64 problem(s)") ||
+		!strings.Contains(err.Error(), "… and 44 more") || strings.Count(err.Error(), "\n") != 21 {
+		t.Errorf("64 problems: %v", err)
 	}
 }

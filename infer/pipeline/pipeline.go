@@ -43,11 +43,14 @@ type captionFeatures struct {
 	n int
 }
 
-// Load loads a checkpoint bundle (float32) for sampling.
+// Load loads a checkpoint bundle (float32) for sampling, refusing one whose DiT was never trained.
 func Load(path string) (*Pipeline, error) {
 	b, err := ckpt.LoadBundle(path, tensor.Float32)
 	if err != nil {
 		return nil, err
+	}
+	if err := b.CheckTrainedDiT(); err != nil {
+		return nil, fmt.Errorf("checkpoint %s holds no trained DiT: %w", path, err)
 	}
 	return New(b)
 }
@@ -71,6 +74,16 @@ func New(b *ckpt.Bundle) (*Pipeline, error) {
 	return &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{}, maxCap: maxCap,
 		pre: map[model.Shape]*preGraph{}, main: map[model.Shape]*mainGraph{}, post: map[model.Shape]*postGraph{}}, nil
 }
+
+// CaptionTokens reports how many tokens of a full caption (system prompt included) the DiT is given
+// (kept) and how many the caption has (total), both counting <bos>: the checkpoint was trained on
+// captions of at most MaxCaption tokens, and longer ones are cut there.
+func (p *Pipeline) CaptionTokens(text string) (kept, total int, err error) {
+	return p.enc.Count(text, p.maxCap)
+}
+
+// MaxCaption is the most caption tokens the DiT is given.
+func (p *Pipeline) MaxCaption() int { return p.maxCap }
 
 // Channels is the model's latent channels.
 func (p *Pipeline) Channels() int { return p.Cfg.Channels }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -182,5 +183,60 @@ func TestPipelineCaptionContext(t *testing.T) {
 	b.Meta[ckpt.MetaCaptionContext] = "everything"
 	if _, err := New(b); err == nil || !strings.Contains(err.Error(), "everything") {
 		t.Fatalf("unknown caption context: %v", err)
+	}
+}
+
+// TestCaptionTokensMatchFeatures: CaptionTokens reports exactly what features keeps, in both caption
+// contexts, for captions under, at and over the length limit (system prompt or not).
+func TestCaptionTokensMatchFeatures(t *testing.T) {
+	words := strings.Fields(strings.Repeat("a red circle on the left ", 30))
+	for _, context := range []string{arch.CaptionContextFull, arch.CaptionContextPrompt} {
+		b := ckpttest.Bundle(t)
+		b.Meta = map[string]string{ckpt.MetaCaptionContext: context, ckpt.MetaCaptionTokens: "10"}
+		p, err := New(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 5, 8, 9, 10, 30, len(words)} {
+			body := strings.Join(words[:n], " ")
+			for _, text := range []string{body, "two blue squares <Prompt Start> " + body} {
+				kept, total, err := p.CaptionTokens(text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := p.features(text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if kept != f.n || kept > p.MaxCaption() || (total > kept) != (total > p.MaxCaption()) {
+					t.Errorf("%s, %q: CaptionTokens %d of %d, features kept %d (limit %d)", context, text, kept, total, f.n, p.MaxCaption())
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestLoadRefusesUntrainedDiT: a checkpoint whose DiT is at its initialisation (a stage-0 checkpoint)
+// is refused for sampling, naming the file and what to use instead.
+func TestLoadRefusesUntrainedDiT(t *testing.T) {
+	b := ckpttest.Bundle(t)
+	for _, n := range []string{"final.weight", "final.bias"} {
+		clear(b.DiT.T[n].Data().([]float32))
+	}
+	b.Meta = map[string]string{ckpt.MetaTrainKind: ckpt.TrainKindTextEncoder, ckpt.MetaTrainStage: "0"}
+	path := filepath.Join(t.TempDir(), "s0-final.safetensors")
+	if err := ckpt.SaveBundle(path, b); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "checkpoint "+path+" holds no trained DiT: it is a stage-0 checkpoint") ||
+		!strings.Contains(err.Error(), "final.safetensors") {
+		t.Fatalf("stage-0 checkpoint: %v", err)
+	}
+	if p, err := Load(ckpttest.Save(t)); err != nil {
+		t.Fatalf("trained checkpoint refused: %v", err)
+	} else {
+		p.Close()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -51,5 +52,29 @@ func TestWriteReplacesOrLeavesIntact(t *testing.T) {
 	}
 	if err := Write(filepath.Join(dir, "missing", "f"), nil, func(io.Writer) error { return nil }); err == nil {
 		t.Fatal("write into a missing folder succeeded")
+	}
+}
+
+// TestErrorsNameNoTemporaryFile: a failed write names the target and the cause, never the temporary
+// file it removed.
+func TestErrorsNameNoTemporaryFile(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "taken")
+	os.Mkdir(blocker, 0o755)
+	os.WriteFile(filepath.Join(blocker, "x"), nil, 0o644) // a non-empty folder: renaming over it fails
+	for _, c := range []struct{ path, cause string }{
+		{filepath.Join(dir, "missing", "x.png"), "no such file or directory"},
+		{blocker, "rename into " + blocker},
+	} {
+		err := Write(c.path, nil, func(w io.Writer) error { _, err := io.WriteString(w, "data"); return err })
+		if err == nil || !strings.Contains(err.Error(), c.path) || !strings.Contains(err.Error(), c.cause) || strings.Contains(err.Error(), ".tmp") {
+			t.Errorf("%s: error %v, want one naming the path and %q and no temporary file", c.path, err, c.cause)
+		}
+		if c.cause == "no such file or directory" && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v is not os.ErrNotExist", err)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary files left behind: %v", ents)
 	}
 }

@@ -33,6 +33,16 @@ const (
 	TextPrefix = "text_encoder."
 	// TrainPrefix namespaces a training checkpoint's optimiser and EMA state.
 	TrainPrefix = "train."
+
+	// MetaTrainKind is the kind of the stage a training checkpoint was saved in (train.StageKind's
+	// values), MetaTrainStage that stage's index.
+	MetaTrainKind  = "train.kind"
+	MetaTrainStage = "train.stage"
+	// TrainKindTextEncoder is MetaTrainKind of stage 0, which trains the text encoder alone: its
+	// checkpoints hold a DiT still at its initialisation.
+	TrainKindTextEncoder = "text-encoder"
+	// MetaResolutions lists the image sides, in pixels, the DiT was trained at: a JSON array, ascending.
+	MetaResolutions = "trained_resolutions"
 )
 
 // Bundle is everything sampling needs in one file: the Next-DiT, the frozen text encoder and its
@@ -195,4 +205,59 @@ func ReadMeta(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}
 	return meta, nil
+}
+
+// finalWeight is the DiT's output projection (arch.Config.ParamShapes), zero at initialisation.
+const finalWeight = "final.weight"
+
+// CheckTrainedDiT refuses a bundle whose DiT was never trained: a stage-0 checkpoint, or any whose final
+// layer is still all zeros as initialised (DESIGN.md §2). Such a DiT predicts zero velocity everywhere,
+// so sampling returns its starting noise.
+func (b *Bundle) CheckTrainedDiT() error {
+	const use = "sample from a checkpoint of a DiT stage (stage 1 or later: s1-….safetensors and on in the run's " +
+		"checkpoints/ folder) or from the run's final.safetensors"
+	if b.Meta[MetaTrainKind] == TrainKindTextEncoder {
+		return fmt.Errorf("it is a stage-%s checkpoint of the text encoder's pre-training, whose DiT is untrained and "+
+			"would sample pure noise: %s", b.Meta[MetaTrainStage], use)
+	}
+	if w, ok := b.DiT.T[finalWeight]; ok && allZero(w) {
+		return fmt.Errorf("its DiT's final layer (%s) is all zeros, as initialised: the DiT was never trained and would "+
+			"sample pure noise; %s", finalWeight, use)
+	}
+	return nil
+}
+
+func allZero(t *tensor.Dense) bool {
+	switch d := t.Data().(type) {
+	case []float32:
+		return !slices.ContainsFunc(d, func(v float32) bool { return v != 0 })
+	case []float64:
+		return !slices.ContainsFunc(d, func(v float64) bool { return v != 0 })
+	}
+	return false
+}
+
+// Resolutions reads MetaResolutions: the image sides the DiT was trained at, ascending; nil when the
+// checkpoint does not record them (files written before the key existed) or the value is unreadable.
+func Resolutions(meta map[string]string) []int {
+	var rs []int
+	if err := json.Unmarshal([]byte(meta[MetaResolutions]), &rs); err != nil {
+		return nil
+	}
+	rs = slices.DeleteFunc(rs, func(r int) bool { return r <= 0 })
+	slices.Sort(rs)
+	return slices.Compact(rs)
+}
+
+// WithResolutions adds the sides in add to rs, keeping it ascending and free of repeats.
+func WithResolutions(rs []int, add ...int) []int {
+	out := slices.Concat(rs, add)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// ResolutionsMeta is the MetaResolutions value recording rs.
+func ResolutionsMeta(rs []int) string {
+	b, _ := json.Marshal(WithResolutions(nil, rs...)) // ints: cannot fail
+	return string(b)
 }

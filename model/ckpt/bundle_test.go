@@ -100,3 +100,46 @@ func equalData(a, b *tensor.Dense) bool {
 	}
 	return true
 }
+
+// TestShippedCheckpointLoads: the shipped checkpoint predates the data checksum and still loads, with
+// a trained DiT.
+func TestShippedCheckpointLoads(t *testing.T) {
+	b, err := LoadBundle(filepath.Join("..", "..", "assets", "lumina-tiny.safetensors"), tensor.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CheckTrainedDiT(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckTrainedDiT(t *testing.T) {
+	b := testBundle(t) // freshly initialised: the final layer is zero
+	if err := b.CheckTrainedDiT(); err == nil || !strings.Contains(err.Error(), "final layer (final.weight) is all zeros") ||
+		!strings.Contains(err.Error(), "final.safetensors") {
+		t.Errorf("initialised DiT: %v", err)
+	}
+	b.DiT.T["final.weight"].Data().([]float32)[3] = 0.01
+	if err := b.CheckTrainedDiT(); err != nil {
+		t.Errorf("trained DiT refused: %v", err)
+	}
+	b.Meta[MetaTrainKind], b.Meta[MetaTrainStage] = TrainKindTextEncoder, "0"
+	if err := b.CheckTrainedDiT(); err == nil || !strings.Contains(err.Error(), "stage-0 checkpoint of the text encoder") ||
+		!strings.Contains(err.Error(), "stage 1 or later") {
+		t.Errorf("stage-0 checkpoint: %v", err)
+	}
+}
+
+func TestResolutions(t *testing.T) {
+	if got := Resolutions(map[string]string{}); got != nil {
+		t.Errorf("absent: %v", got)
+	}
+	if got := Resolutions(map[string]string{MetaResolutions: "16, 32"}); got != nil {
+		t.Errorf("unreadable: %v", got)
+	}
+	rs := WithResolutions(nil, 32, 16, 32)
+	meta := map[string]string{MetaResolutions: ResolutionsMeta(rs)}
+	if got := Resolutions(meta); meta[MetaResolutions] != "[16,32]" || len(got) != 2 || got[0] != 16 || got[1] != 32 {
+		t.Errorf("%q read back as %v", meta[MetaResolutions], got)
+	}
+}

@@ -128,13 +128,13 @@ func LoadInto(path string, want []arch.Param, dtype tensor.Dtype) (map[string]*t
 		}
 		return fail(fmt.Errorf("%s", msg))
 	}
-	out := make(map[string]*tensor.Dense, len(want))
-	for _, p := range want {
-		t, err := readTensor(f, dataStart, byName[p.Name])
-		if err != nil {
-			return fail(err)
-		}
-		out[p.Name] = convert(t, dtype)
+	// Every tensor in the file is wanted (extras were refused above), so all of them are read.
+	out, err := readData(f, dataStart, entries, meta)
+	if err != nil {
+		return fail(err)
+	}
+	for name, t := range out {
+		out[name] = convert(t, dtype)
 	}
 	if meta == nil {
 		meta = map[string]string{}

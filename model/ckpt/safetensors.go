@@ -9,10 +9,13 @@ package ckpt
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"sort"
@@ -28,6 +31,11 @@ import (
 const MaxHeaderLen = 100 << 20
 
 const metadataKey = "__metadata__"
+
+// MetaDataSHA256 is the metadata key of the data checksum: the lower-case hex SHA-256 of every byte
+// after the header. This package's writers always set it and its readers verify it when it is there;
+// files from other tools, and checkpoints written before the checksum existed, have none and load.
+const MetaDataSHA256 = "data_sha256"
 
 // File is a loaded checkpoint. Tensors are float32 or float64 (F16 and BF16 are widened to float32).
 type File struct {
@@ -105,26 +113,17 @@ func Encode(w io.Writer, tensors map[string]*tensor.Dense, meta map[string]strin
 	return bw.Flush()
 }
 
-// buildHeader returns the padded JSON header and the tensor names in data order.
+// buildHeader returns the padded JSON header and the tensor names in data order. The metadata gets
+// the data checksum (MetaDataSHA256), computed here because the header precedes the data.
 func buildHeader(tensors map[string]*tensor.Dense, meta map[string]string) ([]byte, []string, error) {
 	names := make([]string, 0, len(tensors))
 	for n := range tensors {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var h bytes.Buffer
-	h.WriteByte('{')
-	if len(meta) > 0 {
-		// json.Marshal of a map sorts its keys: deterministic.
-		mb, err := json.Marshal(meta)
-		if err != nil {
-			return nil, nil, err
-		}
-		h.WriteString(`"` + metadataKey + `":`)
-		h.Write(mb)
-	}
+	var entries bytes.Buffer
 	var off int64
-	for i, n := range names {
+	for _, n := range names {
 		t := tensors[n]
 		if n == "" || n == metadataKey {
 			return nil, nil, fmt.Errorf("invalid tensor name %q", n)
@@ -149,12 +148,27 @@ func buildHeader(tensors map[string]*tensor.Dense, meta map[string]string) ([]by
 		size := elems * dtypeSize(dt)
 		nb, _ := json.Marshal(n)
 		sb, _ := json.Marshal(append([]int{}, shape...)) // a nil shape (scalar) must print [] not null
-		if i > 0 || len(meta) > 0 {
-			h.WriteByte(',')
-		}
-		fmt.Fprintf(&h, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, nb, dt, sb, off, off+size)
+		fmt.Fprintf(&entries, `,%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, nb, dt, sb, off, off+size)
 		off += size
 	}
+	sum := sha256.New()
+	if err := writeData(sum, names, tensors); err != nil {
+		return nil, nil, err
+	}
+	full := maps.Clone(meta)
+	if full == nil {
+		full = map[string]string{}
+	}
+	full[MetaDataSHA256] = hex.EncodeToString(sum.Sum(nil))
+	// json.Marshal of a map sorts its keys: deterministic.
+	mb, err := json.Marshal(full)
+	if err != nil {
+		return nil, nil, err
+	}
+	var h bytes.Buffer
+	h.WriteString(`{"` + metadataKey + `":`)
+	h.Write(mb)
+	h.Write(entries.Bytes())
 	h.WriteByte('}')
 	// Pad with spaces to a multiple of 8 so the data starts aligned (what the reference writers do).
 	for h.Len()%8 != 0 {
@@ -172,6 +186,11 @@ func writeBody(w io.Writer, header []byte, order []string, tensors map[string]*t
 	if _, err := w.Write(header); err != nil {
 		return err
 	}
+	return writeData(w, order, tensors)
+}
+
+// writeData writes the tensors' bytes in order: the data section.
+func writeData(w io.Writer, order []string, tensors map[string]*tensor.Dense) error {
 	buf := make([]byte, 0, 1<<16)
 	for _, name := range order {
 		t := contiguous(tensors[name])
@@ -225,7 +244,7 @@ func contiguous(t *tensor.Dense) *tensor.Dense {
 func Load(path string) (*File, error) {
 	var file *File
 	err := withFile(path, func(f *os.File, size int64) (err error) {
-		file, err = decode(f, size, nil)
+		file, err = decode(f, size)
 		return err
 	})
 	if err != nil {
@@ -251,7 +270,7 @@ func withFile(path string, read func(f *os.File, size int64) error) error {
 
 // Decode reads safetensors bytes held in memory.
 func Decode(b []byte) (*File, error) {
-	return decode(bytes.NewReader(b), int64(len(b)), nil)
+	return decode(bytes.NewReader(b), int64(len(b)))
 }
 
 // readHeader parses and checks the header against the file size: every dtype known, every shape
@@ -355,8 +374,8 @@ func readHeader(r io.ReaderAt, size int64) (entries []entry, meta map[string]str
 	return entries, meta, dataStart, nil
 }
 
-// decode reads the tensors; when keep is non-nil only the names it accepts are materialised.
-func decode(r io.ReaderAt, size int64, keep func(name string) bool) (*File, error) {
+// decode reads the tensors.
+func decode(r io.ReaderAt, size int64) (*File, error) {
 	entries, meta, dataStart, err := readHeader(r, size)
 	if err != nil {
 		return nil, err
@@ -364,22 +383,81 @@ func decode(r io.ReaderAt, size int64, keep func(name string) bool) (*File, erro
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	f := &File{Tensors: map[string]*tensor.Dense{}, Meta: meta, DTypes: map[string]string{}}
+	ts, err := readData(r, dataStart, entries, meta)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Tensors: ts, Meta: meta, DTypes: map[string]string{}}
 	for _, e := range entries {
 		f.DTypes[e.name] = e.dtype
-		if keep != nil && !keep(e.name) {
-			continue
-		}
-		t, err := readTensor(r, dataStart, e)
-		if err != nil {
-			return nil, err
-		}
-		f.Tensors[e.name] = t
 	}
 	return f, nil
 }
 
-func readTensor(r io.ReaderAt, dataStart int64, e entry) (*tensor.Dense, error) {
+// readData reads every tensor of a checked header (entries in data order, packed end to end, as
+// readHeader leaves them), verifies the data checksum when meta records one, and refuses a tensor
+// holding NaN or ±Inf: weights like that sample black images and resume into a run that cannot recover.
+// A checksum mismatch is reported before a non-finite value, since a damaged file explains both.
+func readData(r io.ReaderAt, dataStart int64, entries []entry, meta map[string]string) (map[string]*tensor.Dense, error) {
+	want, checked := meta[MetaDataSHA256]
+	sum := sha256.New()
+	var feed io.Writer = io.Discard
+	if checked {
+		feed = sum
+	}
+	out := make(map[string]*tensor.Dense, len(entries))
+	var bad error
+	for _, e := range entries {
+		t, err := readTensor(r, dataStart, e, feed)
+		if err != nil {
+			return nil, err
+		}
+		if bad == nil {
+			bad = checkFinite(e.name, t)
+		}
+		out[e.name] = t
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); checked && got != strings.ToLower(want) {
+		return nil, fmt.Errorf("data checksum mismatch: the metadata records sha256 %.12s…, the data hashes to %.12s…: "+
+			"the file is damaged; copy it again or use another checkpoint", want, got)
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	return out, nil
+}
+
+// checkFinite names a tensor holding NaN or ±Inf, with how many such values and where the first is.
+func checkFinite(name string, t *tensor.Dense) error {
+	first, n := -1, 0
+	var kind string
+	note := func(i int, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			if n == 0 {
+				first, kind = i, fmt.Sprint(v)
+			}
+			n++
+		}
+	}
+	if t.Dtype() == tensor.Float64 {
+		for i, v := range t.Float64s() {
+			note(i, v)
+		}
+	} else {
+		for i, v := range t.Float32s() {
+			note(i, float64(v))
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("tensor %s holds %d non-finite value(s) (the first, element %d, is %s): the weights are unusable, "+
+		"from a damaged file or a diverged run; use an earlier checkpoint of the run (its checkpoints/ folder) or retrain",
+		name, n, first, kind)
+}
+
+// readTensor reads one tensor's bytes, also feeding them to sum.
+func readTensor(r io.ReaderAt, dataStart int64, e entry, sum io.Writer) (*tensor.Dense, error) {
 	n := int((e.end - e.begin) / e.elemLen)
 	buf := make([]byte, min(e.end-e.begin, 1<<20))
 	var f32 []float32
@@ -396,6 +474,7 @@ func readTensor(r io.ReaderAt, dataStart int64, e entry) (*tensor.Dense, error) 
 			return nil, fmt.Errorf("read tensor %s: %w", e.name, err)
 		}
 		off += int64(len(chunk))
+		sum.Write(chunk) // a hash or io.Discard: never fails
 		for p := 0; p < len(chunk); p += int(e.elemLen) {
 			switch e.dtype {
 			case "F64":

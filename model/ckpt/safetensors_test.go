@@ -2,7 +2,9 @@ package ckpt
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"math"
@@ -46,11 +48,14 @@ func TestEncodeByteLayout(t *testing.T) {
 	if err := Encode(&got, ts, map[string]string{"k": "v"}); err != nil {
 		t.Fatal(err)
 	}
-	header := `{"__metadata__":{"k":"v"},"a.w":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"b":{"dtype":"F64","shape":[2],"data_offsets":[8,24]}}`
+	data := le(float32(0.25), float32(3), 1.5, -2.0)
+	sum := sha256.Sum256(data)
+	header := `{"__metadata__":{"data_sha256":"` + hex.EncodeToString(sum[:]) + `","k":"v"},` +
+		`"a.w":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"b":{"dtype":"F64","shape":[2],"data_offsets":[8,24]}}`
 	for len(header)%8 != 0 {
 		header += " "
 	}
-	want := handFile(header, le(float32(0.25), float32(3), 1.5, -2.0))
+	want := handFile(header, data)
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("bytes differ:\n got %q\nwant %q", got.Bytes(), want)
 	}
@@ -61,7 +66,7 @@ func TestDecodeHandBuiltFile(t *testing.T) {
 	header := `{"z": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {"format": "pt"}, ` +
 		`"h": {"dtype": "F16", "shape": [2, 3], "data_offsets": [8, 20]}, "bf": {"dtype": "BF16", "shape": [], "data_offsets": [20, 22]}}` + "      "
 	data := le(float32(7), float32(-1),
-		uint16(0x3c00), uint16(0xc000), uint16(0x3800), uint16(0x0001), uint16(0x7c00), uint16(0x8000), // 1 -2 .5 2^-24 +inf -0
+		uint16(0x3c00), uint16(0xc000), uint16(0x3800), uint16(0x0001), uint16(0x7bff), uint16(0x8000), // 1 -2 .5 2^-24 65504 -0
 		uint16(0x3fc0)) // bf16 1.5
 	f, err := Decode(handFile(header, data))
 	if err != nil {
@@ -74,7 +79,7 @@ func TestDecodeHandBuiltFile(t *testing.T) {
 		t.Errorf("z = %v", z)
 	}
 	h := f.Tensors["h"]
-	wantH := []float32{1, -2, 0.5, float32(math.Ldexp(1, -24)), float32(math.Inf(1)), 0}
+	wantH := []float32{1, -2, 0.5, float32(math.Ldexp(1, -24)), 65504, 0}
 	if !h.Shape().Eq(tensor.Shape{2, 3}) || h.Dtype() != tensor.Float32 {
 		t.Fatalf("h shape %v dtype %v", h.Shape(), h.Dtype())
 	}
@@ -91,6 +96,13 @@ func TestDecodeHandBuiltFile(t *testing.T) {
 	}
 	if f.DTypes["h"] != "F16" || f.DTypes["bf"] != "BF16" {
 		t.Errorf("dtypes %v", f.DTypes)
+	}
+	// Half infinities and NaNs widen to theirs (and a file holding one is refused: TestLoadRefusesNonFinite).
+	if v := halfToFloat32(0x7c00); !math.IsInf(float64(v), 1) {
+		t.Errorf("F16 +inf = %v", v)
+	}
+	if v := halfToFloat32(0xfe00); !math.IsNaN(float64(v)) {
+		t.Errorf("F16 NaN = %v", v)
 	}
 }
 
@@ -128,7 +140,6 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		"d":      f64([]int{3}, math.Pi, -0.0, math.SmallestNonzeroFloat64),
 		"scalar": tensor.New(tensor.FromScalar(2.5)),
 		"empty":  f32([]int{0, 3}),
-		"nan":    f32([]int{2}, float32(math.NaN()), float32(math.Inf(-1))),
 	}
 	meta := map[string]string{"step": "12", "note": "multi\nline \"quoted\" 中文"}
 	if err := Save(p, ts, meta); err != nil {
@@ -177,6 +188,91 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Errorf("mode %v, want 0644", st.Mode().Perm())
 	}
 	assertNoTemp(t, dir)
+}
+
+// TestLoadRefusesNonFinite: every reader refuses a tensor holding NaN or ±Inf, naming the file and the
+// tensor, whether the file carries a checksum (it matches: the values were saved that way) or not.
+func TestLoadRefusesNonFinite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "diverged.safetensors")
+	ts := map[string]*tensor.Dense{
+		"a":            f32([]int{2}, 1, 2),
+		"layers.0.w":   f32([]int{3}, 1, float32(math.NaN()), float32(math.Inf(-1))),
+		"layers.1.f64": f64([]int{1}, 1),
+	}
+	if err := Save(p, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"load checkpoint " + p + ": ", "tensor layers.0.w holds 2 non-finite value(s)", "element 1, is NaN", "earlier checkpoint"}
+	check := func(what string, err error) {
+		t.Helper()
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: error %v, want one line containing %q", what, err, w)
+			}
+		}
+	}
+	_, err := Load(p)
+	check("Load", err)
+	_, _, err = LoadInto(p, []arch.Param{{Name: "a", Shape: []int{2}}, {Name: "layers.0.w", Shape: []int{3}}, {Name: "layers.1.f64", Shape: []int{1}}}, tensor.Float32)
+	check("LoadInto", err)
+	raw, _ := os.ReadFile(p)
+	_, err = Decode(raw)
+	if err == nil || !strings.Contains(err.Error(), "tensor layers.0.w") {
+		t.Errorf("Decode: %v", err)
+	}
+	// An F64 infinity and a half-precision one, in a file without a checksum.
+	for _, hf := range [][]byte{
+		handFile(`{"x":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}`, le(1.0, math.Inf(1))),
+		handFile(`{"x":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}`, le(uint16(0xfc00))),
+	} {
+		if _, err := Decode(hf); err == nil || !strings.Contains(err.Error(), "tensor x holds 1 non-finite value(s) (the first, element") {
+			t.Errorf("infinity: %v", err)
+		}
+	}
+}
+
+// TestChecksum: a written file records the data's SHA-256; a changed data byte is reported as damage,
+// naming the file, before anything else; a file without a checksum (other tools, older checkpoints)
+// loads.
+func TestChecksum(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.safetensors")
+	if err := Save(p, map[string]*tensor.Dense{"a": f32([]int{4}, 1, 2, 3, 4), "b": f64([]int{1}, 5)}, map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Meta[MetaDataSHA256]) != 64 || f.Meta["k"] != "v" {
+		t.Fatalf("metadata %v", f.Meta)
+	}
+	raw, _ := os.ReadFile(p)
+	// "a" holds the data bytes [0, 16), "b" [16, 24): the file's last 24 bytes.
+	flip := func(b []byte) { b[len(b)-20] ^= 0x10 }
+	nan := func(b []byte) { copy(b[len(b)-16:], []byte{0xff, 0xff, 0xff, 0xff}) } // a[2] becomes NaN
+	for name, damage := range map[string]func([]byte){"flipped bit": flip, "NaN bytes": nan} {
+		bad := bytes.Clone(raw)
+		damage(bad)
+		q := filepath.Join(dir, "damaged.safetensors")
+		os.WriteFile(q, bad, 0o644)
+		_, err := Load(q)
+		if err == nil || !strings.Contains(err.Error(), "load checkpoint "+q+": data checksum mismatch") || !strings.Contains(err.Error(), "copy it again") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, _, err := LoadInto(q, []arch.Param{{Name: "a", Shape: []int{4}}, {Name: "b", Shape: []int{1}}}, tensor.Float32); err == nil || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("%s, LoadInto: %v", name, err)
+		}
+	}
+	// Re-saving what was loaded replaces the stale checksum with the current one.
+	f.Tensors["a"].Float32s()[0] = 9
+	if err := Save(p, f.Tensors, f.Meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestSaveTransposedView(t *testing.T) {

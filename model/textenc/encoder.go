@@ -88,15 +88,9 @@ func (e *Encoder) Features(texts []string, maxLen int) (feats []float64, L int, 
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	start, _ := e.Tok.ID("<Prompt Start>")
 	keep := make([][]int, len(texts)) // per text, the positions kept
 	for b, row := range ids {
-		first := 1
-		for i, id := range row {
-			if id == start {
-				first = i + 1
-			}
-		}
+		first := e.promptStart(row)
 		k := []int{0}
 		for i := first; i < fullLens[b] && len(k) < maxLen; i++ {
 			k = append(k, i)
@@ -114,6 +108,40 @@ func (e *Encoder) Features(texts []string, maxLen int) (feats []float64, L int, 
 		}
 	}
 	return feats, L, lens, nil
+}
+
+// promptStart is the position in row (<bos> first) of the first token after its last <Prompt Start>, or
+// 1, just after <bos>, when it has none: where PromptOnly's kept tokens begin.
+func (e *Encoder) promptStart(row []int) int {
+	start, _ := e.Tok.ID("<Prompt Start>")
+	first := 1
+	for i, id := range row {
+		if id == start {
+			first = i + 1
+		}
+	}
+	return first
+}
+
+// Count reports how many of text's tokens Features keeps at maxLen (kept) and how many it would keep
+// without a length limit (total), both with <bos>, so kept < total says the text is cut.
+func (e *Encoder) Count(text string, maxLen int) (kept, total int, err error) {
+	bos, ok := e.Tok.ID("<bos>")
+	if !ok {
+		return 0, 0, fmt.Errorf("text encoder: tokenizer has no <bos>")
+	}
+	body, _, err := e.Tok.Encode(text, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	row := append([]int{bos}, body...)
+	if !e.PromptOnly {
+		return min(len(row), maxLen), len(row), nil
+	}
+	// The LM reads at most its own MaxLen tokens; the kept ones follow <Prompt Start> within them.
+	read := row[:min(len(row), e.Cfg.MaxLen)]
+	kept = 1 + min(len(read)-e.promptStart(read), maxLen-1)
+	return kept, 1 + len(row) - e.promptStart(row), nil
 }
 
 // features runs the LM on tokenised texts: [B, L, Dim] flattened, L the longest length.

@@ -32,8 +32,8 @@ import (
 
 // Training-checkpoint metadata beside the bundle's.
 const (
-	metaStage = "train.stage" // index of the stage whose optimiser state the file holds
-	metaKind  = "train.kind"  // that stage's kind
+	metaStage = ckpt.MetaTrainStage // index of the stage whose optimiser state the file holds
+	metaKind  = ckpt.MetaTrainKind  // that stage's kind
 )
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -77,6 +77,9 @@ type Model struct {
 	capMax     int
 	flows      graphCache[model.Shape, *model.FlowLoss]
 	lms        graphCache[[2]int, *lmTrainer]
+
+	// resolutions are the image sides the DiT has trained at, in this process or the checkpoints loaded.
+	resolutions []int
 }
 
 type capFeat struct {
@@ -157,6 +160,7 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 		m.flows.clear()
 	} else {
 		m.lms.clear()
+		m.resolutions = ckpt.WithResolutions(m.resolutions, st.Stage.Resolution)
 	}
 	if st.Stage.Kind == train.KindTextEncoder {
 		for _, p := range m.TextCfg.ParamShapes() {
@@ -405,8 +409,12 @@ func (m *Model) Bundle(useEMA bool) *ckpt.Bundle {
 			}
 		}
 	}
-	return &ckpt.Bundle{DiT: w, TextCfg: m.TextCfg, TextW: m.TextW, Tokenizer: m.Tokenizer,
+	b := &ckpt.Bundle{DiT: w, TextCfg: m.TextCfg, TextW: m.TextW, Tokenizer: m.Tokenizer,
 		Meta: map[string]string{ckpt.MetaCaptionTokens: strconv.Itoa(m.capTokens), ckpt.MetaCaptionContext: m.captionContext()}}
+	if len(m.resolutions) > 0 {
+		b.Meta[ckpt.MetaResolutions] = ckpt.ResolutionsMeta(m.resolutions)
+	}
+	return b
 }
 
 func (m *Model) captionContext() string {
@@ -546,6 +554,7 @@ func (m *Model) LoadCheckpoint(r io.Reader) (map[string]string, error) {
 			}
 		}
 	}
+	m.resolutions = ckpt.WithResolutions(m.resolutions, ckpt.Resolutions(f.Meta)...)
 	m.capCache = map[string]capFeat{}
 	return f.Meta, nil
 }

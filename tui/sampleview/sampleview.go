@@ -168,7 +168,7 @@ func (m *Model) defaultFields() []settings.Field {
 			solverIdx = i
 		}
 	}
-	tea := settings.Field{Label: "TeaCache", Kind: settings.Toggle, Value: 0.3, Min: 0.01, Max: 5, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "rel-L1 threshold"}
+	tea := settings.Field{Label: "TeaCache", Kind: settings.Toggle, Value: 0.3, Min: 0.01, Max: infer.MaxTeaCache, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "rel-L1 threshold"}
 	if len(m.info.TeaCoeffs) == 0 {
 		tea.Disabled = "model has no coefficients"
 	}
@@ -176,11 +176,11 @@ func (m *Model) defaultFields() []settings.Field {
 		fSystem: {Label: "System", Kind: settings.Choice, Choices: []string{"A", "B", "C"}, Hint: "template"},
 		fSeed:   {Label: "Seed", Kind: settings.Number, Value: float64(d.Seed), Min: 0, Max: 1 << 31, Step: 1, Big: 100},
 		fRes:    {Label: "Resolution", Kind: settings.Choice, Choices: resChoices, Index: resIdx, Hint: "px"},
-		fSteps:  {Label: "Steps", Kind: settings.Number, Value: float64(d.Steps), Min: 2, Max: 1000, Step: 1, Big: 10},
-		fCFG:    {Label: "CFG scale", Kind: settings.Number, Value: d.CFG, Min: 0, Max: 50, Step: 0.5, Big: 2, Decimals: 1},
+		fSteps:  {Label: "Steps", Kind: settings.Number, Value: float64(d.Steps), Min: 2, Max: infer.MaxSteps, Step: 1, Big: 10},
+		fCFG:    {Label: "CFG scale", Kind: settings.Number, Value: d.CFG, Min: 0, Max: infer.MaxCFG, Step: 0.5, Big: 2, Decimals: 1},
 		fSolver: {Label: "Solver", Kind: settings.Choice, Choices: append([]string(nil), infer.Solvers...), Index: solverIdx},
-		fShift:  {Label: "Shift", Kind: settings.Number, Value: d.Shift, Min: 0.1, Max: 20, Step: 0.5, Big: 2, Decimals: 1},
-		fRenorm: {Label: "Renorm", Kind: settings.Toggle, Value: max(d.Renorm, 1), On: d.Renorm > 0, Min: 0.05, Max: 10, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "max ‖v‖/‖v_c‖"},
+		fShift:  {Label: "Shift", Kind: settings.Number, Value: d.Shift, Min: 0.1, Max: infer.MaxShift, Step: 0.5, Big: 2, Decimals: 1},
+		fRenorm: {Label: "Renorm", Kind: settings.Toggle, Value: max(d.Renorm, 1), On: d.Renorm > 0, Min: 0.05, Max: infer.MaxRenorm, Step: 0.05, Big: 0.5, Decimals: 2, Off: 0, Hint: "max ‖v‖/‖v_c‖"},
 		fTrunc:  {Label: "Trunc", Kind: settings.Toggle, Value: 0.8, On: d.Trunc < 1, Min: 0, Max: 0.99, Step: 0.05, Big: 0.2, Decimals: 2, Off: 1, Hint: "cond-only from t≥α"},
 		fTea:    tea,
 	}
