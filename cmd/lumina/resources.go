@@ -14,15 +14,17 @@ const memoryError = 1.7
 // memAvailable is the machine's available memory (a variable for tests).
 var memAvailable = sysmem.Available
 
-// checkMemory prints the estimated peak memory of what is about to run and refuses it, unless force,
-// when the machine does not have that much available.
+// checkMemory refuses what is about to run, unless force, when its estimated peak memory is more than
+// the machine has available; it prints the estimate when it is at least a quarter of that.
 func checkMemory(w io.Writer, what string, need int64, force bool) error {
 	avail, ok := memAvailable()
 	if !ok {
 		fmt.Fprintf(w, "memory: %s needs about %s at peak (available memory unknown)\n", what, gib(need))
 		return nil
 	}
-	fmt.Fprintf(w, "memory: %s needs about %s at peak; %s available\n", what, gib(need), gib(avail))
+	if need >= avail/4 {
+		fmt.Fprintf(w, "memory: %s needs about %s at peak; %s available\n", what, gib(need), gib(avail))
+	}
 	switch {
 	case need > avail && !force:
 		return fmt.Errorf("%s needs about %s of memory and %s is available: free memory, or lower the batch, resolution or caption length; --force tries anyway", what, gib(need), gib(avail))
@@ -34,4 +36,10 @@ func checkMemory(w io.Writer, what string, need int64, force bool) error {
 	return nil
 }
 
-func gib(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
+// gib formats a byte count as a person reads memory sizes: MiB below a gibibyte, GiB above.
+func gib(b int64) string {
+	if b < 1<<30 {
+		return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+}

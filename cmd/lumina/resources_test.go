@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 )
 
 func TestCheckMemory(t *testing.T) {
@@ -25,9 +29,35 @@ func TestCheckMemory(t *testing.T) {
 	if err := checkMemory(&out, "stage 2", 1<<30, false); err != nil || strings.Contains(out.String(), "close") || !strings.Contains(out.String(), "1.0 GiB at peak; 4.0 GiB available") {
 		t.Errorf("1 of 4 GiB: %v\n%s", err, out.String())
 	}
+	out.Reset()
+	if err := checkMemory(&out, "sampling", 100<<20, false); err != nil || out.Len() != 0 {
+		t.Errorf("100 MiB of 4 GiB should pass quietly: %v\n%s", err, out.String())
+	}
 	memAvailable = func() (int64, bool) { return 0, false }
 	out.Reset()
 	if err := checkMemory(&out, "stage 2", 1<<40, false); err != nil || !strings.Contains(out.String(), "unknown") {
 		t.Errorf("unknown availability: %v\n%s", err, out.String())
+	}
+}
+
+// Sampling that would not fit in memory is refused before the model loads, and writes nothing;
+// --force samples anyway.
+func TestSampleRefusedWhenMemoryIsShort(t *testing.T) {
+	defer func(f func() (int64, bool)) { memAvailable = f }(memAvailable)
+	memAvailable = func() (int64, bool) { return 1 << 20, true }
+	ck := ckpttest.Save(t)
+	out := filepath.Join(t.TempDir(), "x.png")
+	_, stderr, err := luminaRunStderr(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--res", "16", "--steps", "3", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("1 MiB available: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("a refused sample wrote %s", out)
+	}
+	if _, stderr, err := luminaRunStderr(t, "sample", "--ckpt", ck, "--prompt", "a red circle", "--res", "16", "--steps", "3", "--out", out, "--force"); err != nil || !strings.Contains(stderr, "--force") {
+		t.Fatalf("--force: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -38,6 +38,7 @@ type sampleFlags struct {
 	trunc    float64
 	teacache float64
 	seed     uint64
+	force    bool
 }
 
 func (f *sampleFlags) register(cmd *cobra.Command) {
@@ -54,6 +55,7 @@ func (f *sampleFlags) register(cmd *cobra.Command) {
 	fs.Float64Var(&f.trunc, "trunc", d.Trunc, "CFG-Trunc threshold α in [0,1]: guidance stops at t ≥ α; 1 = off")
 	fs.Float64Var(&f.teacache, "teacache", d.TeaCache, fmt.Sprintf("TeaCache threshold in [0, %d]; 0 = off (needs the checkpoint's fitted polynomial)", infer.MaxTeaCache))
 	fs.Uint64Var(&f.seed, "seed", 0, "noise seed: the same seed, settings and checkpoint give the same image")
+	fs.BoolVar(&f.force, "force", false, "sample even when the memory estimate exceeds the available memory")
 }
 
 // options validates the flags, before any model is loaded, and returns the sampler settings.
@@ -83,6 +85,9 @@ func (f *sampleFlags) options() (infer.SampleOptions, infer.System, error) {
 // load opens the checkpoint, fills in its TeaCache polynomial when TeaCache is on, and warns on warn
 // when --res is outside the resolutions the checkpoint was trained at.
 func (f *sampleFlags) load(o *infer.SampleOptions, warn io.Writer) (*pipeline.Pipeline, error) {
+	if err := f.checkMemory(warn); err != nil {
+		return nil, err
+	}
 	p, err := pipeline.Load(f.ckpt)
 	if err != nil {
 		return nil, err
@@ -97,6 +102,25 @@ func (f *sampleFlags) load(o *infer.SampleOptions, warn io.Writer) (*pipeline.Pi
 	}
 	f.warnResolution(warn, ckpt.Resolutions(p.Bundle.Meta))
 	return p, nil
+}
+
+// checkMemory estimates a sampling forward at --res (a batch of 2 under guidance, captions as long as
+// the checkpoint allows) from the checkpoint's header alone, and refuses it when the machine has too
+// little memory, unless --force.
+func (f *sampleFlags) checkMemory(w io.Writer) error {
+	meta, err := ckpt.ReadMeta(f.ckpt)
+	if err != nil {
+		return err
+	}
+	cfg, err := ckpt.DiTConfig(meta)
+	if err != nil {
+		return fmt.Errorf("--ckpt %s: %w", f.ckpt, err)
+	}
+	capLen := pipeline.MaxCaptionTokens
+	if n, err := strconv.Atoi(meta[ckpt.MetaCaptionTokens]); err == nil && n > 0 {
+		capLen = min(n, capLen)
+	}
+	return checkMemory(w, fmt.Sprintf("sampling at %d px", f.res), cfg.ForwardBytes(2, f.res, f.res, capLen), f.force)
 }
 
 // warnResolution warns when --res lies outside the resolutions the checkpoint was trained at (trained,

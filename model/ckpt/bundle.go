@@ -114,6 +114,15 @@ func BundleMeta(b *Bundle) (map[string]string, error) {
 	return meta, nil
 }
 
+// DiTConfig is the Next-DiT config a bundle's metadata records, validated.
+func DiTConfig(meta map[string]string) (arch.Config, error) {
+	var cfg arch.Config
+	if err := json.Unmarshal([]byte(meta[MetaConfig]), &cfg); err != nil {
+		return cfg, fmt.Errorf("metadata %q: %s", MetaConfig, oneLine(err))
+	}
+	return cfg, cfg.Validate()
+}
+
 // LoadBundle reads a bundle strictly: the configs and tokenizer from its metadata, then exactly the
 // tensors those configs call for, converted to dtype.
 func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
@@ -125,11 +134,8 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 	if head[MetaKind] != bundleKind {
 		return fail(fmt.Errorf("not a lumina checkpoint bundle (no %q=%q in its metadata); is it a bare weights file?", MetaKind, bundleKind))
 	}
-	var cfg arch.Config
-	if err := json.Unmarshal([]byte(head[MetaConfig]), &cfg); err != nil {
-		return fail(fmt.Errorf("metadata %q: %s", MetaConfig, oneLine(err)))
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := DiTConfig(head)
+	if err != nil {
 		return fail(err)
 	}
 	var tc arch.LMConfig
