@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,7 +52,10 @@ const (
 
 // Preset is a training recipe. Stage N of the command line is Stages[N].
 type Preset struct {
-	// Base names the embedded preset a --config file overlays; only config files use it.
+	// Base names the embedded preset the recipe starts from: the one a --config file overlays.
+	// LoadPreset fills it, and a run's config.yaml records it, so that the file given back as --config
+	// overlays the same preset. It is not part of the recipe: two presets that differ only in Base train
+	// the same run.
 	Base        string `yaml:"base,omitempty"`
 	Name        string `yaml:"name"`
 	Description string `yaml:"description,omitempty"`
@@ -234,7 +238,7 @@ func LoadPreset(name, configFile string) (*Preset, error) {
 			return nil, err
 		}
 	}
-	p.Base = ""
+	p.Base = name
 	if err := p.Validate(); err != nil {
 		where := "preset " + name
 		if configFile != "" {
@@ -355,18 +359,108 @@ func overlay(p *Preset, b []byte, file string) error {
 	return nil
 }
 
-// Marshal is the preset as YAML (what a run folder's config.yaml holds).
+// Marshal is the preset as a run folder's config.yaml holds it: every field spelled out, zeros and
+// empty lists included, so that the file reads back to exactly this preset both alone (ParsePreset)
+// and as a --config file over its base preset (LoadPreset), where a field left out would keep the
+// base's value.
 func (p *Preset) Marshal() ([]byte, error) {
+	var doc yaml.Node
+	if err := doc.Encode(p); err != nil {
+		return nil, fmt.Errorf("encode preset: %w", err)
+	}
+	if err := spellOut(&doc, reflect.ValueOf(p)); err != nil {
+		return nil, fmt.Errorf("encode preset: %w", err)
+	}
+	return encodeYAML(&doc)
+}
+
+// recipe is the preset's identity: the compact encoding (omitempty fields left out) without Base.
+// Runs compare it with the folder's config, and checkpoints carry its hash; it is the encoding older
+// builds wrote as config.yaml, so their checkpoints keep their hash.
+func (p *Preset) recipe() ([]byte, error) {
+	q := *p
+	q.Base = ""
+	return encodeYAML(&q)
+}
+
+func encodeYAML(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(p); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode preset: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("encode preset: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// spellOut walks n, the YAML encoding of v, and adds every struct field the encoder left out under
+// omitempty with its zero value, and writes nil lists and pointers as null: decoding null sets them
+// to nil, while [] would decode to an empty list, which some fields (sampler weights) read as set.
+func spellOut(n *yaml.Node, v reflect.Value) error {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	switch {
+	case v.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		t := v.Type()
+		i := 0 // the next key of n: the encoder writes fields in declaration order
+		for f := range t.NumField() {
+			sf := t.Field(f)
+			name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+			if !sf.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(sf.Name)
+			}
+			fv := v.Field(f)
+			if i < len(n.Content) && n.Content[i].Value == name {
+				if err := spellField(n.Content[i+1], fv); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				i += 2
+				continue
+			}
+			val := &yaml.Node{}
+			if err := val.Encode(fv.Interface()); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if err := spellField(val, fv); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}
+			n.Content = slices.Insert(n.Content, i, key, val)
+			i += 2
+		}
+	case v.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode && v.Len() == len(n.Content):
+		for j := range n.Content {
+			if err := spellField(n.Content[j], v.Index(j)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// spellField is spellOut for one value, writing a nil list, map or pointer as null.
+func spellField(n *yaml.Node, v reflect.Value) error {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Pointer:
+		if v.IsNil() {
+			*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+			return nil
+		}
+	}
+	return spellOut(n, v)
 }
 
 // Clone is a deep copy.

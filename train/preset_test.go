@@ -1,8 +1,10 @@
 package train
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -163,4 +165,98 @@ func TestExperimentConfigsLoad(t *testing.T) {
 			t.Errorf("%s: names itself %q; an experiment needs its own name", f, p.Name)
 		}
 	}
+}
+
+// roundTrip checks that p, written as a run writes config.yaml, reads back to exactly p: alone, and as
+// a --config file over its base preset (where a field the file leaves out keeps the base's value).
+func roundTrip(t *testing.T, what string, p *Preset) {
+	t.Helper()
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ParsePreset(b, what)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !reflect.DeepEqual(p, q) {
+		t.Errorf("%s: config.yaml parses to another preset:\n%s", what, b)
+	}
+	file := writeConfig(t, string(b))
+	for _, name := range []string{"", p.Base} {
+		q, err := LoadPreset(name, file)
+		if err != nil {
+			t.Fatalf("%s as --config (--preset %q): %v", what, name, err)
+		}
+		if !reflect.DeepEqual(p, q) {
+			qb, _ := q.Marshal()
+			t.Errorf("%s as --config (--preset %q) reads back as another preset:\n%s", what, name, lineDiff(string(b), string(qb)))
+		}
+	}
+}
+
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d: written %q, read back %q", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("written %d lines, read back %d", len(al), len(bl))
+}
+
+func TestConfigRoundTripIsExact(t *testing.T) {
+	for _, n := range PresetNames() {
+		p, err := LoadPreset(n, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, "preset "+n, p)
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "docs", "experiments", "*", "*.yaml"))
+	for _, f := range files {
+		p, err := LoadPreset("", f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, f, p)
+	}
+	// Zeros where the base preset has values: every field that the compact encoding leaves out.
+	p, err := LoadPreset("", writeConfig(t, `
+description: ""
+caption_tokens: 0
+caption_context: ""
+text_feature_layer: 0
+data:
+  sampler:
+    object_weights: null
+    size_weights: null
+stages:
+  - name: text-encoder
+    minutes: 0
+    checkpoint_every: 0
+  - name: low-res
+    minutes: 0
+    sample_every: 0
+  - name: high-res
+    minutes: 0
+    aux_loss: false
+  - name: unified
+    skip: false
+    dual_panel: null
+    warmup: 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stages[0].Minutes != 0 || p.CaptionTokens != 0 || p.Data.Sampler.ObjectWeights != nil || p.Stages[4].DualPanel != nil {
+		t.Fatalf("the zeros did not overlay: %+v", p)
+	}
+	roundTrip(t, "zeros over tiny-cpu", p)
+	// A preset with another base, given without --preset: its own base: decides.
+	q, err := LoadPreset("gpu-base", writeConfig(t, "stages:\n  - name: low-res\n    minutes: 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, "gpu-base with minutes 0", q)
 }

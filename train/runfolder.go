@@ -3,6 +3,7 @@ package train
 // The run folder:
 //
 //	DIR/config.yaml            the preset the run was started with (resume checks it)
+//	DIR/lock                   who is writing the folder now (runlock.go); absent when nobody is
 //	DIR/metrics.jsonl          one line per step: step, stage, loss, aux loss, grad norm, lr, images/s
 //	DIR/samples/               sample grids, s<stage>-<step>.png
 //	DIR/checkpoints/           s<stage>-<step>.<ext> (periodic, last N kept), s<stage>-final.<ext>
@@ -48,16 +49,25 @@ const (
 // DefaultCheckpointExt is the checkpoint file extension of a run folder.
 const DefaultCheckpointExt = ".safetensors"
 
-// RunFolder is an open run folder.
+// RunFolder is a run folder opened for writing: its writer holds the folder's lock (runlock.go) until
+// Close.
 type RunFolder struct {
 	Dir string
 	// Ext is the checkpoint file extension, with its dot.
 	Ext string
+	// TookOver is the writer that held the folder before and ended without releasing it (killed or
+	// crashed); nil when there was none.
+	TookOver *LockHolder
+
+	lock *runLock
 	// wrap, when set, wraps every atomic write's writer (tests use it to fail mid-way).
-	wrap func(io.Writer) io.Writer
+	wrap  func(io.Writer) io.Writer
+	pause *pausePoint
 }
 
-// OpenRunFolder creates (or opens) dir and its subfolders, and checks that it can write there.
+// OpenRunFolder creates (or opens) dir and its subfolders for writing: it takes the folder's lock,
+// refusing (ErrRunInUse) while another writer holds it, removes the temporary files of writes a
+// previous writer did not finish, and checks that it can write there. Close releases the folder.
 func OpenRunFolder(dir, ext string) (*RunFolder, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("run folder: empty path")
@@ -65,25 +75,66 @@ func OpenRunFolder(dir, ext string) (*RunFolder, error) {
 	if ext == "" {
 		ext = DefaultCheckpointExt
 	}
-	for _, d := range []string{dir, filepath.Join(dir, SamplesDir), filepath.Join(dir, CheckpointDir), filepath.Join(dir, EvalDir)} {
+	pause, err := pauseFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run folder %s: %w", dir, err)
+	}
+	lock, prev, err := acquireLock(dir)
+	if err != nil {
+		return nil, err
+	}
+	rf := &RunFolder{Dir: dir, Ext: ext, TookOver: prev, lock: lock, pause: pause}
+	if err := rf.prepare(); err != nil {
+		rf.Close()
+		return nil, err
+	}
+	return rf, nil
+}
+
+// prepare makes the subfolders, removes what interrupted atomic writes left, and probes writing.
+func (rf *RunFolder) prepare() error {
+	for _, d := range []string{rf.Dir, filepath.Join(rf.Dir, SamplesDir), filepath.Join(rf.Dir, CheckpointDir), filepath.Join(rf.Dir, EvalDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("run folder %s: %w", dir, err)
+			return fmt.Errorf("run folder %s: %w", rf.Dir, err)
+		}
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return fmt.Errorf("run folder %s: %w", rf.Dir, err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() && atomicfile.IsTemp(e.Name()) {
+				if err := os.Remove(filepath.Join(d, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("run folder %s: remove an interrupted write: %w", rf.Dir, err)
+				}
+			}
 		}
 	}
-	rf := &RunFolder{Dir: dir, Ext: ext}
 	// Probe now: an unwritable folder is better refused before training starts than at the first save.
-	probe := filepath.Join(dir, CheckpointDir, ".probe")
+	probe := filepath.Join(rf.Dir, CheckpointDir, ".probe")
 	if err := rf.WriteFileAtomic(probe, func(w io.Writer) error { _, err := w.Write([]byte("ok")); return err }); err != nil {
-		return nil, fmt.Errorf("run folder %s is not writable: %w", dir, err)
+		return fmt.Errorf("run folder %s is not writable: %w", rf.Dir, err)
 	}
 	os.Remove(probe)
-	return rf, nil
+	return nil
+}
+
+// Close releases the folder's lock. It may be called more than once.
+func (rf *RunFolder) Close() error {
+	return rf.lock.release()
 }
 
 // WriteFileAtomic writes path through fill: a temporary file beside it, synced, then renamed over it.
 // On any failure the temporary file is removed and path is untouched.
 func (rf *RunFolder) WriteFileAtomic(path string, fill func(io.Writer) error) error {
-	return atomicfile.Write(path, rf.wrap, fill)
+	wrap, done := rf.pause.aroundWrite(path, rf.wrap)
+	if err := atomicfile.Write(path, wrap, fill); err != nil {
+		return err
+	}
+	done()
+	return nil
 }
 
 // WriteConfig stores the run's preset as config.yaml.
@@ -97,19 +148,31 @@ func (rf *RunFolder) WriteConfig(p *Preset) error {
 
 // ReadConfig reads config.yaml; ok is false when there is none.
 func (rf *RunFolder) ReadConfig() (p *Preset, ok bool, err error) {
-	path := filepath.Join(rf.Dir, ConfigFile)
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, false, nil
+	return ReadConfig(rf.Dir)
+}
+
+// ReadConfig reads the preset in run folder dir's config.yaml, needing no lock; ok is false when there
+// is none.
+func ReadConfig(dir string) (p *Preset, ok bool, err error) {
+	p, _, ok, err = readConfig(dir)
+	return p, ok, err
+}
+
+// readConfig reads dir's config.yaml and its bytes; ok is false when there is none.
+func readConfig(dir string) (p *Preset, raw []byte, ok bool, err error) {
+	path := filepath.Join(dir, ConfigFile)
+	raw, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read run config: %w", err)
+		return nil, nil, false, fmt.Errorf("read run config: %w", err)
 	}
-	p, err = ParsePreset(b, path)
+	p, err = ParsePreset(raw, path)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
-	return p, true, nil
+	return p, raw, true, nil
 }
 
 // CheckpointInfo is one checkpoint file of a run folder.
@@ -402,6 +465,7 @@ type metricsWriter struct {
 	w        *bufio.Writer
 	lastSync time.Time
 	every    time.Duration
+	pause    *pausePoint
 }
 
 func (rf *RunFolder) openMetrics() (*metricsWriter, error) {
@@ -409,12 +473,13 @@ func (rf *RunFolder) openMetrics() (*metricsWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open metrics: %w", err)
 	}
-	return &metricsWriter{f: f, w: bufio.NewWriter(f), lastSync: time.Now(), every: 10 * time.Second}, nil
+	return &metricsWriter{f: f, w: bufio.NewWriter(f), lastSync: time.Now(), every: 10 * time.Second, pause: rf.pause}, nil
 }
 
 func (m *metricsWriter) write(r MetricsRecord) error {
 	b, _ := r.MarshalJSON()
 	b = append(b, '\n')
+	m.pause.inLine(m, b)
 	if _, err := m.w.Write(b); err != nil {
 		return fmt.Errorf("write %s: %w", m.f.Name(), err)
 	}

@@ -61,7 +61,7 @@ func TestAtomicWriteFailureLeavesTarget(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	ents, _ := os.ReadDir(rf.Dir)
-	if string(b) != "good" || len(ents) != 4 { // f.bin, samples, checkpoints, eval, and nothing else
+	if string(b) != "good" || len(ents) != 5 { // f.bin, lock, samples, checkpoints, eval, and nothing else
 		t.Errorf("target %q, %d entries", b, len(ents))
 	}
 }

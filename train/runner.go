@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -136,7 +137,7 @@ var (
 	ErrConfigChanged = errors.New("run folder was started with a different config")
 )
 
-// Runner drives the stages. Pause, Resume and Stop are safe from any goroutine.
+// Runner drives the stages. Pause, Resume, Stop and Activity are safe from any goroutine.
 type Runner struct {
 	m    Model
 	opt  Options
@@ -145,37 +146,85 @@ type Runner struct {
 	src  *BatchSource
 	bus  *eventBus
 	hash string
+	// stages and start are where the run goes and where it begins, worked out before anything was
+	// written.
+	stages []int
+	start  startPoint
+	// notices are published as warnings when Run starts.
+	notices []string
 
-	mu      sync.Mutex
-	paused  bool
-	stop    bool
-	control chan struct{}
+	mu         sync.Mutex
+	paused     bool
+	stop       bool
+	control    chan struct{}
+	cancelStep context.CancelFunc
+	activity   Activity
 
 	lastCkpt string
 	metrics  *metricsWriter
 }
 
-// NewRunner checks the options and opens the run folder. The preset is validated.
-func NewRunner(m Model, opt Options) (*Runner, error) {
-	if m == nil {
-		return nil, errors.New("train: nil model")
+// Activity is what the runner is doing now, for a display that must answer at once (a Ctrl-C during
+// a long step).
+type Activity struct {
+	// Stepping is true while a training step runs: Step (1-based) of Stage, started at Since.
+	Stepping    bool
+	Stage, Step int
+	StageName   string
+	Since       time.Time
+}
+
+// runPlan is a run worked out from its options and the run folder, reading only.
+type runPlan struct {
+	p      *Preset
+	stages []int
+	start  startPoint
+	hash   string
+	config []byte // config.yaml as this run writes it
+	onDisk []byte // config.yaml as it is (nil when there is none)
+}
+
+// CheckOptions checks opt against the run folder as NewRunner does, reading only: the preset, the
+// stage, a folder another writer holds, a config that differs from the folder's, and the checkpoints
+// the run would start from. A command checks before it builds its model, so that a refusal comes at
+// once and leaves the folder as it was.
+func CheckOptions(opt Options) error {
+	_, err := planRun(opt, false)
+	return err
+}
+
+// planRun works out the run; locked is true when the caller holds the folder's lock.
+func planRun(opt Options, locked bool) (*runPlan, error) {
+	dir := opt.RunDir
+	if dir == "" {
+		return nil, errors.New("run folder: empty path")
 	}
-	rf, err := OpenRunFolder(opt.RunDir, opt.CheckpointExt)
+	ext := opt.CheckpointExt
+	if ext == "" {
+		ext = DefaultCheckpointExt
+	}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("run folder %s: not a folder", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("run folder %s: %w", dir, err)
+	}
+	if !locked {
+		if err := checkLock(dir); err != nil {
+			return nil, err
+		}
+	}
+	onDisk, raw, haveCfg, err := readConfig(dir)
 	if err != nil {
 		return nil, err
+	}
+	ckpts, err := listCheckpoints(dir, ext)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("run folder %s: %w", dir, err)
 	}
 	p := opt.Preset
-	onDisk, haveCfg, err := rf.ReadConfig()
-	if err != nil {
-		return nil, err
-	}
-	ckpts, err := rf.Checkpoints()
-	if err != nil {
-		return nil, err
-	}
 	if p == nil {
 		if !haveCfg {
-			return nil, fmt.Errorf("run folder %s has no %s; give a preset", opt.RunDir, ConfigFile)
+			return nil, fmt.Errorf("run folder %s has no %s; give a preset", dir, ConfigFile)
 		}
 		p = onDisk
 	}
@@ -185,28 +234,82 @@ func NewRunner(m Model, opt Options) (*Runner, error) {
 	if opt.Stage < -1 || opt.Stage >= len(p.Stages) {
 		return nil, fmt.Errorf("stage %d outside 0..%d (preset %s has %d stages)", opt.Stage, len(p.Stages)-1, p.Name, len(p.Stages))
 	}
-	cfg, err := p.Marshal()
+	id, err := p.recipe()
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(cfg)
 	if haveCfg && len(ckpts) > 0 {
-		old, _ := onDisk.Marshal()
-		if !bytes.Equal(old, cfg) {
-			return nil, fmt.Errorf("%w: %s differs from the preset given; continue with --config %s, or start a new --run",
-				ErrConfigChanged, filepath.Join(opt.RunDir, ConfigFile), filepath.Join(opt.RunDir, ConfigFile))
+		old, err := onDisk.recipe()
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(old, id) {
+			cfg := filepath.Join(dir, ConfigFile)
+			return nil, fmt.Errorf("%w: %s differs from the preset given; continue that run with --run %s --resume and no --preset or --config (or with --config %s), or start a new --run",
+				ErrConfigChanged, cfg, dir, cfg)
 		}
 	}
-	if err := rf.WriteConfig(p); err != nil {
-		return nil, fmt.Errorf("run folder %s: %w", opt.RunDir, err)
-	}
-	src, err := NewBatchSource(p, p.Seed)
+	stages := planStages(p, opt.Stage)
+	start, err := startPointFor(opt, p, stages, ckpts)
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{m: m, opt: opt, p: p, rf: rf, src: src, bus: newEventBus(), hash: hex.EncodeToString(sum[:8]),
-		control: make(chan struct{}, 1)}, nil
+	config, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(id)
+	return &runPlan{p: p, stages: stages, start: start, hash: hex.EncodeToString(sum[:8]), config: config, onDisk: raw}, nil
 }
+
+// NewRunner checks the options against the run folder, then opens it for writing (holding its lock
+// until Run ends or Close) and writes config.yaml. A refused run writes nothing.
+func NewRunner(m Model, opt Options) (*Runner, error) {
+	if m == nil {
+		return nil, errors.New("train: nil model")
+	}
+	if _, err := planRun(opt, false); err != nil {
+		return nil, err
+	}
+	rf, err := OpenRunFolder(opt.RunDir, opt.CheckpointExt)
+	if err != nil {
+		return nil, err
+	}
+	r, err := runnerIn(m, opt, rf)
+	if err != nil {
+		rf.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// runnerIn is NewRunner once rf is open.
+func runnerIn(m Model, opt Options, rf *RunFolder) (*Runner, error) {
+	// Checked again under the lock: another writer may have ended in between, changing the folder.
+	pl, err := planRun(opt, true)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(pl.config, pl.onDisk) {
+		if err := rf.WriteConfig(pl.p); err != nil {
+			return nil, fmt.Errorf("run folder %s: %w", opt.RunDir, err)
+		}
+	}
+	src, err := NewBatchSource(pl.p, pl.p.Seed)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{m: m, opt: opt, p: pl.p, rf: rf, src: src, bus: newEventBus(), hash: pl.hash,
+		stages: pl.stages, start: pl.start, control: make(chan struct{}, 1)}
+	if rf.TookOver != nil {
+		r.notices = append(r.notices, tookOverMessage(rf.Dir, *rf.TookOver))
+	}
+	return r, nil
+}
+
+// Close releases the run folder without running; Run releases it when it ends. It may be called
+// more than once.
+func (r *Runner) Close() error { return r.rf.Close() }
 
 // Preset is the recipe the runner uses.
 func (r *Runner) Preset() *Preset { return r.p }
@@ -251,12 +354,23 @@ func (r *Runner) Paused() bool {
 	return r.paused
 }
 
-// Stop ends the run at the next step boundary with a checkpoint (a paused run stops at once).
+// Stop ends the run with a checkpoint of the last completed step (a paused run stops at once). A step
+// in progress ends at its next safe point (a model that honours its context), or completes.
 func (r *Runner) Stop() {
 	r.mu.Lock()
 	r.stop = true
+	if r.cancelStep != nil {
+		r.cancelStep()
+	}
 	r.mu.Unlock()
 	r.signal()
+}
+
+// Activity reports what the runner is doing now.
+func (r *Runner) Activity() Activity {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.activity
 }
 
 // waitControl returns true when the run must stop now; it blocks while paused.
@@ -305,13 +419,13 @@ func (r *Runner) stageInfo(i int, scratch bool) StageInfo {
 		TextEncoder: r.p.TextEncoder, Patch: r.p.Objective.Patch, Seed: r.p.Seed, FromScratch: scratch}
 }
 
-// plan lists the stages this run goes through.
-func (r *Runner) plan() []int {
-	if r.opt.Stage >= 0 {
-		return []int{r.opt.Stage}
+// planStages lists the stages a run of stage (AllStages for every stage not marked skip) goes through.
+func planStages(p *Preset, stage int) []int {
+	if stage >= 0 {
+		return []int{stage}
 	}
 	var out []int
-	for i, s := range r.p.Stages {
+	for i, s := range p.Stages {
 		if !s.Skip {
 			out = append(out, i)
 		}
@@ -370,6 +484,13 @@ func parseState(meta map[string]string, path string) (runState, error) {
 }
 
 func (r *Runner) save(s runState) (string, error) {
+	// The metrics reach the disk before the checkpoint does: a resume from the checkpoint must find
+	// every step up to it logged.
+	if r.metrics != nil {
+		if err := r.metrics.sync(); err != nil {
+			return "", err
+		}
+	}
 	path, err := r.rf.SaveCheckpoint(s.stage, s.step, s.final, func(w io.Writer) error {
 		return r.m.SaveCheckpoint(w, r.meta(s))
 	})
@@ -381,11 +502,6 @@ func (r *Runner) save(s runState) (string, error) {
 		return "", fmt.Errorf("save checkpoint (stage %d step %d): %w; earlier checkpoints are untouched (newest: %s)", s.stage, s.step, err, prev)
 	}
 	r.lastCkpt = path
-	if r.metrics != nil {
-		if err := r.metrics.sync(); err != nil {
-			return path, err
-		}
-	}
 	r.bus.publish(CheckpointSaved{Stage: s.stage, Step: s.step, Final: s.final, Path: path})
 	if err := r.rf.Prune(r.p.Checkpoints.KeepLast); err != nil {
 		r.bus.publish(WarningEvent{Stage: s.stage, Step: s.step, Message: err.Error()})
@@ -422,11 +538,9 @@ type startPoint struct {
 	finished bool
 }
 
-func (r *Runner) startPoint(plan []int) (startPoint, error) {
-	ckpts, err := r.rf.Checkpoints()
-	if err != nil {
-		return startPoint{}, err
-	}
+// startPointFor works out where a run of plan begins in a folder with ckpts; it refuses a folder with
+// checkpoints of the plan without opt.Resume, and a stage whose previous stage has no final checkpoint.
+func startPointFor(opt Options, p *Preset, plan []int, ckpts []CheckpointInfo) (startPoint, error) {
 	inPlan := map[int]int{}
 	for i, s := range plan {
 		inPlan[s] = i
@@ -438,9 +552,9 @@ func (r *Runner) startPoint(plan []int) (startPoint, error) {
 		}
 	}
 	var sp startPoint
-	if newest != nil && !r.opt.Resume {
+	if newest != nil && !opt.Resume {
 		return sp, fmt.Errorf("run folder %s already has checkpoints of stage %d (newest %s); pass --resume to continue, or choose a new --run",
-			r.opt.RunDir, newest.Stage, filepath.Base(newest.Path))
+			opt.RunDir, newest.Stage, filepath.Base(newest.Path))
 	}
 	prevFinal := func(stage int) (*CheckpointInfo, error) {
 		var best *CheckpointInfo
@@ -451,13 +565,13 @@ func (r *Runner) startPoint(plan []int) (startPoint, error) {
 		}
 		needed := false
 		for i := 0; i < stage; i++ {
-			if !r.p.Stages[i].Skip {
+			if !p.Stages[i].Skip {
 				needed = true
 			}
 		}
 		if best == nil && needed {
 			return nil, fmt.Errorf("stage %d starts from the previous stage's final weights, and %s has no final checkpoint of an earlier stage; run the earlier stages first (without --stage)",
-				stage, filepath.Join(r.opt.RunDir, CheckpointDir))
+				stage, filepath.Join(opt.RunDir, CheckpointDir))
 		}
 		return best, nil
 	}
@@ -487,6 +601,10 @@ func (r *Runner) startPoint(plan []int) (startPoint, error) {
 // error. Run may be called once.
 func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
 	defer func() {
+		// Released before the last event, so that whoever waits for it may open the folder again.
+		if cerr := r.rf.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
 		if err != nil {
 			r.bus.publish(ErrorEvent{Err: err})
 		}
@@ -494,16 +612,20 @@ func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
 		r.bus.close()
 		sum.LastCheckpoint = r.lastCkpt
 	}()
-	plan := r.plan()
-	sp, err := r.startPoint(plan)
-	if err != nil {
-		return sum, err
+	for _, n := range r.notices {
+		r.bus.publish(WarningEvent{Stage: -1, Step: -1, Message: n})
 	}
+	// A writer killed between a checkpoint and the pruning after it kept one too many.
+	if err := r.rf.Prune(r.p.Checkpoints.KeepLast); err != nil {
+		r.bus.publish(WarningEvent{Stage: -1, Step: -1, Message: err.Error()})
+	}
+	plan, sp := r.stages, r.start
 	if sp.finished {
 		sum.AlreadyDone = true
 		sum.Stage, sum.Step = sp.prev.Stage, 0
 		r.lastCkpt = sp.prev.Path
-		return sum, nil
+		sum.Final, err = r.exportMissing(sp.prev)
+		return sum, err
 	}
 	// Metrics after the checkpoint a resume starts from were never part of this run's history.
 	cut := runState{stage: plan[sp.pos]}
@@ -560,10 +682,34 @@ func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
 			return sum, serr
 		}
 	}
-	if last := len(r.p.Stages) - 1; r.opt.Stage < 0 || r.opt.Stage == last {
+	if r.exportsAtEnd() {
 		sum.Final, err = r.export()
 	}
 	return sum, err
+}
+
+// exportsAtEnd is true when the run trains the preset's last stage (or every stage) and so ends with
+// FinalFile.
+func (r *Runner) exportsAtEnd() bool {
+	return r.opt.Stage < 0 || r.opt.Stage == len(r.p.Stages)-1
+}
+
+// exportMissing writes FinalFile from last, the final checkpoint of a finished run, when the export is
+// missing: a writer killed between that checkpoint and its export. "" when nothing was written.
+func (r *Runner) exportMissing(last *CheckpointInfo) (string, error) {
+	if _, ok := r.m.(Exporter); !ok || !r.exportsAtEnd() {
+		return "", nil
+	}
+	if _, err := os.Stat(filepath.Join(r.rf.Dir, FinalFile)); !errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err := r.m.BeginStage(r.stageInfo(last.Stage, false)); err != nil {
+		return "", fmt.Errorf("begin stage %d (%s): %w", last.Stage, r.p.Stages[last.Stage].Name, err)
+	}
+	if _, err := r.load(last.Path); err != nil {
+		return "", err
+	}
+	return r.export()
 }
 
 // export writes FinalFile when the model can export one; "" when it cannot.
@@ -614,9 +760,9 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 			return false, err
 		}
 		t0 := time.Now()
-		res, err := r.m.Step(ctx, b)
+		res, err := r.step(ctx, b, st.Name, t0)
 		if err != nil {
-			if ctx.Err() != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return interrupt()
 			}
 			return false, fmt.Errorf("stage %d (%s) step %d: %w", stage, st.Name, state.step+1, err)
@@ -682,6 +828,29 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 		return false, nil
 	}
 	return true, nil
+}
+
+// step runs the model's step under a context that Stop cancels too, and keeps Activity current. A
+// step ended by that context returns its error unchanged (the model's state is as before the step).
+func (r *Runner) step(ctx context.Context, b *Batch, stageName string, t0 time.Time) (StepResult, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	if r.stop {
+		cancel()
+	}
+	r.cancelStep = cancel
+	r.activity = Activity{Stepping: true, Stage: b.Stage, Step: b.Step + 1, StageName: stageName, Since: t0}
+	r.mu.Unlock()
+	res, err := r.m.Step(sctx, b)
+	r.mu.Lock()
+	r.cancelStep = nil
+	r.activity.Stepping = false
+	r.mu.Unlock()
+	if err != nil && sctx.Err() != nil {
+		return res, sctx.Err()
+	}
+	return res, err
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -3,6 +3,8 @@ package train
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -10,11 +12,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/data/world"
@@ -53,6 +58,7 @@ func newRunner(t *testing.T, m Model, p *Preset, dir string, stage int, resume b
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { r.Close() })
 	return r
 }
 
@@ -182,7 +188,7 @@ func TestStageByStageEqualsAllStages(t *testing.T) {
 	}
 	dir := t.TempDir()
 	// Stage 1 alone needs stage 0's final weights.
-	if _, err := newRunner(t, newFake(), p, dir, 1, false).Run(context.Background()); err == nil ||
+	if _, err := NewRunner(newFake(), Options{Preset: p, RunDir: dir, Stage: 1}); err == nil ||
 		!strings.Contains(err.Error(), "final checkpoint") {
 		t.Fatalf("stage 1 without stage 0: got %v, want an error about the missing final checkpoint", err)
 	}
@@ -204,7 +210,7 @@ func TestStageByStageEqualsAllStages(t *testing.T) {
 		t.Fatalf("resume of a finished run: %+v, %v", sum, err)
 	}
 	// A fresh run into a folder with checkpoints is refused.
-	if _, err := newRunner(t, newFake(), p, dir, -1, false).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if _, err := NewRunner(newFake(), Options{Preset: p, RunDir: dir, Stage: -1}); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("fresh run over checkpoints: %v", err)
 	}
 }
@@ -731,5 +737,100 @@ func TestFinalExportOnlyAfterTheLastStage(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(final); string(b) != "kept" {
 		t.Error("a resume with nothing to train rewrote the export")
+	}
+}
+
+// Stop during a step ends it at the model's next safe point (the fake model checks its context after
+// the before hook) instead of after it: the run stops with the checkpoint of the last finished step,
+// and a resume still matches an uninterrupted run.
+func TestStopEndsAStepAtASafePoint(t *testing.T) {
+	p := testPreset(t)
+	refDir := t.TempDir()
+	if _, err := newRunner(t, newFake(), p, refDir, AllStages, false).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m := newFake()
+	r := newRunner(t, m, p, dir, AllStages, false)
+	m.before = func(b *Batch) error {
+		if b.Stage == 1 && b.Step == 4 {
+			r.Stop() // as the TUI would, while the step runs
+		}
+		return nil
+	}
+	sum, err := r.Run(context.Background())
+	if err != nil || !sum.Stopped || sum.Stage != 1 || sum.Step != 4 {
+		t.Fatalf("stop during stage 1 step 5: %+v %v, want a stop with 4 steps done", sum, err)
+	}
+	if filepath.Base(sum.LastCheckpoint) != "s1-00000004.safetensors" {
+		t.Errorf("last checkpoint %s, want s1-00000004", sum.LastCheckpoint)
+	}
+	if _, err := newRunner(t, newFake(), p, dir, AllStages, true).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sameCurve(t, readCurve(t, refDir), readCurve(t, dir))
+}
+
+// A run folder of an earlier build, whose config.yaml is the compact encoding (omitempty fields left
+// out, no base:), resumes: checkpoints carry the hash of that encoding, which this build computes too.
+func TestRunFolderOfAnEarlierBuildResumes(t *testing.T) {
+	p := testPreset(t)
+	dir := stoppedRun(t, p)
+	q := *p
+	q.Base = ""
+	var compact bytes.Buffer
+	enc := yaml.NewEncoder(&compact)
+	enc.SetIndent(2)
+	if err := enc.Encode(&q); err != nil {
+		t.Fatal(err)
+	}
+	enc.Close()
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), compact.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, CheckpointDir, "s0-00000002.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := newFake().LoadCheckpoint(f)
+	f.Close()
+	sum := sha256.Sum256(compact.Bytes())
+	if err != nil || meta["train.config"] != hex.EncodeToString(sum[:8]) {
+		t.Fatalf("checkpoint config hash %q, want the compact encoding's %x (%v)", meta["train.config"], sum[:8], err)
+	}
+	r, err := NewRunner(newFake(), Options{RunDir: dir, Stage: AllStages, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := ReadConfig(dir); !reflect.DeepEqual(got.Stages, p.Stages) {
+		t.Errorf("the resumed run's config.yaml reads back as other stages: %+v", got.Stages)
+	}
+}
+
+// A writer killed between a checkpoint and the pruning after it leaves one periodic checkpoint too
+// many; the next writer prunes it, even when nothing is left to train.
+func TestResumePrunesWhatAKilledWriterKept(t *testing.T) {
+	p := testPreset(t)
+	dir := t.TempDir()
+	if _, err := newRunner(t, newFake(), p, dir, AllStages, false).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	kept := checkpointFiles(t, dir)
+	// The stage 0 checkpoint of step 2, pruned after stage 2's step 4, back as if that pruning never ran.
+	extra := filepath.Join(dir, CheckpointDir, "s0-00000002.safetensors")
+	if err := os.WriteFile(extra, kept["s0-final.safetensors"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := newRunner(t, newFake(), p, dir, AllStages, true).Run(context.Background()); err != nil || !sum.AlreadyDone {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if _, err := os.Stat(extra); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s survived the resume: keep_last %d allows %d periodic checkpoints", extra, p.Checkpoints.KeepLast, p.Checkpoints.KeepLast)
+	}
+	if got := checkpointFiles(t, dir); len(got) != len(kept) {
+		t.Errorf("checkpoints after the resume: %d, the finished run had %d", len(got), len(kept))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/progress"
@@ -25,6 +26,7 @@ type Progress struct {
 	// Width is the bar's width in cells.
 	Width int
 
+	mu      sync.Mutex // Handle and Note may come from different goroutines
 	lastLog time.Time
 	barOpen bool
 }
@@ -107,8 +109,18 @@ func (p *Progress) Images(label string, done, total int, elapsed time.Duration) 
 	}
 }
 
-// Handle renders one event.
+// Note prints a line of its own (the bar, if drawn, is redrawn by the next step).
+func (p *Progress) Note(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.line("%s", msg)
+}
+
+// Handle renders one event. An ErrorEvent is not rendered: the command returns the error, and main
+// prints it.
 func (p *Progress) Handle(ev train.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	switch e := ev.(type) {
 	case train.StepEvent:
 		aux := ""
@@ -137,18 +149,21 @@ func (p *Progress) Handle(ev train.Event) {
 	case train.SampleEvent:
 		p.line("samples %s", e.Path)
 	case train.WarningEvent:
-		p.line("warning: stage %d step %d: %s", e.Stage, e.Step, e.Message)
-	case train.ErrorEvent:
-		p.line("error: %v", e.Err)
+		if e.Stage < 0 {
+			p.line("warning: %s", e.Message)
+		} else {
+			p.line("warning: stage %d step %d: %s", e.Stage, e.Step, e.Message)
+		}
 	case train.PausedEvent:
 		p.line("paused at stage %d step %d", e.Stage, e.Step)
 	case train.ResumedEvent:
 		p.line("resumed at stage %d step %d", e.Stage, e.Step)
 	case train.RunFinished:
-		if e.Stopped {
+		switch {
+		case e.Stopped:
 			p.line("stopped; resume with --resume")
-		} else if p.barOpen {
-			p.line("")
+		case p.barOpen:
+			p.line("") // an error printed after the run starts on a line of its own
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +50,9 @@ stage 0 pre-trains the causal text encoder on the captioner's corpus, then the N
 resolution on all data, at high resolution with the auxiliary AvgPool4 loss on the best 10%, and on the best 1%.
 The run folder gets config.yaml, metrics.jsonl, sample grids, ToyEval scores and checkpoints; a finished run
 also writes ` + train.FinalFile + ` (EMA weights), ready for ` + "`lumina sample --ckpt`" + `.
-Ctrl-C (or SIGTERM) saves a checkpoint and exits; --resume continues exactly where the run stopped.
+Ctrl-C (or SIGTERM) saves a checkpoint once the current step ends and exits; a second Ctrl-C quits at once
+without saving. --resume continues exactly where the run stopped. One writer at a time: a run folder that
+another train holds is refused.
 Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 		Example: "  lumina train --preset tiny-cpu --run runs/tiny\n  lumina train --run runs/tiny --resume\n  lumina train --preset tiny-cpu --stage 2 --run runs/tiny",
 		Args:    cobra.NoArgs,
@@ -58,17 +61,19 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 			if err := f.validate(); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			opt, err := f.options()
 			if err != nil {
+				return err
+			}
+			// Every refusal comes before the model is built and before anything is written.
+			if err := train.CheckOptions(opt); err != nil {
 				return err
 			}
 			job, err := newTrainJob(opt)
 			if err != nil {
 				return err
 			}
-			return job.run(ctx, cmd.OutOrStdout())
+			return job.run(cmd.Context(), cmd.OutOrStdout())
 		},
 	}
 	fs := cmd.Flags()
@@ -91,7 +96,12 @@ type trainJob struct {
 func (f trainFlags) options() (train.Options, error) {
 	opt := train.Options{RunDir: f.run, Stage: f.stage, Resume: f.resume}
 	if !f.resume || f.config != "" || f.run == "" || f.presetSet {
-		p, err := train.LoadPreset(f.preset, f.config)
+		// Without --preset, a config file's own base: decides what it overlays.
+		name := ""
+		if f.presetSet {
+			name = f.preset
+		}
+		p, err := train.LoadPreset(name, f.config)
 		if err != nil {
 			return opt, err
 		}
@@ -102,14 +112,14 @@ func (f trainFlags) options() (train.Options, error) {
 	}
 	if opt.Preset == nil {
 		// Resuming a folder without a preset: the run's own config.yaml is the recipe.
-		path := filepath.Join(opt.RunDir, train.ConfigFile)
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return opt, fmt.Errorf("--resume: %w (is %s a run folder?)", err, opt.RunDir)
+		p, ok, err := train.ReadConfig(opt.RunDir)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s has no %s (is it a run folder?)", opt.RunDir, train.ConfigFile)
 		}
-		if opt.Preset, err = train.ParsePreset(b, path); err != nil {
+		if err != nil {
 			return opt, fmt.Errorf("--resume: %w", err)
 		}
+		opt.Preset = p
 	}
 	return opt, nil
 }
@@ -121,6 +131,17 @@ func newTrainJob(opt train.Options) (*trainJob, error) {
 		return nil, err
 	}
 	m.SampleWith = sampleBundle
+	var tm train.Model = m
+	if wrapTrainModel != nil {
+		tm = wrapTrainModel(tm)
+	}
+	return newTrainJobWith(tm, opt)
+}
+
+// wrapTrainModel, when set, wraps the model every train job drives (tests slow its steps down).
+var wrapTrainModel func(train.Model) train.Model
+
+func newTrainJobWith(m train.Model, opt train.Options) (*trainJob, error) {
 	r, err := train.NewRunner(m, opt)
 	if err != nil {
 		return nil, err
@@ -128,18 +149,36 @@ func newTrainJob(opt train.Options) (*trainJob, error) {
 	return &trainJob{r: r, dir: opt.RunDir}, nil
 }
 
-// run trains with the progress on out (a bar when out is a terminal, log lines otherwise).
+// trainSignals is where the command hears Ctrl-C and SIGTERM; tests replace it.
+var trainSignals = func() (<-chan os.Signal, func()) {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	return c, func() { signal.Stop(c) }
+}
+
+// quitNow ends the process at a second Ctrl-C; tests replace it.
+var quitNow = func() { os.Exit(130) }
+
+// run trains with the progress on out (a bar when out is a terminal, log lines otherwise). Errors are
+// returned, not rendered: the caller prints them, once.
 func (j *trainJob) run(ctx context.Context, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs, stopSigs := trainSignals()
+	defer stopSigs()
+	prog := NewProgress(out)
 	evs := j.r.Events()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		prog := NewProgress(out)
 		for ev := range evs {
 			prog.Handle(ev)
 		}
 	}()
+	ran := make(chan struct{})
+	go j.answerSignals(sigs, cancel, prog, ran)
 	sum, err := j.r.Run(ctx)
+	close(ran)
 	<-done
 	if err != nil {
 		return err
@@ -151,6 +190,43 @@ func (j *trainJob) run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "finished: %s\n", sum.Final)
 	}
 	return nil
+}
+
+// answerSignals answers a Ctrl-C at once, whatever the runner is doing: the first stops the run (a
+// checkpoint once the current step ends), the second quits without saving. Every file but the
+// metrics is written atomically and a resume drops a cut metrics line, so quitting leaves nothing
+// half-written behind.
+func (j *trainJob) answerSignals(sigs <-chan os.Signal, stop func(), prog *Progress, ran <-chan struct{}) {
+	for n := 1; ; n++ {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-ran:
+			return
+		}
+		name := "Ctrl-C"
+		if sig != os.Interrupt {
+			name = sig.String()
+		}
+		if n == 1 {
+			stop()
+			prog.Note(stopNotice(name, j.r.Activity()))
+			continue
+		}
+		prog.Note(fmt.Sprintf("%s again: quitting without saving; continue from the newest checkpoint with --run %s --resume", name, j.dir))
+		j.r.Close()
+		quitNow()
+		return
+	}
+}
+
+func stopNotice(name string, a train.Activity) string {
+	const again = "press Ctrl-C again to quit now without saving"
+	if !a.Stepping {
+		return fmt.Sprintf("%s: stopping and saving a checkpoint; %s", name, again)
+	}
+	return fmt.Sprintf("%s: stopping after the current step (stage %d %s, step %d, running for %.1fs), then saving a checkpoint; %s",
+		name, a.Stage, a.StageName, a.Step, time.Since(a.Since).Seconds(), again)
 }
 
 // sampleBundle is the trainer's sampler: the workbench's default settings, one image per prompt.

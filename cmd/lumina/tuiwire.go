@@ -82,7 +82,8 @@ func (t *trainerAdapter) Presets() []*train.Preset {
 }
 
 // Start builds the job and runs it in the background; a folder that already holds a run continues
-// where it stopped.
+// where it stopped, with the folder's own config.yaml (a run started with --config has a recipe no
+// preset of the list matches).
 func (t *trainerAdapter) Start(ctx context.Context, opt train.Options) (<-chan train.Event, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -97,6 +98,14 @@ func (t *trainerAdapter) Start(ctx context.Context, opt train.Options) (<-chan t
 	}
 	if _, err := os.Stat(filepath.Join(opt.RunDir, train.ConfigFile)); err == nil {
 		opt.Resume = true
+		if run, err := train.ReadRun(opt.RunDir); err == nil && len(run.Checkpoints) > 0 {
+			if p, ok, err := train.ReadConfig(opt.RunDir); err == nil && ok {
+				opt.Preset = p
+			}
+		}
+	}
+	if err := train.CheckOptions(opt); err != nil {
+		return nil, err
 	}
 	job, err := newTrainJob(opt)
 	if err != nil {

@@ -10,7 +10,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
+
+// tempMark is in every temporary file's name: "." + the target's name + tempMark + random digits.
+const tempMark = ".tmp"
+
+// IsTemp reports whether name (without its folder) is one of Write's temporary files, which a process
+// killed in the middle of a write leaves behind.
+func IsTemp(name string) bool {
+	i := strings.LastIndex(name, tempMark)
+	if !strings.HasPrefix(name, ".") || i < 2 || i+len(tempMark) == len(name) {
+		return false
+	}
+	return strings.Trim(name[i+len(tempMark):], "0123456789") == ""
+}
 
 // Write streams path's contents through fill. wrap, if not nil, wraps the file writer (tests use it to
 // fail a write half-way, as a full disk would). On any failure the temporary file is removed and path is
@@ -18,7 +32,7 @@ import (
 // Errors name path, never the temporary file, which is gone by the time anyone reads them.
 func Write(path string, wrap func(io.Writer) io.Writer, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMark+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, bare(err))
 	}

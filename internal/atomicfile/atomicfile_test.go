@@ -78,3 +78,25 @@ func TestErrorsNameNoTemporaryFile(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", ents)
 	}
 }
+
+// IsTemp recognises the temporary file of a write in progress (what a killed process leaves) and
+// nothing else.
+func TestIsTemp(t *testing.T) {
+	dir := t.TempDir()
+	var seen []string
+	err := Write(filepath.Join(dir, "s1-final.safetensors"), nil, func(w io.Writer) error {
+		ents, err := os.ReadDir(dir)
+		for _, e := range ents {
+			seen = append(seen, e.Name())
+		}
+		return err
+	})
+	if err != nil || len(seen) != 1 || !IsTemp(seen[0]) {
+		t.Fatalf("during a write the folder held %v (%v), want one temporary file", seen, err)
+	}
+	for _, name := range []string{"s1-final.safetensors", "config.yaml", ".probe", ".tmp123", ".x.tmp", "x.tmp123", ".x.tmp12a", ".x.tmpfile"} {
+		if IsTemp(name) {
+			t.Errorf("%q taken for a temporary file", name)
+		}
+	}
+}

@@ -196,7 +196,8 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 	return nil
 }
 
-// Step is one optimisation step on b.
+// Step is one optimisation step on b. A cancelled ctx ends it at the next safe point (before the
+// forward, before the update) with ctx's error and the model as it was.
 func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, error) {
 	if !m.active {
 		return train.StepResult{}, errors.New("lumina: Step before BeginStage")
@@ -210,9 +211,14 @@ func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, err
 	if b.Kind == train.KindTextEncoder {
 		res, grads, err = m.lmStep(b)
 	} else {
-		res, grads, err = m.ditStep(b)
+		res, grads, err = m.ditStep(ctx, b)
 	}
 	if err != nil {
+		return train.StepResult{}, err
+	}
+	// A safe point: the update below changes the weights, the optimiser and the EMA together or not at
+	// all, and nothing before it changed what a later step computes.
+	if err := ctx.Err(); err != nil {
 		return train.StepResult{}, err
 	}
 	if !finite(res.Loss) || !finite(res.AuxLoss) {
@@ -243,8 +249,9 @@ func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, err
 	return res, nil
 }
 
-// ditStep runs the flow-matching forward and backward (and the aux forward) on one batch.
-func (m *Model) ditStep(b *train.Batch) (train.StepResult, []*tensor.Dense, error) {
+// ditStep runs the flow-matching forward and backward (and the aux forward) on one batch; it returns
+// ctx's error between the caption features and the forward.
+func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, []*tensor.Dense, error) {
 	cfg := m.DiT.Cfg
 	B := len(b.Captions)
 	feats := make([]capFeat, B)
@@ -256,6 +263,11 @@ func (m *Model) ditStep(b *train.Batch) (train.StepResult, []*tensor.Dense, erro
 		}
 		feats[i] = f
 		capLen = max(capLen, f.n)
+	}
+	// A safe point: the features are cached per caption and computed alone, so what is cached does
+	// not change any result.
+	if err := ctx.Err(); err != nil {
+		return train.StepResult{}, nil, err
 	}
 	capLen = (capLen + capBucket - 1) / capBucket * capBucket
 	cap := make([]float64, B*capLen*cfg.CapDim)
