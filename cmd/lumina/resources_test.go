@@ -61,3 +61,18 @@ func TestSampleRefusedWhenMemoryIsShort(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A training run whose largest stage would not fit is refused before the model trains and before the
+// run folder exists; --force starts it.
+func TestTrainRefusedWhenMemoryIsShort(t *testing.T) {
+	defer func(f func() (int64, bool)) { memAvailable = f }(memAvailable)
+	memAvailable = func() (int64, bool) { return 64 << 20, true }
+	run := filepath.Join(t.TempDir(), "run")
+	_, err := luminaRun(t, "train", "--preset", "tiny-cpu", "--stage", "0", "--run", run)
+	if err == nil || !strings.Contains(err.Error(), "stage 0 (text-encoder)") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("64 MiB available: %v", err)
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Fatalf("a refused run created %s", run)
+	}
+}

@@ -28,6 +28,7 @@ type trainFlags struct {
 	stage               int
 	resume              bool
 	presetSet           bool // --preset given explicitly
+	force               bool // start even when the memory estimate exceeds the available memory
 }
 
 func (f trainFlags) validate() error {
@@ -69,7 +70,7 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 			if err := train.CheckOptions(opt); err != nil {
 				return err
 			}
-			job, err := newTrainJob(opt)
+			job, err := newTrainJob(opt, memoryCheck{w: cmd.ErrOrStderr(), force: f.force})
 			if err != nil {
 				return err
 			}
@@ -82,6 +83,7 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 	fs.StringVar(&f.run, "run", "", "run folder (default runs/<preset>)")
 	fs.IntVar(&f.stage, "stage", -1, "run only this stage (0 = text encoder); -1 runs them all")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the run folder's newest checkpoint")
+	fs.BoolVar(&f.force, "force", false, "start even when the memory estimate of a stage exceeds the available memory")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -125,9 +127,12 @@ func (f trainFlags) options() (train.Options, error) {
 }
 
 // newTrainJob builds the model and the runner; nothing runs yet.
-func newTrainJob(opt train.Options) (*trainJob, error) {
+func newTrainJob(opt train.Options, mem memoryCheck) (*trainJob, error) {
 	m, err := lumina.New(opt.Preset)
 	if err != nil {
+		return nil, err
+	}
+	if err := mem.stages(m, opt); err != nil {
 		return nil, err
 	}
 	m.SampleWith = sampleBundle
@@ -136,6 +141,29 @@ func newTrainJob(opt train.Options) (*trainJob, error) {
 		tm = wrapTrainModel(tm)
 	}
 	return newTrainJobWith(tm, opt)
+}
+
+// memoryCheck refuses a run whose largest planned stage would not fit in memory (see checkMemory).
+type memoryCheck struct {
+	w     io.Writer
+	force bool
+}
+
+func (c memoryCheck) stages(m *lumina.Model, opt train.Options) error {
+	var need int64
+	what := ""
+	for i, st := range opt.Preset.Stages {
+		if (opt.Stage == train.AllStages && st.Skip) || (opt.Stage != train.AllStages && opt.Stage != i) {
+			continue
+		}
+		if b := m.StageMemory(st); b > need {
+			need, what = b, fmt.Sprintf("stage %d (%s)", i, st.Name)
+		}
+	}
+	if what == "" {
+		return nil
+	}
+	return checkMemory(c.w, what, need, c.force)
 }
 
 // wrapTrainModel, when set, wraps the model every train job drives (tests slow its steps down).

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,7 +108,7 @@ func (t *trainerAdapter) Start(ctx context.Context, opt train.Options) (<-chan t
 	if err := train.CheckOptions(opt); err != nil {
 		return nil, err
 	}
-	job, err := newTrainJob(opt)
+	job, err := newTrainJob(opt, memoryCheck{w: io.Discard})
 	if err != nil {
 		return nil, err
 	}
