@@ -38,6 +38,17 @@ type Config struct {
 // MaxRopeGrid bounds Config.RopeGrid: far finer than any image this project samples.
 const MaxRopeGrid = 4096
 
+// Bounds on the sizes of both networks' configs, far above any real model's (the paper's 7B has dim
+// 3840 and 32 layers). A config read from a file or a checkpoint's metadata lists its parameters
+// before any tensor is compared with them: the bounds keep that list small and every parameter's
+// element count within an int.
+const (
+	MaxWidth  = 1 << 16 // every width, head count, multiple_of, channels and max_len
+	MaxLayers = 1024    // layers and refiners
+	MaxPatch  = 64
+	MaxVocab  = 1 << 20 // the text encoder's vocabulary
+)
+
 // HeadDim is the width of one attention head.
 func (c Config) HeadDim() int { return c.Dim / c.Heads }
 
@@ -58,12 +69,15 @@ func (c Config) Validate() error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if pos[k] <= 0 {
-			return fmt.Errorf("config %q: %s = %d, must be positive", c.Name, k, pos[k])
+		if pos[k] <= 0 || pos[k] > MaxWidth {
+			return fmt.Errorf("config %q: %s = %d, must be in 1..%d", c.Name, k, pos[k], MaxWidth)
 		}
 	}
-	if c.Refiners < 0 {
-		return fmt.Errorf("config %q: refiners = %d, must be ≥ 0", c.Name, c.Refiners)
+	if c.Layers > MaxLayers || c.Refiners < 0 || c.Refiners > MaxLayers {
+		return fmt.Errorf("config %q: layers = %d, refiners = %d: want 1..%d and 0..%d", c.Name, c.Layers, c.Refiners, MaxLayers, MaxLayers)
+	}
+	if c.Patch > MaxPatch {
+		return fmt.Errorf("config %q: patch = %d, must be in 1..%d", c.Name, c.Patch, MaxPatch)
 	}
 	if c.Dim%c.Heads != 0 {
 		return fmt.Errorf("config %q: dim %d not divisible by heads %d", c.Name, c.Dim, c.Heads)
