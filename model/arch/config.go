@@ -6,6 +6,7 @@ package arch
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -98,8 +99,8 @@ func (c Config) Validate() error {
 	if sum != c.HeadDim() {
 		return fmt.Errorf("config %q: axes_dims sum to %d, want head_dim %d", c.Name, sum, c.HeadDim())
 	}
-	if c.NormEps <= 0 {
-		return fmt.Errorf("config %q: norm_eps = %g, must be positive", c.Name, c.NormEps)
+	if !(c.NormEps > 0) || math.IsInf(c.NormEps, 1) { // a YAML file can say .nan or .inf
+		return fmt.Errorf("config %q: norm_eps = %g, must be positive and finite", c.Name, c.NormEps)
 	}
 	if c.RopeGrid < 0 || c.RopeGrid > MaxRopeGrid {
 		return fmt.Errorf("config %q: rope_grid = %d, must be in 0..%d (0 = positions in patches)", c.Name, c.RopeGrid, MaxRopeGrid)
