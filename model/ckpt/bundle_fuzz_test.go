@@ -11,7 +11,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/internal/fuzzseed"
-	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
@@ -29,16 +28,8 @@ func microBundle(tb testing.TB) *Bundle {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := model.NewWeights(microConfig, tensor.Float32, 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 4, Layers: 2, Heads: 1, KVHeads: 1, MultipleOf: 4, MaxLen: 8, NormEps: 1e-6, FeatureLayer: 1}
-	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b := &Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, Meta: meta}
+	b := newBundle(tb, microConfig, tc, tok, meta)
 	b.Meta = plainMeta(b) // BundleMeta writes those entries from the bundle itself
 	return b
 }
