@@ -43,7 +43,7 @@ func FuzzEvalImage(f *testing.F) {
 		}
 		var img image.Image
 		n := fuzzseed.Allocated(func() { img, err = evalDecodePNG(path) })
-		if limit := 16*uint64(min(claimed, dataset.MaxImportPixels)) + 4*uint64(len(data)) + 16<<20; n > limit {
+		if n > fuzzseed.ImageAllocLimit(len(data), min(max(claimed, 0), dataset.MaxImportPixels)) {
 			t.Fatalf("%d bytes claiming %d×%d allocated %d (error: %v)", len(data), cfg.Width, cfg.Height, n, err)
 		}
 		if err != nil {

@@ -197,17 +197,11 @@ func checkEntryCaption(t *testing.T, e ImportEntry, meta, txt, js []byte) {
 	}
 }
 
-// imageAllocLimit bounds what LoadImage may allocate for a file of n bytes whose header claims the
-// given pixels: the decoded image at up to 16 bytes a pixel (16-bit colour, interlace passes) and the
-// resize. A header that claims more than MaxImportPixels is refused before any of it is allocated.
-func imageAllocLimit(n int, pixels int64) uint64 {
-	return 16*uint64(min(pixels, MaxImportPixels)) + 4*uint64(n) + 16<<20
-}
-
 // FuzzLoadImage decodes fuzzed image files (PNG chunk checksums repaired, so changes to the header
-// reach the decoder) at a fuzzed training resolution. Nothing panics or allocates beyond
-// imageAllocLimit; a size past the guard is an error; a decoded image is res×res, its original size the
-// one its header claims; and one already res×res comes back pixel for pixel.
+// reach the decoder) at a fuzzed training resolution. Nothing panics or allocates more than the
+// pixels its header claims call for (fuzzseed.ImageAllocLimit); a size past MaxImportPixels is
+// refused before it is allocated; a decoded image is res×res, its original size the one its header
+// claims; and one already res×res comes back pixel for pixel.
 func FuzzLoadImage(f *testing.F) {
 	d := mustDataset(f, 5, 4)
 	for i := range 2 {
@@ -229,7 +223,7 @@ func FuzzLoadImage(f *testing.F) {
 		data = fuzzseed.FixPNGChecksums(data)
 		res := MinImportRes + int(r)%(64-MinImportRes+1)
 		path := fuzzseed.WriteTemp(t, "image", data)
-		var claimed int64 = -1
+		var claimed int64
 		cfg, _, cfgErr := image.DecodeConfig(bytes.NewReader(data))
 		if cfgErr == nil {
 			claimed = int64(cfg.Width) * int64(cfg.Height)
@@ -237,7 +231,8 @@ func FuzzLoadImage(f *testing.F) {
 		var img *image.RGBA
 		var orig image.Point
 		var err error
-		if n := fuzzseed.Allocated(func() { img, orig, err = LoadImage(path, res) }); n > imageAllocLimit(len(data), max(claimed, 0)) {
+		limit := fuzzseed.ImageAllocLimit(len(data), min(max(claimed, 0), MaxImportPixels))
+		if n := fuzzseed.Allocated(func() { img, orig, err = LoadImage(path, res) }); n > limit {
 			t.Fatalf("%d bytes claiming %v allocated %d (error: %v)", len(data), cfg, n, err)
 		}
 		if claimed > MaxImportPixels || (cfgErr == nil && (cfg.Width < 1 || cfg.Height < 1)) {

@@ -147,3 +147,11 @@ func PNGHeader(width, height uint32, depth, colourType, interlace byte) []byte {
 	b = append(append(append(b, "IHDR"...), ihdr...), 0, 0, 0, 0)
 	return FixPNGChecksums(b)
 }
+
+// ImageAllocLimit bounds what decoding an image file of n bytes may allocate when its header claims
+// pixels (capped at what the decoder accepts): 32 bytes a pixel covers the image at 16-bit colour (8),
+// an interlaced PNG's passes (8 more), and the PNG decoder's current and previous rows, which for a
+// one-row image are as large as the image (16); 16 MiB more covers a resize and the buffers.
+func ImageAllocLimit(n int, pixels int64) uint64 {
+	return 32*uint64(pixels) + 4*uint64(n) + 16<<20
+}
