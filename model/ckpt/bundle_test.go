@@ -16,21 +16,27 @@ import (
 func testBundle(t *testing.T) *Bundle {
 	t.Helper()
 	cfg, _ := arch.LookupConfig("tiny")
-	w, err := model.NewWeights(cfg, tensor.Float32, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tok, err := textenc.Build([]string{"a red circle", "一个红色圆形"}, 1, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A non-default feature layer, so the round trip shows it is stored with the encoder's config.
 	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 3, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5, FeatureLayer: 1}
+	return newBundle(t, cfg, tc, tok, map[string]string{"note": "test"})
+}
+
+// newBundle is a bundle of freshly initialised weights of the two configs.
+func newBundle(tb testing.TB, cfg arch.Config, tc arch.LMConfig, tok *textenc.Tokenizer, meta map[string]string) *Bundle {
+	tb.Helper()
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return &Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, Meta: map[string]string{"note": "test"}}
+	return &Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, Meta: meta}
 }
 
 func TestBundleRoundTrip(t *testing.T) {

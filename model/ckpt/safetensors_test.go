@@ -625,37 +625,3 @@ func mean(v []float64) float64 {
 	}
 	return s / float64(len(v))
 }
-
-// FuzzDecode: no input may panic, and whatever decodes re-encodes to something that decodes the same.
-// The seeds run in every plain `go test`.
-func FuzzDecode(f *testing.F) {
-	good := goodFile(f)
-	f.Add(good)
-	f.Add(good[:len(good)/2])
-	f.Add(handFile(`{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}`, []byte{0, 0x3c}))
-	f.Add(handFile(`{"a":{"dtype":"BF16","shape":[],"data_offsets":[0,2]}}`, []byte{0x80, 0x3f}))
-	f.Add(handFile(`{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}`, nil))
-	f.Add(handFile(`{"__metadata__":null}`, nil))
-	f.Add(handFile(`{"a":{"dtype":"F64","shape":[9223372036854775807],"data_offsets":[0,8]}}`, make([]byte, 8)))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := Decode(b)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error %q", err)
-			}
-			return
-		}
-		var re bytes.Buffer
-		if err := Encode(&re, file.Tensors, file.Meta); err != nil {
-			// F16/BF16 come back as F32: still encodable. Anything else is a bug.
-			t.Fatalf("re-encode: %v", err)
-		}
-		again, err := Decode(re.Bytes())
-		if err != nil {
-			t.Fatalf("decode of re-encoded file: %v", err)
-		}
-		if len(again.Tensors) != len(file.Tensors) {
-			t.Fatalf("%d tensors, then %d", len(file.Tensors), len(again.Tensors))
-		}
-	})
-}
