@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -98,7 +97,12 @@ func BundleFile(b *Bundle) (map[string]*tensor.Dense, map[string]string, error) 
 func BundleMeta(b *Bundle) (map[string]string, error) {
 	meta := map[string]string{}
 	for k, v := range b.Meta {
-		meta[k] = v
+		// A bundle holds no training state, so it writes none of that state's metadata (MetaEMA
+		// among it): a training checkpoint loaded and saved again, as `lumina teacache fit` does,
+		// becomes a sampling checkpoint that loads.
+		if !strings.HasPrefix(k, TrainPrefix) {
+			meta[k] = v
+		}
 	}
 	tc, err := json.Marshal(b.TextCfg)
 	if err != nil {
@@ -159,9 +163,6 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 	// A training checkpoint is a bundle plus its training state under TrainPrefix; sampling from it
 	// uses the EMA weights when the run kept them (they are what the run's evaluations scored).
 	useEMA := f.Meta[MetaEMA] == "1"
-	// The bundle holds no training state, so it keeps none of that state's metadata (MetaEMA among
-	// it): saved again, as `lumina teacache fit` does, it is a sampling checkpoint that loads.
-	maps.DeleteFunc(b.Meta, func(k, _ string) bool { return strings.HasPrefix(k, TrainPrefix) })
 	take := func(p arch.Param, stored string, dst map[string]*tensor.Dense) error {
 		t, ok := f.Tensors[stored]
 		if !ok {

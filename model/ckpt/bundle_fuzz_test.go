@@ -154,12 +154,14 @@ func sameBundle(a, b *Bundle) bool {
 	return true
 }
 
-// plainMeta is a bundle's metadata without the entries that encode its configs and tokenizer.
+// plainMeta is a bundle's metadata without the entries that encode its configs and tokenizer, and
+// without the training state's, which a bundle does not write (BundleMeta).
 func plainMeta(b *Bundle) map[string]string {
 	m := maps.Clone(b.Meta)
 	for _, k := range []string{MetaConfig, MetaTextConfig, MetaTokenizer} {
 		delete(m, k)
 	}
+	maps.DeleteFunc(m, func(k, _ string) bool { return strings.HasPrefix(k, TrainPrefix) })
 	return m
 }
 

@@ -245,8 +245,12 @@ func TestChecksum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Meta[MetaDataSHA256]) != 64 || f.Meta["k"] != "v" {
-		t.Fatalf("metadata %v", f.Meta)
+	head, err := ReadMeta(p)
+	if err != nil || len(head[MetaDataSHA256]) != 64 {
+		t.Fatalf("header metadata %v (%v): want a SHA-256", head, err)
+	}
+	if _, ok := f.Meta[MetaDataSHA256]; ok || f.Meta["k"] != "v" {
+		t.Fatalf("loaded metadata %v: want the caller's keys without the checksum", f.Meta)
 	}
 	raw, _ := os.ReadFile(p)
 	// "a" holds the data bytes [0, 16), "b" [16, 24): the file's last 24 bytes.
