@@ -107,15 +107,23 @@ func equalData(a, b *tensor.Dense) bool {
 	return true
 }
 
-// TestShippedCheckpointLoads: the shipped checkpoint predates the data checksum and still loads, with
-// a trained DiT.
+// TestShippedCheckpointLoads: the shipped checkpoint carries its data checksum, loads with a trained
+// DiT, and records the resolutions it was trained at (so sampling beyond them is warned about).
 func TestShippedCheckpointLoads(t *testing.T) {
-	b, err := LoadBundle(filepath.Join("..", "..", "assets", "lumina-tiny.safetensors"), tensor.Float32)
+	path := filepath.Join("..", "..", "assets", "lumina-tiny.safetensors")
+	head, err := ReadMeta(path)
+	if err != nil || len(head[MetaDataSHA256]) != 64 {
+		t.Fatalf("header %v (%v): want a data checksum", len(head), err)
+	}
+	b, err := LoadBundle(path, tensor.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.CheckTrainedDiT(); err != nil {
 		t.Fatal(err)
+	}
+	if got := Resolutions(b.Meta); len(got) != 2 || got[0] != 16 || got[1] != 32 {
+		t.Errorf("trained resolutions %v, want [16 32]", got)
 	}
 }
 
