@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model/arch"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
@@ -67,10 +68,15 @@ type Modulation struct{ ScaleMSA, GateMSA, ScaleMLP, GateMLP *G.Node }
 
 // Modulation computes the adaLN parameters from SiLU(c). The reference's chunk order is
 // (scale_msa, gate_msa, scale_mlp, gate_mlp).
+//
+// The chunks are taken as rows of [B, 4, D], not as column ranges of [B, 4·D]: Gorgonia merges nodes
+// whose ops hash alike, and its slice hash keeps only the low byte of each bound, so the ranges
+// 0:D and 2D:3D of a 128-wide model would become one node (TestModulationChunksDistinct).
 func (b *JointBlock) Modulation(siluC *G.Node) Modulation {
-	ada := b.Ada.Forward(siluC) // [B, 4D]
+	ada := b.Ada.Forward(siluC)                                             // [B, 4D]
+	rows := gu.Must(G.Reshape(ada, tensor.Shape{ada.Shape()[0], 4, b.Dim})) // [B, 4, D]
 	part := func(i int) *G.Node {
-		return gu.Must(G.Slice(ada, nil, G.S(i*b.Dim, (i+1)*b.Dim))) // [B, D]
+		return gu.Must(G.Slice(rows, nil, G.S(i))) // [B, D]
 	}
 	return Modulation{part(0), part(1), part(2), part(3)}
 }

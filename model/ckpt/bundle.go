@@ -196,6 +196,9 @@ func LoadBundle(path string, dtype tensor.Dtype) (*Bundle, error) {
 			return fail(fmt.Errorf("unexpected tensor %s", name))
 		}
 	}
+	if _, err := unmergeModulation(cfg, b.DiT.T); err != nil {
+		return fail(err)
+	}
 	if tok.Size() != tc.Vocab {
 		return fail(fmt.Errorf("tokenizer has %d tokens, text encoder vocabulary %d", tok.Size(), tc.Vocab))
 	}
