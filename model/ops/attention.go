@@ -152,3 +152,133 @@ func attnBwdT[T float32 | float64](s attnShape, grads []*tensor.Dense, gy *tenso
 	return attnBackward(s, data[T](gy), data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](in[3]), data[T](in[4]), mask,
 		c, data[T](grads[0]), data[T](grads[1]), data[T](grads[2]))
 }
+
+// CrossAttention is the fused cross-attention of the cross-injection Next-DiT: queries q [B, Lq, H·hd]
+// attend to the keys and values kv [B, Lk, 2·KV·hd] = [k | v] of another sequence; per-head QK RMSNorm
+// with the weights qNorm, kNorm [hd] (eps o.Eps), no RoPE, grouped-query (query head h reads kv head
+// h/(H/KV)), scale 1/sqrt(hd); keyMask [B, Lk] (1 = attend, 0 = padding; nil = attend everywhere).
+// → [B, Lq, H·hd]. A query with no visible key gets a zero output. keyMask is not differentiable;
+// o.Causal must be false (the two sequences have no common order).
+//
+// Like Attention, the op keeps its last forward for the backward: one graph, one machine at a time.
+func CrossAttention(q, kv, qNorm, kNorm, keyMask *G.Node, o AttnOpts) (*G.Node, error) {
+	if o.Heads <= 0 || o.KVHeads <= 0 || o.Heads%o.KVHeads != 0 {
+		return nil, fmt.Errorf("CrossAttention: heads %d, kv_heads %d: want positive, heads a multiple of kv_heads", o.Heads, o.KVHeads)
+	}
+	if !(o.Eps >= 0) {
+		return nil, fmt.Errorf("CrossAttention: eps %g, want ≥ 0", o.Eps)
+	}
+	if o.Causal {
+		return nil, fmt.Errorf("CrossAttention: a causal mask needs one sequence; queries and keys here are two")
+	}
+	k := &xattnK{o: o, masked: keyMask != nil}
+	if keyMask == nil {
+		return apply(k, q, kv, qNorm, kNorm)
+	}
+	return apply(k, q, kv, qNorm, kNorm, keyMask)
+}
+
+// xattnK wraps xattnkernel.go's forward and backward; a pointer, so that the backward finds the
+// forward's cache.
+type xattnK struct {
+	o      AttnOpts
+	masked bool
+	c32    xattnCache[float32]
+	c64    xattnCache[float64]
+}
+
+func (k *xattnK) name() string {
+	return fmt.Sprintf("CrossAttention(H=%d,KV=%d,eps=%g,mask=%t)", k.o.Heads, k.o.KVHeads, k.o.Eps, k.masked)
+}
+func (k *xattnK) arity() int {
+	if k.masked {
+		return 5
+	}
+	return 4
+}
+func (k *xattnK) diff() []bool {
+	return []bool{true, true, true, true, false}[:k.arity()]
+}
+func (k *xattnK) passThrough() []bool { return nil }
+
+// needsOut orders the backward after the forward, whose cache it reads (see attnK.needsOut).
+func (k *xattnK) needsOut() bool { return true }
+
+func (k *xattnK) shape(in []tensor.Shape) (xattnShape, error) {
+	q, kv := in[0], in[1]
+	H, KV := k.o.Heads, k.o.KVHeads
+	if q.Dims() != 3 || q[2]%H != 0 {
+		return xattnShape{}, fmt.Errorf("q %v: want [B, Lq, H·hd] with H=%d", q, H)
+	}
+	hd := q[2] / H
+	if kv.Dims() != 3 || kv[0] != q[0] || kv[2] != 2*KV*hd {
+		return xattnShape{}, fmt.Errorf("kv %v: want [%d, Lk, %d] ([B, Lk, 2·KV·hd] with KV=%d, hd=%d)", kv, q[0], 2*KV*hd, KV, hd)
+	}
+	s := xattnShape{B: q[0], Lq: q[1], Lk: kv[1], Heads: H, KVHeads: KV, HeadDim: hd, Eps: k.o.Eps}
+	if err := s.validate(); err != nil {
+		return s, fmt.Errorf("q %v, kv %v: %w", q, kv, err)
+	}
+	for i, nm := range []string{"qNorm", "kNorm"} {
+		if w := in[2+i]; w.Dims() != 1 || w[0] != hd {
+			return s, fmt.Errorf("%s %v, want [%d] (head_dim)", nm, w, hd)
+		}
+	}
+	if k.masked {
+		if m := in[4]; !m.Eq(tensor.Shape{s.B, s.Lk}) {
+			return s, fmt.Errorf("keyMask %v, want [%d, %d] ([B, Lk])", m, s.B, s.Lk)
+		}
+	}
+	return s, nil
+}
+
+func (k *xattnK) outShape(in []tensor.Shape) (tensor.Shape, error) {
+	s, err := k.shape(in)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s.B, s.Lq, s.Heads * s.HeadDim}, nil
+}
+
+func (k *xattnK) forward(out *tensor.Dense, in []*tensor.Dense) error {
+	s, err := k.shape(shapesOfDense(in))
+	if err != nil {
+		return err
+	}
+	if out.Dtype() == tensor.Float32 {
+		return xattnFwdT(s, in, out, &k.c32)
+	}
+	return xattnFwdT(s, in, out, &k.c64)
+}
+
+func (k *xattnK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tensor.Dense) error {
+	s, err := k.shape(shapesOfDense(in))
+	if err != nil {
+		return err
+	}
+	if gy.Dtype() == tensor.Float32 {
+		return xattnBwdT(s, grads, gy, in, &k.c32)
+	}
+	return xattnBwdT(s, grads, gy, in, &k.c64)
+}
+
+func xattnFwdT[T float32 | float64](s xattnShape, in []*tensor.Dense, out *tensor.Dense, c *xattnCache[T]) error {
+	var mask []T
+	if len(in) > 4 {
+		mask = data[T](in[4])
+	}
+	return xattnForward(s, data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](in[3]), mask, data[T](out), c)
+}
+
+func xattnBwdT[T float32 | float64](s xattnShape, grads []*tensor.Dense, gy *tensor.Dense, in []*tensor.Dense, c *xattnCache[T]) error {
+	var mask []T
+	if len(in) > 4 {
+		mask = data[T](in[4])
+	}
+	for i := 0; i < 4; i++ {
+		if grads[i] == nil {
+			return fmt.Errorf("cross-attention backward needs the q, kv, qNorm and kNorm gradient buffers")
+		}
+	}
+	return xattnBackward(s, data[T](gy), data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](in[3]), mask,
+		c, data[T](grads[0]), data[T](grads[1]), data[T](grads[2]), data[T](grads[3]))
+}

@@ -382,12 +382,18 @@ func attnBackward[T float32 | float64](s attnShape, gradOut []T, qkv, qw, kw, co
 
 // attnNormRope writes xh = x·r with r = rsqrt(mean(x²)+eps), then xr = RoPE(xh⊙w), and returns r.
 func attnNormRope[T float32 | float64](x, w, cs, sn []T, eps float64, xh, xr []T) T {
+	r := attnNorm(x, w, eps, xh, xr)
+	ropeRow(xr, cs, sn)
+	return r
+}
+
+// attnNorm writes xh = x·r with r = rsqrt(mean(x²)+eps) and xn = xh⊙w, and returns r.
+func attnNorm[T float32 | float64](x, w []T, eps float64, xh, xn []T) T {
 	r := T(1 / math.Sqrt(float64(attnDot(x, x))/float64(len(x))+eps))
 	for d, e := range x {
 		xh[d] = e * r
-		xr[d] = xh[d] * w[d]
+		xn[d] = xh[d] * w[d]
 	}
-	ropeRow(xr, cs, sn)
 	return r
 }
 
@@ -395,6 +401,12 @@ func attnNormRope[T float32 | float64](x, w, cs, sn []T, eps float64, xh, xr []T
 // RMSNorm: dw += g'⊙x̂ and dst = r·(g'⊙w − x̂·mean(g'⊙w⊙x̂)), where g' is g rotated back and x̂ = x·r.
 func attnRopeNormBack[T float32 | float64](g, xh []T, r T, w, cs, sn, dw, dst []T) {
 	ropeRowT(g, cs, sn)
+	attnNormBack(g, xh, r, w, dw, dst)
+}
+
+// attnNormBack carries g, the gradient of one normalised head vector, back through the RMSNorm:
+// dw += g⊙x̂ and dst = r·(g⊙w − x̂·mean(g⊙w⊙x̂)), where x̂ = x·r.
+func attnNormBack[T float32 | float64](g, xh []T, r T, w, dw, dst []T) {
 	var dot T
 	for d, gv := range g {
 		dw[d] += gv * xh[d]
