@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/lumina-workbench/lumina/model/arch"
@@ -15,10 +16,20 @@ var gradConfig = arch.Config{Name: "grad", Dim: 24, Layers: 1, Heads: 4, KVHeads
 	Refiners: 1, Patch: 2, Channels: 3, CapDim: 8, FreqDim: 16, AdaLNMax: 1024, NormEps: 1e-5}
 
 // TestWholeModelGradients checks the flow loss with the aux forward against central finite differences
-// in float64, for two entries of every parameter tensor. Every parameter is perturbed away from the
-// reference init first, since zero-initialised adaLN and final layers would block most gradient paths.
+// in float64, for two entries of every parameter tensor, in both text injections. Every parameter is
+// perturbed away from the reference init first, since zero-initialised adaLN and final layers would
+// block most gradient paths.
 func TestWholeModelGradients(t *testing.T) {
-	cfg := gradConfig
+	for _, inj := range []string{arch.TextJoint, arch.TextCross} {
+		t.Run(inj, func(t *testing.T) {
+			cfg := gradConfig
+			cfg.TextInjection, _ = arch.ParseTextInjection(inj)
+			wholeModelGradients(t, cfg)
+		})
+	}
+}
+
+func wholeModelGradients(t *testing.T, cfg arch.Config) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +57,7 @@ func TestWholeModelGradients(t *testing.T) {
 		}
 		return v
 	}
+	// The second caption has one real token and two of padding, which the masks must hide.
 	main := Batch{X: randn(2 * 3 * 8 * 16), T: []float64{0.2, 0.7}, Cap: randn(2 * 3 * 8), CapLens: []int{3, 1}}
 	aux := Batch{X: randn(2 * 3 * 2 * 4), T: []float64{0.5, 0.9}, Cap: main.Cap, CapLens: main.CapLens}
 	target, auxTarget := randn(len(main.X)), randn(len(aux.X))
@@ -101,13 +113,77 @@ func TestWholeModelGradients(t *testing.T) {
 	t.Logf("worst relative gradient error over %d parameter tensors: %.2g", len(cfg.ParamShapes()), worst)
 }
 
+// TestCaptionPaddingIsHidden: the velocity of a sample does not depend on the features of its caption's
+// padding, in either text injection (the key masks hide padding from every attention that reads it).
+func TestCaptionPaddingIsHidden(t *testing.T) {
+	for _, inj := range []string{"", arch.TextCross} {
+		cfg := gradConfig
+		cfg.TextInjection = inj
+		w, err := NewWeights(cfg, tensor.Float64, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, p := range cfg.ParamShapes() {
+			d := w.T[p.Name].Data().([]float64)
+			for i := range d {
+				d[i] += 0.3 * rng.NormFloat64()
+			}
+		}
+		f, err := NewForwardGraph(w, Shape{Batch: 1, Height: 8, Width: 8, CapLen: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := Batch{X: make([]float64, 3*8*8), T: []float64{0.4}, Cap: make([]float64, 4*8), CapLens: []int{2}}
+		for i := range b.X {
+			b.X[i] = rng.NormFloat64()
+		}
+		for i := range b.Cap {
+			b.Cap[i] = rng.NormFloat64()
+		}
+		v1, err := f.Run(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1 = append([]float64(nil), v1...)
+		for i := 2 * 8; i < len(b.Cap); i++ {
+			b.Cap[i] = 10 * rng.NormFloat64()
+		}
+		v2, err := f.Run(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range v1 {
+			if v1[i] != v2[i] {
+				t.Fatalf("injection %q: velocity %d changes with the caption padding: %g, then %g", cfg.Injection(), i, v1[i], v2[i])
+			}
+		}
+		b.Cap[0] += 1 // a real token does matter
+		v3, err := f.Run(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := true
+		for i := range v1 {
+			same = same && v1[i] == v3[i]
+		}
+		if same {
+			t.Fatalf("injection %q: the velocity ignores the caption", cfg.Injection())
+		}
+		f.Close()
+	}
+}
+
 // TestBuiltGraphParamCount counts the parameters of a built tiny graph from the graph itself (every
 // input node that is not a data input) and compares it with the analytic count.
 func TestBuiltGraphParamCount(t *testing.T) {
-	for _, name := range []string{"tiny", "small"} {
-		cfg, err := arch.LookupConfig(name)
+	for _, name := range []string{"tiny", "small", "tiny-cross"} {
+		cfg, err := arch.LookupConfig(strings.TrimSuffix(name, "-cross"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, "-cross") {
+			cfg.TextInjection = arch.TextCross
 		}
 		w, err := NewWeights(cfg, tensor.Float32, 1)
 		if err != nil {
@@ -122,7 +198,9 @@ func TestBuiltGraphParamCount(t *testing.T) {
 			data[n.Name()] = true
 		}
 		for _, r := range []Rope{f.In.CapRope, f.In.ImgRope, f.In.Joint} {
-			data[r.Cos.Name()], data[r.Sin.Name()], data[r.Mask.Name()] = true, true, true
+			if r.Cos != nil {
+				data[r.Cos.Name()], data[r.Sin.Name()], data[r.Mask.Name()] = true, true, true
+			}
 		}
 		var built int64
 		for _, n := range f.Graph.Inputs() {

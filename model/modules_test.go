@@ -13,7 +13,7 @@ import (
 // so chunk i must read i everywhere.
 func TestModulationChunksDistinct(t *testing.T) {
 	for _, dim := range []int{64, 128, 256} {
-		for _, chunks := range []int{4} {
+		for _, chunks := range []int{4, 6} {
 			for _, batch := range []int{1, 2} {
 				g := G.NewGraph()
 				const ada = 8
@@ -26,8 +26,11 @@ func TestModulationChunksDistinct(t *testing.T) {
 					G.WithValue(tensor.New(tensor.WithShape(chunks*dim), tensor.WithBacking(bias))))
 				c := G.NewMatrix(g, tensor.Float64, G.WithShape(batch, ada), G.WithName("c"), G.WithInit(G.Ones()))
 				blk := &JointBlock{Ada: &Linear{W: w, B: bn}, Dim: dim}
+				if chunks == 6 {
+					blk.Cross = &CrossAttention{}
+				}
 				m := blk.Modulation(c)
-				parts := []*G.Node{m.ScaleMSA, m.GateMSA, m.ScaleMLP, m.GateMLP}
+				parts := []*G.Node{m.ScaleMSA, m.GateMSA, m.ScaleMLP, m.GateMLP, m.ScaleXA, m.GateXA}[:chunks]
 				vals := make([]G.Value, chunks)
 				for i, p := range parts {
 					if !p.Shape().Eq(tensor.Shape{batch, dim}) {

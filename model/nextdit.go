@@ -123,11 +123,11 @@ func NewNextDiT(g *G.ExprGraph, w *Weights) (m *NextDiT, err error) {
 	m.CapEmb = CaptionEmbedder{Norm: RMSNorm{ps.get("cap_emb.0.weight"), cfg.NormEps}, Proj: ps.linear("cap_emb.1", true)}
 	m.XEmb = ps.linear("x_emb", true)
 	for i := 0; i < cfg.Refiners; i++ {
-		m.NoiseRef = append(m.NoiseRef, ps.block(cfg, fmt.Sprintf("noise_ref.%d", i), true))
-		m.CtxRef = append(m.CtxRef, ps.block(cfg, fmt.Sprintf("ctx_ref.%d", i), false))
+		m.NoiseRef = append(m.NoiseRef, ps.block(cfg, fmt.Sprintf("noise_ref.%d", i), true, false))
+		m.CtxRef = append(m.CtxRef, ps.block(cfg, fmt.Sprintf("ctx_ref.%d", i), false, false))
 	}
 	for i := 0; i < cfg.Layers; i++ {
-		m.Layers = append(m.Layers, ps.block(cfg, fmt.Sprintf("layers.%d", i), true))
+		m.Layers = append(m.Layers, ps.block(cfg, fmt.Sprintf("layers.%d", i), true, cfg.Cross()))
 	}
 	m.Final = FinalLayer{Ada: ps.linear("final_ada.1", true), Proj: ps.linear("final", true)}
 	return m, nil
@@ -142,6 +142,15 @@ type Shape struct {
 // ImageTokens is the number of patches.
 func (s Shape) ImageTokens(patch int) int { return (s.Height / patch) * (s.Width / patch) }
 
+// MainTokens is the length of the sequence the main layers run on: caption and image tokens in the
+// joint model, the image tokens alone in the cross-injection one.
+func (s Shape) MainTokens(cfg arch.Config) int {
+	if cfg.Cross() {
+		return s.ImageTokens(cfg.Patch)
+	}
+	return s.CapLen + s.ImageTokens(cfg.Patch)
+}
+
 // Inputs are one forward pass's graph inputs. Rope tables and masks are inputs, not constants, because
 // they depend on each sample's caption length.
 type Inputs struct {
@@ -149,9 +158,11 @@ type Inputs struct {
 	X       *G.Node // [B, C, H, W]
 	TFreq   *G.Node // [B, FreqDim]
 	Cap     *G.Node // [B, Lc, CapDim]
-	CapRope Rope    // [B, Lc, hd/2]
+	CapRope Rope    // [B, Lc, hd/2]; its mask is the caption's key mask
 	ImgRope Rope    // [B, Limg, hd/2]
-	Joint   Rope    // [B, Lc+Limg, hd/2]
+	Joint   Rope    // [B, Lc+Limg, hd/2]; the joint model only (the zero Rope in the cross one)
+	// MainRope is the main layers' self-attention: Joint, or ImgRope in the cross-injection model.
+	MainRope Rope
 }
 
 // NewInputs creates the input nodes (zero-filled) for one forward; prefix keeps names unique when a graph
@@ -168,15 +179,21 @@ func NewInputs(g *G.ExprGraph, dt tensor.Dtype, cfg arch.Config, s Shape, prefix
 		return Rope{Cos: node(name+".cos", s.Batch, l, half), Sin: node(name+".sin", s.Batch, l, half),
 			Mask: node(name+".mask", s.Batch, l)}
 	}
-	return &Inputs{
+	in := &Inputs{
 		Shape:   s,
 		X:       node("x", s.Batch, cfg.Channels, s.Height, s.Width),
 		TFreq:   node("tfreq", s.Batch, cfg.FreqDim),
 		Cap:     node("cap", s.Batch, s.CapLen, cfg.CapDim),
 		CapRope: rope("rope.cap", s.CapLen),
 		ImgRope: rope("rope.img", li),
-		Joint:   rope("rope.joint", s.CapLen+li),
-	}, nil
+	}
+	if cfg.Cross() {
+		in.MainRope = in.ImgRope
+	} else {
+		in.Joint = rope("rope.joint", s.CapLen+li)
+		in.MainRope = in.Joint
+	}
+	return in, nil
 }
 
 // Batch is one forward's data. Caption rows are padded to the graph's CapLen; CapLens holds each
@@ -210,6 +227,9 @@ func (in *Inputs) Set(cfg arch.Config, b Batch) error {
 	}
 	tables := RopeData(cfg, s, b.CapLens)
 	for i, r := range []Rope{in.CapRope, in.ImgRope, in.Joint} {
+		if r.Cos == nil {
+			continue // no joint sequence in the cross-injection model
+		}
 		if err := tables[i].Fill(r); err != nil {
 			return err
 		}
@@ -301,56 +321,73 @@ func TimestepFreqs(t []float64, dim int) []float64 {
 	return out
 }
 
+// Stream is what passes from Pre to Main and on to Post: the token sequence the main layers run on,
+// and what every main block and the final layer read beside it.
+type Stream struct {
+	// H is [caption | image] [B, Lc+Limg, D] in the joint model, the image tokens [B, Limg, D] in the
+	// cross-injection one.
+	H *G.Node
+	// SiLUC is SiLU(c) [B, A], the input of every adaLN.
+	SiLUC *G.Node
+	// Text is the refined caption the cross-attention reads; nil in the joint model.
+	Text *Text
+}
+
 // Pre runs everything before the main layers: c, the context refiner on caption tokens, patchify and the
-// noise refiner on image tokens, then the joint sequence [caption | image]. It returns the sequence and
-// SiLU(c), which every modulated block and the final layer take.
-func (m *NextDiT) Pre(in *Inputs) (h, siluC *G.Node, err error) {
+// noise refiner on image tokens, then, in the joint model, the joint sequence [caption | image].
+func (m *NextDiT) Pre(in *Inputs) (st Stream, err error) {
 	defer gu.Catch(&err)
 	c := m.TEmb.Forward(in.TFreq)    // [B, A]
-	siluC = gu.Must(ops.SiLU(c))     // [B, A]
+	siluC := gu.Must(ops.SiLU(c))    // [B, A]
 	capf := m.CapEmb.Forward(in.Cap) // [B, Lc, D]
 	for _, b := range m.CtxRef {
-		capf = b.Forward(capf, in.CapRope, nil) // [B, Lc, D]
+		capf = b.Forward(capf, in.CapRope, nil, nil) // [B, Lc, D]
 	}
 	img := m.XEmb.Forward(gu.Must(ops.Patchify(in.X, m.Cfg.Patch))) // [B, Limg, D]
 	for _, b := range m.NoiseRef {
-		img = b.Forward(img, in.ImgRope, siluC) // [B, Limg, D]
+		img = b.Forward(img, in.ImgRope, siluC, nil) // [B, Limg, D]
 	}
-	h = gu.Must(G.Concat(1, capf, img)) // [B, Lc+Limg, D]
-	return h, siluC, nil
+	if m.Cfg.Cross() {
+		return Stream{H: img, SiLUC: siluC, Text: &Text{Tokens: capf, Mask: in.CapRope.Mask}}, nil
+	}
+	return Stream{H: gu.Must(G.Concat(1, capf, img)), SiLUC: siluC}, nil // H [B, Lc+Limg, D]
 }
 
-// Main runs the main joint blocks on the joint sequence.
-func (m *NextDiT) Main(h, siluC *G.Node, joint Rope) (out *G.Node, err error) {
+// Main runs the main blocks on st.H with the self-attention tables and mask self (Inputs.MainRope).
+func (m *NextDiT) Main(st Stream, self Rope) (out *G.Node, err error) {
 	defer gu.Catch(&err)
+	h := st.H
 	for _, b := range m.Layers {
-		h = b.Forward(h, joint, siluC) // [B, Lc+Limg, D]
+		h = b.Forward(h, self, st.SiLUC, st.Text) // [B, L, D]
 	}
 	return h, nil
 }
 
-// Post runs the final layer on the image tokens and unpatchifies to the velocity.
+// Post runs the final layer on the image tokens and unpatchifies to the velocity; h is Main's output.
 func (m *NextDiT) Post(h, siluC *G.Node, s Shape) (v *G.Node, err error) {
 	defer gu.Catch(&err)
 	p := m.Cfg.Patch
-	z := m.Final.Forward(h, siluC) // [B, Lc+Limg, p·p·C]
+	z := m.Final.Forward(h, siluC) // [B, L, p·p·C]
 	li, ppc := s.ImageTokens(p), p*p*m.Cfg.Channels
-	z = gu.Must(G.Slice(z, nil, G.S(s.CapLen, s.CapLen+li))) // [B, Limg, p·p·C]
-	// Gorgonia drops an axis sliced to length 1 (a 4×4 aux image in 4×4 patches is one token).
-	z = gu.Must(G.Reshape(z, tensor.Shape{s.Batch, li, ppc}))                    // [B, Limg, p·p·C]
+	if !m.Cfg.Cross() {
+		z = gu.Must(G.Slice(z, nil, G.S(s.CapLen, s.CapLen+li))) // [B, Limg, p·p·C]
+		// Gorgonia drops an axis sliced to length 1 (a 4×4 aux image in 4×4 patches is one token).
+		z = gu.Must(G.Reshape(z, tensor.Shape{s.Batch, li, ppc})) // [B, Limg, p·p·C]
+	}
 	return gu.Must(ops.Unpatchify(z, p, m.Cfg.Channels, s.Height, s.Width)), nil // [B, C, H, W]
 }
 
 // Forward is the whole model: v = NextDiT(x_t, t, caption features).
 func (m *NextDiT) Forward(in *Inputs) (*G.Node, error) {
-	h, siluC, err := m.Pre(in)
+	st, err := m.Pre(in)
 	if err != nil {
 		return nil, fmt.Errorf("next-dit forward: %w", err)
 	}
-	if h, err = m.Main(h, siluC, in.Joint); err != nil {
+	h, err := m.Main(st, in.MainRope)
+	if err != nil {
 		return nil, fmt.Errorf("next-dit forward: %w", err)
 	}
-	v, err := m.Post(h, siluC, in.Shape)
+	v, err := m.Post(h, st.SiLUC, in.Shape)
 	if err != nil {
 		return nil, fmt.Errorf("next-dit forward: %w", err)
 	}

@@ -1,7 +1,9 @@
 package model_test
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,15 +16,42 @@ import (
 )
 
 // parityConfig is the architecture of testdata/parity, exported by the PyTorch reference
-// (tools/reference/nextdit.py) with the flags in testdata/parity/gen.sh.
+// (tools/reference/nextdit.py) with the flags in testdata/parity/gen.sh; testdata/parity-cross is the
+// same with text_injection: cross.
 var parityConfig = arch.Config{Name: "parity", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{4, 6, 6},
 	MultipleOf: 32, Refiners: 1, Patch: 4, Channels: 3, CapDim: 64, FreqDim: 256, AdaLNMax: 1024, NormEps: 1e-5}
 
 // TestParityWithReference loads the PyTorch reference's random weights into the Go Next-DiT and compares
 // its output on the reference's inputs (two samples, the second with a padded caption) with the
-// reference's float64 output. This pins the architecture: every name, layout, norm, rotation and mask must agree.
+// reference's float64 output, for both text injections. This pins the architecture: every name,
+// layout, norm, rotation and mask must agree.
 func TestParityWithReference(t *testing.T) {
-	dir := filepath.Join("testdata", "parity")
+	cross := parityConfig
+	cross.TextInjection = arch.TextCross
+	for _, fx := range []struct {
+		dir string
+		cfg arch.Config
+	}{{"parity", parityConfig}, {"parity-cross", cross}} {
+		t.Run(fx.dir, func(t *testing.T) { parity(t, filepath.Join("testdata", fx.dir), fx.cfg) })
+	}
+}
+
+func parity(t *testing.T, dir string, cfg arch.Config) {
+	var desc struct {
+		Arch   arch.Config `json:"arch"`
+		Params int64       `json:"params"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &desc); err != nil {
+		t.Fatal(err)
+	}
+	desc.Arch.Name = cfg.Name
+	if desc.Arch != cfg || desc.Params != cfg.ParamCount() {
+		t.Fatalf("fixture architecture %+v with %d parameters, the test's %+v has %d", desc.Arch, desc.Params, cfg, cfg.ParamCount())
+	}
 	io, err := ckpt.Load(filepath.Join(dir, "io.safetensors"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,16 +88,16 @@ func TestParityWithReference(t *testing.T) {
 		{"weights.safetensors", tensor.Float32, 1e-4},
 	} {
 		t.Run(tc.dt.String(), func(t *testing.T) {
-			ts, _, err := ckpt.LoadModel(filepath.Join(dir, tc.file), parityConfig, tc.dt)
+			ts, _, err := ckpt.LoadModel(filepath.Join(dir, tc.file), cfg, tc.dt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := model.NewForwardGraph(&model.Weights{Cfg: parityConfig, Dtype: tc.dt, T: ts}, s)
+			f, err := model.NewForwardGraph(&model.Weights{Cfg: cfg, Dtype: tc.dt, T: ts}, s)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if err := f.In.Set(parityConfig, b); err != nil {
+			if err := f.In.Set(cfg, b); err != nil {
 				t.Fatal(err)
 			}
 			// The reference rounds its rotary tables to float32; feed its exact tables (Set's own,
@@ -95,6 +124,9 @@ func TestParityWithReference(t *testing.T) {
 				{f.In.ImgRope, gu.Float64s(rope.Tensors["img_cos"]), gu.Float64s(rope.Tensors["img_sin"])},
 				{f.In.Joint, joint("cap_cos", "img_cos"), joint("cap_sin", "img_sin")},
 			} {
+				if fill.r.Cos == nil {
+					continue // the cross-injection model has no joint sequence
+				}
 				if err := gu.Fill(fill.r.Cos, fill.cos); err != nil {
 					t.Fatal(err)
 				}

@@ -34,6 +34,54 @@ type Config struct {
 	// high-resolution stages and sampling use, so "left" at 16 px is "left" at 32 px. 0 (the reference,
 	// and every registered config) counts patches.
 	RopeGrid int `json:"rope_grid,omitempty" yaml:"rope_grid,omitempty"`
+	// TextInjection is how the caption reaches the image tokens: TextJoint ("" or "joint", the paper's
+	// single stream) or TextCross (cross-attention in every main block, the baseline of earlier DiTs;
+	// docs/DESIGN.md §2, §9.11). It changes the main blocks' parameters.
+	TextInjection string `json:"text_injection,omitempty" yaml:"text_injection,omitempty"`
+}
+
+// Text injections (Config.TextInjection).
+const (
+	// TextJoint concatenates caption and image tokens into one sequence that every main block attends
+	// over jointly: the Unified Next-DiT. Written "" in a config, so that a config or checkpoint that
+	// leaves the key out reads as joint and one that names it is the same config.
+	TextJoint = "joint"
+	// TextCross runs the main blocks on the image tokens alone, each with a cross-attention sublayer
+	// whose keys and values are the refined caption tokens.
+	TextCross = "cross"
+)
+
+// Cross reports whether the caption enters through cross-attention (TextCross).
+func (c Config) Cross() bool { return c.TextInjection == TextCross }
+
+// Injection is TextInjection spelled out: "joint" for the empty default.
+func (c Config) Injection() string {
+	if c.TextInjection == "" {
+		return TextJoint
+	}
+	return c.TextInjection
+}
+
+// ParseTextInjection reads a text injection name ("" and "joint" are the default) into its canonical
+// Config.TextInjection value: "" for joint, so that a config that names the default equals one that
+// leaves it out.
+func ParseTextInjection(s string) (string, error) {
+	switch s {
+	case "", TextJoint:
+		return "", nil
+	case TextCross:
+		return TextCross, nil
+	}
+	return "", fmt.Errorf("text_injection %q unknown (allowed: %s, %s)", s, TextJoint, TextCross)
+}
+
+// Canonical is c with its text injection in canonical form (see ParseTextInjection); an unknown one is
+// left for Validate to refuse.
+func (c Config) Canonical() Config {
+	if t, err := ParseTextInjection(c.TextInjection); err == nil {
+		c.TextInjection = t
+	}
+	return c
 }
 
 // MaxRopeGrid bounds Config.RopeGrid: far finer than any image this project samples.
@@ -105,6 +153,9 @@ func (c Config) Validate() error {
 	if c.RopeGrid < 0 || c.RopeGrid > MaxRopeGrid {
 		return fmt.Errorf("config %q: rope_grid = %d, must be in 0..%d (0 = positions in patches)", c.Name, c.RopeGrid, MaxRopeGrid)
 	}
+	if _, err := ParseTextInjection(c.TextInjection); err != nil {
+		return fmt.Errorf("config %q: %w", c.Name, err)
+	}
 	return nil
 }
 
@@ -137,7 +188,7 @@ func (c Config) ParamShapes() []Param {
 	}
 	hd, ffn, ada := c.HeadDim(), c.FFNHidden(), c.AdaDim()
 	pp := c.Patch * c.Patch * c.Channels
-	block := func(prefix string, modulated bool) {
+	block := func(prefix string, modulated, cross bool) {
 		linear(prefix+".attn.qkv", (c.Heads+2*c.KVHeads)*hd, c.Dim, false)
 		linear(prefix+".attn.out", c.Dim, c.Heads*hd, false)
 		add(prefix+".attn.qn.weight", hd)
@@ -148,8 +199,25 @@ func (c Config) ParamShapes() []Param {
 		for _, n := range []string{"an1", "an2", "fn1", "fn2"} {
 			add(prefix+"."+n+".weight", c.Dim)
 		}
+		if cross {
+			// The cross-attention sublayer: queries from the image tokens, keys and values from the
+			// refined caption, its own sandwich norms and a norm on the caption side.
+			linear(prefix+".xattn.q", c.Heads*hd, c.Dim, false)
+			linear(prefix+".xattn.kv", 2*c.KVHeads*hd, c.Dim, false)
+			linear(prefix+".xattn.out", c.Dim, c.Heads*hd, false)
+			add(prefix+".xattn.qn.weight", hd)
+			add(prefix+".xattn.kn.weight", hd)
+			for _, n := range []string{"xn1", "xn2", "xnc"} {
+				add(prefix+"."+n+".weight", c.Dim)
+			}
+		}
 		if modulated {
-			linear(prefix+".ada.1", 4*c.Dim, ada, true)
+			// A cross block adds (scale_xa, gate_xa) after the four of the joint block.
+			mods := 4
+			if cross {
+				mods = 6
+			}
+			linear(prefix+".ada.1", mods*c.Dim, ada, true)
 		}
 	}
 	linear("x_emb", c.Dim, pp, true)
@@ -158,13 +226,13 @@ func (c Config) ParamShapes() []Param {
 	add("cap_emb.0.weight", c.CapDim)
 	linear("cap_emb.1", c.Dim, c.CapDim, true)
 	for i := 0; i < c.Refiners; i++ {
-		block(fmt.Sprintf("noise_ref.%d", i), true)
+		block(fmt.Sprintf("noise_ref.%d", i), true, false)
 	}
 	for i := 0; i < c.Refiners; i++ {
-		block(fmt.Sprintf("ctx_ref.%d", i), false)
+		block(fmt.Sprintf("ctx_ref.%d", i), false, false)
 	}
 	for i := 0; i < c.Layers; i++ {
-		block(fmt.Sprintf("layers.%d", i), true)
+		block(fmt.Sprintf("layers.%d", i), true, c.Cross())
 	}
 	linear("final_ada.1", c.Dim, ada, true)
 	linear("final", pp, c.Dim, true)

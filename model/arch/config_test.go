@@ -29,8 +29,16 @@ func handCount(c Config) int64 {
 
 	plain := attn + ffn + norms
 	mod := plain + ada
+	main := mod
+	if c.TextInjection == TextCross {
+		xattn := D*H*hd + D*2*KV*hd + H*hd*D + // q from the image tokens, k|v from the caption, out
+			2*hd // QK-norm weights
+		xnorms := 3 * D     // sandwich xn1, xn2 and the caption's xnc
+		xada := A*2*D + 2*D // two more adaLN outputs: scale and gate of the cross-attention
+		main = mod + xattn + xnorms + xada
+	}
 	R, L := int64(c.Refiners), int64(c.Layers)
-	return xEmb + tMLP + capEmb + R*mod + R*plain + L*mod + final
+	return xEmb + tMLP + capEmb + R*mod + R*plain + L*main + final
 }
 
 func TestParamCount2B(t *testing.T) {
@@ -67,10 +75,57 @@ func TestParamCountTinyByHand(t *testing.T) {
 
 func TestAllConfigsAgreeWithHandCount(t *testing.T) {
 	for _, name := range ConfigNames() {
-		c, _ := LookupConfig(name)
-		if got, h := c.ParamCount(), handCount(c); got != h {
-			t.Errorf("%s: ParamShapes sums to %d, hand formula gives %d", name, got, h)
+		for _, inj := range []string{"", TextCross} {
+			c, _ := LookupConfig(name)
+			c.TextInjection = inj
+			if got, h := c.ParamCount(), handCount(c); got != h {
+				t.Errorf("%s (%s): ParamShapes sums to %d, hand formula gives %d", name, c.Injection(), got, h)
+			}
 		}
+	}
+}
+
+// TestParamCountCrossTinyByTorch: the cross-injection tiny config has as many parameters as the PyTorch
+// reference module (tools/reference/nextdit.py, NextDiT(text_injection="cross")), and its main layers
+// hold every extra one.
+func TestParamCountCrossTinyByTorch(t *testing.T) {
+	c, _ := LookupConfig("tiny")
+	joint := c.ParamGroups()
+	c.TextInjection = TextCross
+	// sum(p.numel()) of the PyTorch reference's NextDiT(text_injection="cross") (tiny otherwise).
+	const torchCount = 2233776
+	if got := c.ParamCount(); got != torchCount {
+		t.Fatalf("cross tiny: ParamShapes sums to %d, the PyTorch reference module has %d", got, torchCount)
+	}
+	for i, g := range c.ParamGroups() {
+		if g.Name != "main layers" && g.Count != joint[i].Count {
+			t.Errorf("cross changes %s: %d, joint %d", g.Name, g.Count, joint[i].Count)
+		}
+	}
+}
+
+// TestTextInjection: "" and "joint" are one injection and read back as "" (so configs and checkpoints
+// that name the default equal those that leave it out); anything else but "cross" is refused, naming
+// the key and the allowed values.
+func TestTextInjection(t *testing.T) {
+	for in, want := range map[string]string{"": "", TextJoint: "", TextCross: TextCross} {
+		got, err := ParseTextInjection(in)
+		if err != nil || got != want {
+			t.Errorf("ParseTextInjection(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	c, _ := LookupConfig("tiny")
+	if c.Cross() || c.Injection() != TextJoint {
+		t.Errorf("tiny: injection %q, cross %v", c.Injection(), c.Cross())
+	}
+	c.TextInjection = "Cross"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "text_injection") || !strings.Contains(err.Error(), "joint, cross") {
+		t.Fatalf("unknown injection: %v", err)
+	}
+	c.TextInjection = TextJoint
+	if c.Canonical().TextInjection != "" || c.Validate() != nil {
+		t.Fatalf("joint spelled out: canonical %q, %v", c.Canonical().TextInjection, c.Validate())
 	}
 }
 
@@ -150,6 +205,7 @@ func TestValidateRejectsEachInvariant(t *testing.T) {
 		{"axes_dims", func(c *Config) { c.AxesDims = [3]int{8, 12, 14} }},    // sums to 34, head_dim 32
 		{"norm_eps", func(c *Config) { c.NormEps = 0 }},
 		{"rope_grid", func(c *Config) { c.RopeGrid = -1 }},
+		{"text_injection", func(c *Config) { c.TextInjection = "crossed" }},
 	}
 	for _, tc := range cases {
 		c := base
@@ -224,6 +280,14 @@ norm_eps: 1.0e-5
 	want.Name = "mine"
 	if c != want {
 		t.Fatalf("YAML config %+v, want %+v", c, want)
+	}
+	// text_injection: the default spelled out reads as the default; cross is kept.
+	for body, want := range map[string]string{"text_injection: joint\n": "", "text_injection: cross\n": TextCross} {
+		c, err := ResolveConfig(write("inj.yaml", "dim: 128\nlayers: 4\nheads: 4\nkv_heads: 2\naxes_dims: [8, 12, 12]\n"+
+			"multiple_of: 256\nrefiners: 1\npatch: 4\nchannels: 3\ncap_dim: 128\nfreq_dim: 256\nadaln_max: 1024\nnorm_eps: 1.0e-5\n"+body))
+		if err != nil || c.TextInjection != want {
+			t.Errorf("%q: text_injection %q, %v; want %q", body, c.TextInjection, err, want)
+		}
 	}
 	js := write("j.json", `{"name":"j","dim":128,"layers":2,"heads":4,"kv_heads":2,"axes_dims":[8,12,12],"multiple_of":256,
 		"refiners":0,"patch":4,"channels":3,"cap_dim":64,"freq_dim":256,"adaln_max":1024,"norm_eps":1e-5}`)

@@ -59,6 +59,8 @@ type configFile struct {
 	AdaLNMax   int     `json:"adaln_max" yaml:"adaln_max"`
 	NormEps    float64 `json:"norm_eps" yaml:"norm_eps"`
 	RopeGrid   int     `json:"rope_grid" yaml:"rope_grid"`
+	// TextInjection is joint or cross; absent is joint.
+	TextInjection string `json:"text_injection" yaml:"text_injection"`
 }
 
 // ParseConfig reads a Config from JSON or YAML text (JSON is tried when the text starts with '{').
@@ -86,14 +88,14 @@ func ParseConfig(b []byte, fallbackName string) (Config, error) {
 	c := Config{Name: f.Name, Dim: f.Dim, Layers: f.Layers, Heads: f.Heads, KVHeads: f.KVHeads,
 		AxesDims: [3]int{f.AxesDims[0], f.AxesDims[1], f.AxesDims[2]}, MultipleOf: f.MultipleOf, Refiners: f.Refiners,
 		Patch: f.Patch, Channels: f.Channels, CapDim: f.CapDim, FreqDim: f.FreqDim, AdaLNMax: f.AdaLNMax, NormEps: f.NormEps,
-		RopeGrid: f.RopeGrid}
+		RopeGrid: f.RopeGrid, TextInjection: f.TextInjection}
 	if c.Name == "" {
 		c.Name = fallbackName
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
-	return c, nil
+	return c.Canonical(), nil
 }
 
 // LoadConfigFile reads a Config from a .json, .yaml or .yml file.

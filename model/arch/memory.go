@@ -28,25 +28,37 @@ var (
 	perLogit      = 20.0
 )
 
-// blockTokens lists the sequence length each block of the Next-DiT runs on: the context refiners on the
-// caption, the noise refiners on the image tokens, the main layers on both.
-func (c Config) blockTokens(h, w, capLen int) []int {
+// blockCost is one block's share of the activations: tokens through the whole block (widths dim and
+// ffn_hidden), dimTokens more of width dim only, and attention scores per head.
+type blockCost struct{ tokens, dimTokens, scores int }
+
+// blocks lists the Next-DiT's blocks: the context refiners on the caption, the noise refiners on the
+// image tokens, and the main layers on both (joint) or on the image tokens with a cross-attention
+// sublayer (cross), whose queries are the image tokens, keys and values the caption tokens: one more
+// attention's worth of width-dim values on each, and image × caption scores.
+func (c Config) blocks(h, w, capLen int) []blockCost {
 	img := (h / c.Patch) * (w / c.Patch)
-	var out []int
+	var out []blockCost
 	for i := 0; i < c.Refiners; i++ {
-		out = append(out, capLen, img)
+		out = append(out, blockCost{tokens: capLen, scores: capLen * capLen}, blockCost{tokens: img, scores: img * img})
 	}
 	for i := 0; i < c.Layers; i++ {
-		out = append(out, capLen+img)
+		if c.Cross() {
+			out = append(out, blockCost{tokens: img, dimTokens: img + capLen, scores: img*img + img*capLen})
+		} else {
+			l := capLen + img
+			out = append(out, blockCost{tokens: l, scores: l * l})
+		}
 	}
 	return out
 }
 
 func (m memoryModel) activations(c Config, b, h, w, capLen int) float64 {
 	var sum float64
-	for _, l := range c.blockTokens(h, w, capLen) {
-		tok := float64(b * l)
-		sum += tok*(m.perTokenD*float64(c.Dim)+m.perTokenF*float64(c.FFNHidden())) + m.perScore*float64(b*c.Heads)*float64(l)*float64(l)
+	for _, k := range c.blocks(h, w, capLen) {
+		tok := float64(b * k.tokens)
+		sum += tok*(m.perTokenD*float64(c.Dim)+m.perTokenF*float64(c.FFNHidden())) +
+			m.perTokenD*float64(b*k.dimTokens)*float64(c.Dim) + m.perScore*float64(b*c.Heads)*float64(k.scores)
 	}
 	return sum
 }

@@ -125,7 +125,10 @@ func DiTConfig(meta map[string]string) (arch.Config, error) {
 	if err := json.Unmarshal([]byte(meta[MetaConfig]), &cfg); err != nil {
 		return cfg, fmt.Errorf("metadata %q: %s", MetaConfig, oneLine(err))
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg.Canonical(), nil
 }
 
 // LoadBundle reads a bundle strictly: the configs and tokenizer from its metadata, then exactly the

@@ -47,6 +47,9 @@ func modulatedBlocks(c arch.Config) []string {
 // rows are not all zero was trained with distinct chunks (a training step moves a gate's rows off zero),
 // and one with nothing merged at its width needs nothing; both are left as they are.
 func unmergeModulation(c arch.Config, ts map[string]*tensor.Dense) (bool, error) {
+	if c.Cross() {
+		return false, nil // the cross-injection model was never built with merged chunks
+	}
 	const chunks = 4
 	merged := false
 	for i := 0; i < chunks; i++ {

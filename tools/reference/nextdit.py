@@ -51,6 +51,13 @@ class Arch:
     freq_dim: int = 256
     adaln_max: int = 1024
     norm_eps: float = 1e-5
+    # "joint": caption and image tokens in one sequence through the main layers (the Unified Next-DiT);
+    # "cross": the main layers see the image tokens only and read the caption by cross-attention.
+    text_injection: str = "joint"
+
+    @property
+    def cross(self):
+        return self.text_injection == "cross"
 
     @property
     def head_dim(self):
@@ -82,6 +89,8 @@ class Arch:
             problems.append(f"axes_dims {self.axes_dims} sum to {sum(self.axes_dims)}, head_dim is {self.head_dim}")
         if self.freq_dim % 2:
             problems.append(f"freq_dim {self.freq_dim} is odd")
+        if self.text_injection not in ("joint", "cross"):
+            problems.append(f"text_injection {self.text_injection!r}: want joint or cross")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -89,6 +98,8 @@ class Arch:
     def to_json(self):
         d = dataclasses.asdict(self)
         d["axes_dims"] = list(self.axes_dims)
+        if not self.cross:
+            del d["text_injection"]  # the Go config leaves the default out
         return d
 
 
@@ -239,6 +250,37 @@ class Attention(nn.Module):
         return self.out(mixed.reshape(b, n, hq * d))
 
 
+class CrossAttention(nn.Module):
+    """Grouped-query attention from the tokens x to another sequence ctx: queries from x, keys and values
+    from ctx, QK-norm, no rotation (the two sequences share no positions). keep [B, Lc] hides ctx's
+    padding; a query with no key to see gets zeros."""
+
+    def __init__(self, a):
+        super().__init__()
+        self.heads, self.kv_heads, self.hd = a.heads, a.kv_heads, a.head_dim
+        self.q = Linear(a.dim, a.heads * a.head_dim, bias=False)
+        self.kv = Linear(a.dim, 2 * a.kv_heads * a.head_dim, bias=False)
+        self.out = Linear(a.heads * a.head_dim, a.dim, bias=False)
+        self.qn = RMSNorm(a.head_dim, a.norm_eps)
+        self.kn = RMSNorm(a.head_dim, a.norm_eps)
+
+    def forward(self, x, ctx, keep):
+        b, n, _ = x.shape
+        s = ctx.shape[1]
+        hq, hkv, d = self.heads, self.kv_heads, self.hd
+        q = self.qn(self.q(x).reshape(b, n, hq, d)).reshape(b, n, hkv, hq // hkv, d)
+        k, v = self.kv(ctx).split([hkv * d, hkv * d], dim=-1)
+        k = self.kn(k.reshape(b, s, hkv, d))
+        v = v.reshape(b, s, hkv, d)
+        logits = attention_logits(q, k) * (1.0 / math.sqrt(d))
+        logits = logits.masked_fill(~keep[:, None, None, None, :], torch.finfo(logits.dtype).min)
+        weights = torch.softmax(logits, dim=-1)
+        # Softmax over nothing but masked keys would spread evenly over the padding: no key, no output.
+        weights = weights * keep.any(dim=1).to(weights.dtype)[:, None, None, None, None]
+        mixed = attention_mix(weights, v)
+        return self.out(mixed.reshape(b, n, hq * d))
+
+
 class SwiGLU(nn.Module):
     def __init__(self, dim, hidden):
         super().__init__()
@@ -253,24 +295,36 @@ class SwiGLU(nn.Module):
 class JointBlock(nn.Module):
     """Attention then SwiGLU, each wrapped in a sandwich of RMSNorms (before and after). Modulated,
     the timestep conditioning scales each sublayer's input by (1 + scale) and gates its output by
-    tanh(gate); unmodulated (the context refiner) neither."""
+    tanh(gate); unmodulated (the context refiner) neither. With cross (the main layers of the "cross"
+    model), a third sublayer between the two, modulated and sandwiched the same way, attends from the
+    tokens to the caption, which a norm of its own (xnc) normalises first."""
 
-    def __init__(self, a, modulated):
+    def __init__(self, a, modulated, cross=False):
         super().__init__()
         self.attn = Attention(a)
         self.ffn = SwiGLU(a.dim, a.ffn_hidden)
         self.an1, self.an2 = RMSNorm(a.dim, a.norm_eps), RMSNorm(a.dim, a.norm_eps)
         self.fn1, self.fn2 = RMSNorm(a.dim, a.norm_eps), RMSNorm(a.dim, a.norm_eps)
-        self.modulated = modulated
+        self.modulated, self.cross = modulated, cross
+        chunks = 4
+        if cross:
+            self.xattn = CrossAttention(a)
+            self.xn1, self.xn2 = RMSNorm(a.dim, a.norm_eps), RMSNorm(a.dim, a.norm_eps)
+            self.xnc = RMSNorm(a.dim, a.norm_eps)
+            chunks = 6  # scale and gate of the cross-attention after the four of the other sublayers
         if modulated:
-            self.ada = nn.Sequential(nn.SiLU(), Linear(a.cond_dim, 4 * a.dim))
+            self.ada = nn.Sequential(nn.SiLU(), Linear(a.cond_dim, chunks * a.dim))
 
-    def forward(self, x, phasor, keep, cond=None):
+    def forward(self, x, phasor, keep, cond=None, text=None, text_keep=None):
         if not self.modulated:
             x = x + self.an2(self.attn(self.an1(x), phasor, keep))
             return x + self.fn2(self.ffn(self.fn1(x)))
-        scale_attn, gate_attn, scale_ffn, gate_ffn = self.ada(cond).unsqueeze(1).chunk(4, dim=-1)
+        mods = self.ada(cond).unsqueeze(1).chunk(6 if self.cross else 4, dim=-1)
+        scale_attn, gate_attn, scale_ffn, gate_ffn = mods[:4]
         x = x + torch.tanh(gate_attn) * self.an2(self.attn(self.an1(x) * (1 + scale_attn), phasor, keep))
+        if self.cross:
+            scale_x, gate_x = mods[4:]
+            x = x + torch.tanh(gate_x) * self.xn2(self.xattn(self.xn1(x) * (1 + scale_x), self.xnc(text), text_keep))
         return x + torch.tanh(gate_ffn) * self.fn2(self.ffn(self.fn1(x) * (1 + scale_ffn)))
 
 
@@ -304,7 +358,7 @@ class NextDiT(nn.Module):
         self.cap_emb = nn.Sequential(RMSNorm(a.cap_dim, a.norm_eps), Linear(a.cap_dim, a.dim))
         self.noise_ref = nn.ModuleList([JointBlock(a, True) for _ in range(a.refiners)])
         self.ctx_ref = nn.ModuleList([JointBlock(a, False) for _ in range(a.refiners)])
-        self.layers = nn.ModuleList([JointBlock(a, True) for _ in range(a.layers)])
+        self.layers = nn.ModuleList([JointBlock(a, True, a.cross) for _ in range(a.layers)])
         self.final_ada = nn.Sequential(nn.SiLU(), Linear(cd, a.dim))
         self.final = Linear(a.dim, a.patch_width)
 
@@ -329,13 +383,19 @@ class NextDiT(nn.Module):
         for blk in self.noise_ref:
             image = blk(image, img_rot, None, cond)
 
-        seq = torch.cat([text, image], dim=1)
-        seq_rot = torch.cat([cap_rot, img_rot], dim=1)
-        seq_keep = torch.cat([keep, torch.ones(keep.shape[0], gh * gw, dtype=torch.bool, device=keep.device)], dim=1)
-        for blk in self.layers:
-            seq = blk(seq, seq_rot, seq_keep, cond)
+        if a.cross:
+            # The image tokens alone, rotated by their own positions; the caption enters each block
+            # through its cross-attention and is not updated by the main layers.
+            for blk in self.layers:
+                image = blk(image, img_rot, None, cond, text, keep)
+        else:
+            seq = torch.cat([text, image], dim=1)
+            seq_rot = torch.cat([cap_rot, img_rot], dim=1)
+            seq_keep = torch.cat([keep, torch.ones(keep.shape[0], gh * gw, dtype=torch.bool, device=keep.device)], dim=1)
+            for blk in self.layers:
+                seq = blk(seq, seq_rot, seq_keep, cond)
+            image = seq[:, lc:]
 
-        image = seq[:, lc:]
         scale = self.final_ada(cond).unsqueeze(1)
         image = self.final(F.layer_norm(image, (a.dim,), eps=FINAL_LN_EPS) * (1 + scale))
         return unpatchify(image, a.patch, a.channels, gh, gw)
@@ -497,6 +557,8 @@ def parse_args(argv):
     ap.add_argument("--patch", type=int, default=d.patch)
     ap.add_argument("--channels", type=int, default=d.channels)
     ap.add_argument("--cap-dim", type=int, default=0, dest="cap_dim", help="caption feature width (default: --dim)")
+    ap.add_argument("--text-injection", default=d.text_injection, dest="text_injection", choices=("joint", "cross"),
+                    help="joint: one caption+image sequence; cross: image tokens with cross-attention to the caption")
     ap.add_argument("--res", type=int, default=32, help="image side in pixels")
     ap.add_argument("--cap", type=int, default=48, help="caption tokens, padding included")
     ap.add_argument("--cap-real", type=int, default=0, dest="cap_real",
@@ -517,7 +579,7 @@ def parse_args(argv):
         arch = Arch(dim=args.dim, layers=args.layers, heads=args.heads, kv_heads=args.kv,
                     axes_dims=tuple(int(s) for s in args.axes.split(",")), multiple_of=args.multiple_of,
                     refiners=args.refiners, patch=args.patch, channels=args.channels,
-                    cap_dim=args.cap_dim or args.dim).validate()
+                    cap_dim=args.cap_dim or args.dim, text_injection=args.text_injection).validate()
     except ValueError as e:
         ap.error(str(e))
     return arch, args

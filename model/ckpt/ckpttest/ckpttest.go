@@ -20,6 +20,9 @@ import (
 var Config = arch.Config{Name: "test", Dim: 24, Layers: 2, Heads: 4, KVHeads: 2, AxesDims: [3]int{2, 2, 2}, MultipleOf: 16,
 	Refiners: 1, Patch: 4, Channels: 3, CapDim: 16, FreqDim: 32, AdaLNMax: 1024, NormEps: 1e-5}
 
+// CrossConfig is Config with the caption read by cross-attention (arch.TextCross).
+var CrossConfig = func() arch.Config { c := Config; c.Name, c.TextInjection = "test-cross", arch.TextCross; return c }()
+
 // Corpus is the test tokenizer's vocabulary source: English words and Chinese characters.
 var Corpus = []string{"a red circle on the left", "two blue squares", "一个红色圆形"}
 
@@ -27,12 +30,18 @@ var Corpus = []string{"a red circle on the left", "two blue squares", "一个红
 // perturbed off the reference init, whose zero adaLN and final layers would make every output 0.
 func Bundle(t testing.TB) *ckpt.Bundle {
 	t.Helper()
-	w, err := model.NewWeights(Config, tensor.Float32, 1)
+	return BundleOf(t, Config)
+}
+
+// BundleOf is Bundle with the Next-DiT config cfg (its caption width must be Config's).
+func BundleOf(t testing.TB, cfg arch.Config) *ckpt.Bundle {
+	t.Helper()
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, p := range Config.ParamShapes() {
+	for _, p := range cfg.ParamShapes() {
 		d := w.T[p.Name].Data().([]float32)
 		for i := range d {
 			d[i] += float32(0.2 * rng.NormFloat64())
@@ -42,7 +51,7 @@ func Bundle(t testing.TB) *ckpt.Bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := arch.LMConfig{Vocab: tok.Size(), Dim: Config.CapDim, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
+	tc := arch.LMConfig{Vocab: tok.Size(), Dim: cfg.CapDim, Layers: 2, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 128, NormEps: 1e-5}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
 	if err != nil {
 		t.Fatal(err)
