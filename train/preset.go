@@ -87,6 +87,9 @@ type Preset struct {
 	// RopeGrid sets the model's arch.Config.RopeGrid: image positions in units of 1/RopeGrid of the
 	// image side, so that every resolution's stage trains the same positions. 0 counts patches.
 	RopeGrid int `yaml:"rope_grid,omitempty"`
+	// TextInjection sets the model's arch.Config.TextInjection: "joint" (the default, the Unified
+	// Next-DiT's single sequence) or "cross" (the main blocks read the caption by cross-attention).
+	TextInjection string `yaml:"text_injection,omitempty"`
 
 	Stages []Stage `yaml:"stages"`
 }
@@ -506,6 +509,9 @@ func (p *Preset) Validate() error {
 	}
 	if p.RopeGrid < 0 || p.RopeGrid > arch.MaxRopeGrid {
 		return fmt.Errorf("rope_grid %d outside 0..%d (0 = positions in patches)", p.RopeGrid, arch.MaxRopeGrid)
+	}
+	if _, err := arch.ParseTextInjection(p.TextInjection); err != nil {
+		return err
 	}
 	if p.CaptionTokens != 0 && (p.CaptionTokens < 8 || p.CaptionTokens > 1024) {
 		return fmt.Errorf("caption_tokens %d outside 8..1024 (0 = the text encoder's maximum)", p.CaptionTokens)

@@ -123,6 +123,7 @@ func TestConfigErrorsNameKeyAndFile(t *testing.T) {
 		{"text_feature_layer: 3\n", []string{"text_feature_layer 3", "outside 1..2"}},
 		{"text_feature_layer: -1\n", []string{"text_feature_layer -1"}},
 		{"rope_grid: -8\n", []string{"rope_grid -8", "0..4096"}},
+		{"text_injection: crossattn\n", []string{"my-config.yaml", `text_injection "crossattn"`, "joint, cross"}},
 		{"data:\n  sampler:\n    size_weights: [1, 2]\n", []string{"data.sampler", "size_weights has 2 weights, want 3"}},
 	}
 	for _, c := range cases {

@@ -78,6 +78,7 @@ func writeInfo(w io.Writer, c arch.Config) error {
 	if c.RopeGrid > 0 {
 		row("rope_grid", "%d (image positions in 1/%d of the shorter side, not in patches)", c.RopeGrid, c.RopeGrid)
 	}
+	row("text injection", "%s", textInjectionInfo(c))
 	row("FFN hidden", "%d (SwiGLU, 4·dim rounded up to %d)", c.FFNHidden(), c.MultipleOf)
 	row("adaLN width", "%d", c.AdaDim())
 	row("refiners", "%d noise + %d context", c.Refiners, c.Refiners)
@@ -124,4 +125,12 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// textInjectionInfo says how the caption reaches the image tokens.
+func textInjectionInfo(c arch.Config) string {
+	if c.Cross() {
+		return "cross (image tokens in the main layers, caption read by cross-attention)"
+	}
+	return "joint (caption and image tokens in one sequence)"
 }

@@ -105,17 +105,19 @@ func (p *Pipeline) Close() {
 	p.enc.Close()
 }
 
-// preGraph runs embedders and refiners and emits the joint sequence, SiLU(c) and the first main
-// block's modulated input.
+// preGraph runs embedders and refiners and emits the main layers' sequence, SiLU(c), the first main
+// block's modulated input and, in the cross-injection model, the refined caption.
 type preGraph struct {
 	in            *model.Inputs
 	h, siluC, mod *G.Node
+	text          *G.Node // [B, Lc, D]; nil in the joint model
 	vm            G.VM
 }
 
 type mainGraph struct {
 	h, siluC *G.Node
-	joint    model.Rope
+	self     model.Rope  // the main layers' self-attention tables and key mask
+	text     *model.Text // the caption the cross-attention reads; nil in the joint model
 	out      *G.Node
 	vm       G.VM
 }
@@ -126,14 +128,16 @@ type postGraph struct {
 	vm       G.VM
 }
 
-// pipeState is one forward's state: the joint sequence of every sample, host side.
+// pipeState is one forward's state: the main layers' sequence of every sample, host side.
 type pipeState struct {
 	shape   model.Shape
 	capLens []int
-	h       [][]float64 // per sample [L, D], L = CapLen + image tokens
+	cross   bool        // the cross-injection model: h holds image tokens only
+	h       [][]float64 // per sample [L, D], L = Shape.MainTokens
 	hIn     [][]float64 // per sample, the main stack's input at the last Main
 	siluC   [][]float64 // per sample [A]
 	mod     [][]float64 // per sample [L, D]
+	text    [][]float64 // per sample [CapLen, D], the refined caption (cross-injection model only)
 }
 
 func (p *Pipeline) features(text string) (captionFeatures, error) {
@@ -191,8 +195,11 @@ func (p *Pipeline) Begin(x []float32, shape [4]int, t []float32, cond []infer.Co
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	defer g.vm.Reset()
-	st := &pipeState{shape: s, capLens: b.CapLens}
+	st := &pipeState{shape: s, capLens: b.CapLens, cross: p.Cfg.Cross()}
 	st.h = split(g.h, B)
+	if g.text != nil {
+		st.text = split(g.text, B)
+	}
 	st.siluC = split(g.siluC, B)
 	st.mod = split(g.mod, B)
 	st.hIn = make([][]float64, B)
@@ -210,16 +217,21 @@ func split(n *G.Node, B int) [][]float64 {
 	return out
 }
 
-// validRowsD lists the rows of sample i's joint sequence (rows of width D) that belong to it alone:
-// its real caption tokens and every image token. Caption padding depends on the rest of the batch, so
-// it is left out (the Denoiser's per-sample layout rule).
+// validRowsD lists the rows of sample i's main sequence (rows of width D) that belong to it alone:
+// in the joint model its real caption tokens and every image token (caption padding depends on the
+// rest of the batch, so it is left out: the Denoiser's per-sample layout rule); in the cross-injection
+// model, whose sequence is the image tokens, every row.
 func (st *pipeState) validRowsD(i, D int) []int {
 	L := len(st.h[i]) / D
-	rows := make([]int, 0, st.capLens[i]+L-st.shape.CapLen)
-	for r := 0; r < st.capLens[i]; r++ {
+	capRows, first := st.capLens[i], st.shape.CapLen
+	if st.cross {
+		capRows, first = 0, 0
+	}
+	rows := make([]int, 0, capRows+L-first)
+	for r := 0; r < capRows; r++ {
 		rows = append(rows, r)
 	}
-	for r := st.shape.CapLen; r < L; r++ {
+	for r := first; r < L; r++ {
 		rows = append(rows, r)
 	}
 	return rows
@@ -251,11 +263,14 @@ func (p *Pipeline) Main(s infer.State, samples []int) error {
 	if err != nil {
 		return err
 	}
-	var h, c []float64
+	var h, c, text []float64
 	lens := make([]int, len(samples))
 	for k, i := range samples {
 		h = append(h, st.h[i]...)
 		c = append(c, st.siluC[i]...)
+		if st.cross {
+			text = append(text, st.text[i]...)
+		}
 		lens[k] = st.capLens[i]
 	}
 	if err := gu.Fill(g.h, h); err != nil {
@@ -264,7 +279,20 @@ func (p *Pipeline) Main(s infer.State, samples []int) error {
 	if err := gu.Fill(g.siluC, c); err != nil {
 		return err
 	}
-	if err := model.RopeData(p.Cfg, sub, lens)[2].Fill(g.joint); err != nil {
+	tables := model.RopeData(p.Cfg, sub, lens) // caption, image, joint
+	if g.text != nil {
+		// The image tokens attend among themselves at their own positions and read the caption, its
+		// padding hidden by the caption's key mask.
+		if err := tables[1].Fill(g.self); err != nil {
+			return err
+		}
+		if err := gu.Fill(g.text.Tokens, text); err != nil {
+			return err
+		}
+		if err := gu.Fill(g.text.Mask, tables[0].Mask); err != nil {
+			return err
+		}
+	} else if err := tables[2].Fill(g.self); err != nil {
 		return err
 	}
 	defer g.vm.Reset()
@@ -354,15 +382,18 @@ func (p *Pipeline) preGraphFor(s model.Shape) (*preGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, siluC, err := m.Pre(in)
+	st, err := m.Pre(in)
 	if err != nil {
 		return nil, err
 	}
-	mod, err := firstModulated(m, h, siluC)
+	mod, err := firstModulated(m, st.H, st.SiLUC)
 	if err != nil {
 		return nil, err
 	}
-	pg := &preGraph{in: in, h: h, siluC: siluC, mod: mod, vm: G.NewTapeMachine(g)}
+	pg := &preGraph{in: in, h: st.H, siluC: st.SiLUC, mod: mod, vm: G.NewTapeMachine(g)}
+	if st.Text != nil {
+		pg.text = st.Text.Tokens
+	}
 	p.pre[s] = pg
 	return pg, nil
 }
@@ -376,8 +407,8 @@ func firstModulated(m *model.NextDiT, h, siluC *G.Node) (n *G.Node, err error) {
 	return l0.ModulatedInput(h, l0.Modulation(siluC)), nil // [B, L, D]
 }
 
-// stackInputs builds a graph holding the model and the joint-sequence inputs that the main layers and
-// the final layer both start from: h [B, L, D] and SiLU(c) [B, A].
+// stackInputs builds a graph holding the model and the inputs that the main layers and the final layer
+// both start from: the main sequence h [B, L, D] (L = Shape.MainTokens) and SiLU(c) [B, A].
 func (p *Pipeline) stackInputs(s model.Shape) (*G.ExprGraph, *model.NextDiT, *G.Node, *G.Node, error) {
 	w := p.Bundle.DiT
 	g := G.NewGraph()
@@ -385,7 +416,7 @@ func (p *Pipeline) stackInputs(s model.Shape) (*G.ExprGraph, *model.NextDiT, *G.
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	L := s.CapLen + s.ImageTokens(p.Cfg.Patch)
+	L := s.MainTokens(p.Cfg)
 	h := gu.Input(g, w.Dtype, "h", s.Batch, L, p.Cfg.Dim)           // [B, L, D]
 	siluC := gu.Input(g, w.Dtype, "siluc", s.Batch, p.Cfg.AdaDim()) // [B, A]
 	return g, m, h, siluC, nil
@@ -400,10 +431,16 @@ func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
 		return nil, err
 	}
 	dt := p.Bundle.DiT.Dtype
-	L, half := s.CapLen+s.ImageTokens(p.Cfg.Patch), p.Cfg.HeadDim()/2
-	mg := &mainGraph{h: h, siluC: siluC, joint: model.Rope{Cos: gu.Input(g, dt, "cos", s.Batch, L, half),
+	L, half := s.MainTokens(p.Cfg), p.Cfg.HeadDim()/2
+	mg := &mainGraph{h: h, siluC: siluC, self: model.Rope{Cos: gu.Input(g, dt, "cos", s.Batch, L, half),
 		Sin: gu.Input(g, dt, "sin", s.Batch, L, half), Mask: gu.Input(g, dt, "mask", s.Batch, L)}}
-	if mg.out, err = m.Main(mg.h, mg.siluC, mg.joint); err != nil {
+	stream := model.Stream{H: h, SiLUC: siluC}
+	if p.Cfg.Cross() {
+		mg.text = &model.Text{Tokens: gu.Input(g, dt, "text", s.Batch, s.CapLen, p.Cfg.Dim), // [B, Lc, D]
+			Mask: gu.Input(g, dt, "text.mask", s.Batch, s.CapLen)} // [B, Lc]
+		stream.Text = mg.text
+	}
+	if mg.out, err = m.Main(stream, mg.self); err != nil {
 		return nil, err
 	}
 	mg.vm = G.NewTapeMachine(g)

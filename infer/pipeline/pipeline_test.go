@@ -34,9 +34,16 @@ func maxRel(a, b []float32) float64 {
 }
 
 // TestPipelineMatchesWholeModel checks that the split graphs (before / main / final) compute what the
-// one-graph model computes, on a CFG-style batch whose captions have different lengths.
+// one-graph model computes, on a CFG-style batch whose captions have different lengths, in both text
+// injections.
 func TestPipelineMatchesWholeModel(t *testing.T) {
-	b := ckpttest.Bundle(t)
+	for _, cfg := range []arch.Config{ckpttest.Config, ckpttest.CrossConfig} {
+		t.Run(cfg.Injection(), func(t *testing.T) { pipelineMatchesWholeModel(t, cfg) })
+	}
+}
+
+func pipelineMatchesWholeModel(t *testing.T, cfg arch.Config) {
+	b := ckpttest.BundleOf(t, cfg)
 	p, err := New(b)
 	if err != nil {
 		t.Fatal(err)
@@ -84,9 +91,15 @@ func TestPipelineMatchesWholeModel(t *testing.T) {
 
 // TestPipelineResidualReuse checks the TeaCache contract: a residual taken from the cond sample in a
 // batch of 2 and applied to the same input in a batch of 1 (as after CFG-Trunc) reproduces the
-// computed main layers exactly, on that sample's valid tokens.
+// computed main layers exactly, on that sample's valid tokens, in both text injections.
 func TestPipelineResidualReuse(t *testing.T) {
-	p, err := New(ckpttest.Bundle(t))
+	for _, cfg := range []arch.Config{ckpttest.Config, ckpttest.CrossConfig} {
+		t.Run(cfg.Injection(), func(t *testing.T) { pipelineResidualReuse(t, cfg) })
+	}
+}
+
+func pipelineResidualReuse(t *testing.T, cfg arch.Config) {
+	p, err := New(ckpttest.BundleOf(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +143,15 @@ func TestPipelineResidualReuse(t *testing.T) {
 }
 
 // TestPipelineSampleDeterministic samples twice with every acceleration on and gets the same bytes,
-// and checks TeaCache at threshold 0 changes nothing.
+// and checks TeaCache at threshold 0 changes nothing, in both text injections.
 func TestPipelineSampleDeterministic(t *testing.T) {
-	p, err := New(ckpttest.Bundle(t))
+	for _, cfg := range []arch.Config{ckpttest.Config, ckpttest.CrossConfig} {
+		t.Run(cfg.Injection(), func(t *testing.T) { pipelineSampleDeterministic(t, cfg) })
+	}
+}
+
+func pipelineSampleDeterministic(t *testing.T, cfg arch.Config) {
+	p, err := New(ckpttest.BundleOf(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,6 +99,9 @@ func New(p *train.Preset) (*Model, error) {
 		return nil, err
 	}
 	cfg.RopeGrid = p.RopeGrid
+	if cfg.TextInjection, err = arch.ParseTextInjection(p.TextInjection); err != nil {
+		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
+	}
 	if p.Objective.Patch != 0 && p.Objective.Patch != cfg.Patch {
 		return nil, fmt.Errorf("preset %s: objective.patch %d, model %s has patch %d", p.Name, p.Objective.Patch, cfg.Name, cfg.Patch)
 	}
