@@ -111,58 +111,57 @@ func (v Value) format(key string) string {
 	return strconv.FormatFloat(v.Num, 'g', -1, 64)
 }
 
-// Get is s's value of key.
-func (s Setting) Get(key string) Value {
+// field points at key's field in s: one of str, num and integer is set.
+func (s *Setting) field(key string) (str *string, num *float64, integer *int) {
 	switch key {
 	case KeyCkpt:
-		return Value{Str: s.Ckpt}
+		return &s.Ckpt, nil, nil
 	case KeySystem:
-		return Value{Str: s.System}
+		return &s.System, nil, nil
 	case KeySolver:
-		return Value{Str: s.Solver}
+		return &s.Solver, nil, nil
 	case KeyRes:
-		return Value{Num: float64(s.Res)}
+		return nil, nil, &s.Res
 	case KeySteps:
-		return Value{Num: float64(s.Steps)}
+		return nil, nil, &s.Steps
 	case KeyCFG:
-		return Value{Num: s.CFG}
+		return nil, &s.CFG, nil
 	case KeyShift:
-		return Value{Num: s.Shift}
+		return nil, &s.Shift, nil
 	case KeyRenorm:
-		return Value{Num: s.Renorm}
+		return nil, &s.Renorm, nil
 	case KeyTrunc:
-		return Value{Num: s.Trunc}
+		return nil, &s.Trunc, nil
 	case KeyTeaCache:
-		return Value{Num: s.TeaCache}
+		return nil, &s.TeaCache, nil
 	}
 	panic("ablation: unknown key " + key)
+}
+
+// Get is s's value of key.
+func (s Setting) Get(key string) Value {
+	str, num, integer := s.field(key)
+	switch {
+	case str != nil:
+		return Value{Str: *str}
+	case integer != nil:
+		return Value{Num: float64(*integer)}
+	}
+	return Value{Num: *num}
 }
 
 // Format is s's value of key as grid files and tables spell it.
 func (s Setting) Format(key string) string { return s.Get(key).format(key) }
 
 func (s *Setting) set(key string, v Value) {
-	switch key {
-	case KeyCkpt:
-		s.Ckpt = v.Str
-	case KeySystem:
-		s.System = v.Str
-	case KeySolver:
-		s.Solver = v.Str
-	case KeyRes:
-		s.Res = int(v.Num)
-	case KeySteps:
-		s.Steps = int(v.Num)
-	case KeyCFG:
-		s.CFG = v.Num
-	case KeyShift:
-		s.Shift = v.Num
-	case KeyRenorm:
-		s.Renorm = v.Num
-	case KeyTrunc:
-		s.Trunc = v.Num
-	case KeyTeaCache:
-		s.TeaCache = v.Num
+	str, num, integer := s.field(key)
+	switch {
+	case str != nil:
+		*str = v.Str
+	case integer != nil:
+		*integer = int(v.Num)
+	default:
+		*num = v.Num
 	}
 }
 
@@ -170,8 +169,9 @@ func (s *Setting) set(key string, v Value) {
 type Axis struct {
 	Key    string
 	Values []Value
-	// Line is where the grid file sets the key (0 for a default).
-	Line int
+	// Line is where the grid file sets the key, Lines where it gives each value (0 for a default).
+	Line  int
+	Lines []int
 }
 
 // Cell is one combination of the axes' values.
@@ -199,6 +199,11 @@ type Grid struct {
 	Reference int
 
 	cells []Cell
+}
+
+// axis is key's axis.
+func (g *Grid) axis(key string) Axis {
+	return g.Axes[slices.Index(Keys, key)]
 }
 
 // Swept lists the axes with more than one value.
@@ -349,13 +354,14 @@ func (p *parser) parameters(n *yaml.Node, rootLine int, def Setting) []Axis {
 			p.fail(k.Line, "parameter %s is given twice", k.Value)
 			continue
 		}
-		given[k.Value] = Axis{Key: k.Value, Values: p.values(k.Value, v, def), Line: k.Line}
+		vals, lines := p.values(k.Value, v, def)
+		given[k.Value] = Axis{Key: k.Value, Values: vals, Line: k.Line, Lines: lines}
 	}
 	axes := make([]Axis, len(Keys))
 	for i, key := range Keys {
 		a, ok := given[key]
 		if !ok {
-			a = Axis{Key: key, Values: []Value{def.Get(key)}}
+			a = Axis{Key: key, Values: []Value{def.Get(key)}, Lines: []int{0}}
 		}
 		axes[i] = a
 	}
@@ -363,10 +369,10 @@ func (p *parser) parameters(n *yaml.Node, rootLine int, def Setting) []Axis {
 }
 
 // values reads `{value: X}` or `{values: [X, Y, …]}` for key.
-func (p *parser) values(key string, n *yaml.Node, def Setting) []Value {
+func (p *parser) values(key string, n *yaml.Node, def Setting) (vals []Value, lines []int) {
 	if n.Kind != yaml.MappingNode {
 		p.fail(n.Line, "%s must be a mapping: `value: X` or `values: [X, Y]`", key)
-		return nil
+		return nil, nil
 	}
 	var items []*yaml.Node
 	seen := 0
@@ -380,23 +386,22 @@ func (p *parser) values(key string, n *yaml.Node, def Setting) []Value {
 			seen++
 			if v.Kind != yaml.SequenceNode {
 				p.fail(v.Line, "%s: values must be a list, e.g. [1, 2]", key)
-				return nil
+				return nil, nil
 			}
 			if len(v.Content) == 0 {
 				p.fail(v.Line, "%s: values is empty: list at least one value", key)
-				return nil
+				return nil, nil
 			}
 			items = append(items, v.Content...)
 		default:
 			p.fail(k.Line, "%s: %q is not supported in a grid: give `value: X` or `values: [X, Y]`", key, k.Value)
-			return nil
+			return nil, nil
 		}
 	}
 	if seen != 1 {
 		p.fail(n.Line, "%s: give exactly one of value and values", key)
-		return nil
+		return nil, nil
 	}
-	var out []Value
 	seenVals := map[string]int{}
 	for _, it := range items {
 		v, ok := p.value(key, it, def)
@@ -409,9 +414,9 @@ func (p *parser) values(key string, n *yaml.Node, def Setting) []Value {
 			continue
 		}
 		seenVals[s] = it.Line
-		out = append(out, v)
+		vals, lines = append(vals, v), append(lines, it.Line)
 	}
-	return out
+	return vals, lines
 }
 
 // value reads and checks one value of key, with the sampler's own ranges and messages

@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -120,36 +119,35 @@ func (j job) key() Key { return Key{j.cell.ID, j.prompt.ID, j.seed} }
 
 func (g *Grid) noiseSeed(pi, seed int) uint64 { return uint64(seed*len(g.Prompts) + pi) }
 
-// jobs lists the shard's images in the order a run makes them: the reference cell first (every other
-// image is compared with its image), then the cells of one checkpoint after another, so one model is
-// loaded at a time.
+// jobs lists the shard's images in the order a run makes them: one checkpoint after another (the
+// reference's first), so that one model is loaded at a time; within a checkpoint, (prompt, seed) pair
+// after pair, and for each pair every cell, the reference first (the others are compared with its
+// image). Interleaving the cells makes them share whatever else the machine is doing while the sweep
+// runs, so a drift in its load does not pass for a difference in speed.
 func (g *Grid) jobs(sh Shard) []job {
 	ref := g.cells[g.Reference]
-	cells := slices.Clone(g.cells)
-	ckptRank := map[string]int{ref.Setting.Ckpt: 0}
-	for _, c := range cells {
-		if _, ok := ckptRank[c.Setting.Ckpt]; !ok {
-			ckptRank[c.Setting.Ckpt] = len(ckptRank)
+	var ckpts []string
+	byCkpt := map[string][]Cell{ref.Setting.Ckpt: {ref}}
+	ckpts = append(ckpts, ref.Setting.Ckpt)
+	for _, c := range g.cells {
+		if c.Index == ref.Index {
+			continue
 		}
+		if _, ok := byCkpt[c.Setting.Ckpt]; !ok {
+			ckpts = append(ckpts, c.Setting.Ckpt)
+		}
+		byCkpt[c.Setting.Ckpt] = append(byCkpt[c.Setting.Ckpt], c)
 	}
-	slices.SortStableFunc(cells, func(a, b Cell) int {
-		ra, rb := ckptRank[a.Setting.Ckpt], ckptRank[b.Setting.Ckpt]
-		if a.Index == ref.Index {
-			ra = -1
-		}
-		if b.Index == ref.Index {
-			rb = -1
-		}
-		return ra - rb
-	})
 	var out []job
-	for _, c := range cells {
-		for pi, pr := range g.Prompts {
-			for s := range g.Seeds {
+	for _, ck := range ckpts {
+		for s := range g.Seeds {
+			for pi, pr := range g.Prompts {
 				if !sh.Whole() && int(g.noiseSeed(pi, s))%sh.Count != sh.Index {
 					continue
 				}
-				out = append(out, job{cell: c, prompt: pr, pi: pi, seed: s})
+				for _, c := range byCkpt[ck] {
+					out = append(out, job{cell: c, prompt: pr, pi: pi, seed: s})
+				}
 			}
 		}
 	}
@@ -217,16 +215,13 @@ func Check(o Options) error {
 		}
 	}
 	byCkpt := map[string][]Setting{}
-	var order []string
 	for _, c := range o.Grid.cells {
-		if _, ok := byCkpt[c.Setting.Ckpt]; !ok {
-			order = append(order, c.Setting.Ckpt)
-		}
 		byCkpt[c.Setting.Ckpt] = append(byCkpt[c.Setting.Ckpt], c.Setting)
 	}
-	for _, path := range order {
-		if err := o.Loader.Check(path, byCkpt[path]); err != nil {
-			return fmt.Errorf("grid %s: ckpt %s: %w", o.Grid.File, path, err)
+	ax := o.Grid.axis(KeyCkpt)
+	for i, v := range ax.Values {
+		if err := o.Loader.Check(v.Str, byCkpt[v.Str]); err != nil {
+			return &GridError{File: o.Grid.File, Line: ax.Lines[i], Msg: fmt.Sprintf("ckpt %s: %v", v.Str, err)}
 		}
 	}
 	// Last, since probing creates and removes a file: a refusal for any other reason touches nothing.

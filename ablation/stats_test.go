@@ -163,6 +163,19 @@ func TestSummaryDeterministic(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}
 	}
+	// Other wall times change the speed section and the wall columns only.
+	slower := append([]Result(nil), rs...)
+	for i := range slower {
+		slower[i].WallMs *= 1 + float64(i%5)/10
+	}
+	md3, csv3 := write(slower)
+	for _, f := range []struct{ name, a, b string }{{SummaryMD, md, md3}, {SummaryCSV, csv, csv3}} {
+		ua, _ := Untimed(f.name, []byte(f.a))
+		ub, _ := Untimed(f.name, []byte(f.b))
+		if f.a == f.b || ua != ub || len(ua) < len(f.a)/3 {
+			t.Errorf("%s: other wall times should change the file but not its untimed part", f.name)
+		}
+	}
 	if _, err := Summarize(g, rs[1:]); err == nil || !strings.Contains(err.Error(), "1 of 216 images are not made yet") {
 		t.Errorf("incomplete results: %v", err)
 	}

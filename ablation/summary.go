@@ -177,6 +177,14 @@ func fmtDelta(iv Interval) string {
 	return s
 }
 
+// deltaCell is a cell's paired difference, or "reference" for the reference itself.
+func (s *Summary) deltaCell(c CellSummary) string {
+	if c.Cell.Index == s.Grid.Reference {
+		return "reference"
+	}
+	return fmtDelta(c.Delta)
+}
+
 func fmtPSNR(c CellSummary) string {
 	switch {
 	case c.MSE < 0:
@@ -219,7 +227,7 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 		for _, a := range swept {
 			fmt.Fprintf(&b, " %s |", c.Cell.Setting.Format(a.Key))
 		}
-		fmt.Fprintf(&b, " %d | %d | %.1f | %s | %s | %s |\n", c.NFE, c.Forwards, c.Skips, fmtInterval(c.Score), fmtDelta(c.Delta), fmtPSNR(c))
+		fmt.Fprintf(&b, " %d | %d | %.1f | %s | %s | %s |\n", c.NFE, c.Forwards, c.Skips, fmtInterval(c.Score), s.deltaCell(c), fmtPSNR(c))
 	}
 
 	for _, part := range []struct {
@@ -244,7 +252,7 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
-	b.WriteString("\n## Speed (measured: wall times vary from run to run and machine to machine)\n\n")
+	b.WriteString(speedHeading + " (measured: wall times vary from run to run and machine to machine)\n\n")
 	b.WriteString("Wall time is the sampling time of an image (infer.Generate), mean per image; the speed-up is the reference's mean over the cell's, with a bootstrap interval on the same resamples.\n\n")
 	b.WriteString("| # | cell | wall ms/image [95% CI] | speed-up [95% CI] |\n|---|---|---|---|\n")
 	for _, c := range s.Cells {
@@ -269,10 +277,46 @@ func fixedList(g *Grid) string {
 	return strings.Join(parts, ", ")
 }
 
-// WallColumn reports whether a summary.csv column holds a measured time (wall_*, speedup*): the columns
-// that differ between two runs of the same grid.
-func WallColumn(name string) bool {
+// speedHeading opens summary.md's last section, the measured times.
+const speedHeading = "\n## Speed"
+
+// wallColumn reports whether a summary.csv column holds a measured time.
+func wallColumn(name string) bool {
 	return strings.HasPrefix(name, "wall_") || strings.HasPrefix(name, "speedup")
+}
+
+// Untimed is a summary file without its measured times: summary.md up to its speed section, summary.csv
+// without its wall_* and speedup* columns. Two runs of one grid, sharded or not, have the same untimed
+// summaries.
+func Untimed(name string, content []byte) (string, error) {
+	switch name {
+	case SummaryMD:
+		s := string(content)
+		i := strings.Index(s, speedHeading)
+		if i < 0 {
+			return "", fmt.Errorf("%s has no speed section", name)
+		}
+		return s[:i], nil
+	case SummaryCSV:
+		rows, err := csv.NewReader(bytes.NewReader(content)).ReadAll()
+		if err != nil || len(rows) == 0 {
+			return "", fmt.Errorf("%s: not a summary (%v)", name, err)
+		}
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		for _, row := range rows {
+			var keep []string
+			for i, f := range row {
+				if !wallColumn(rows[0][i]) {
+					keep = append(keep, f)
+				}
+			}
+			w.Write(keep)
+		}
+		w.Flush()
+		return b.String(), w.Error()
+	}
+	return "", fmt.Errorf("%s is not a summary file", name)
 }
 
 // WriteCSV writes summary.csv: one row per cell, every setting, the intervals as est/lo/hi columns, the
@@ -378,7 +422,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 			ref = " (ref)"
 		}
 		fmt.Fprintf(tw, "%d\t%s%s\t%d\t%d\t%.1f\t%.0f\t%.2fx\t%s\t%s\t%s\n", c.Cell.Index, c.Cell.ID, ref, c.NFE, c.Forwards, c.Skips,
-			c.WallMs.Est, c.Speedup.Est, fmtInterval(c.Score), fmtDelta(c.Delta), fmtPSNR(c))
+			c.WallMs.Est, c.Speedup.Est, fmtInterval(c.Score), s.deltaCell(c), fmtPSNR(c))
 	}
 	return tw.Flush()
 }

@@ -1,18 +1,24 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lumina-workbench/lumina/ablation"
 	"github.com/lumina-workbench/lumina/ablation/plots"
+	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 )
 
@@ -112,34 +118,20 @@ func TestSlurmArrayMatchesSingleRun(t *testing.T) {
 	if _, err := luminaRun(t, "ablate", "collect", array); err != nil {
 		t.Fatal(err)
 	}
-	read := func(dir, name string) string {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	for _, name := range []string{ablation.SummaryMD, ablation.SummaryCSV} {
+		a, err := os.ReadFile(filepath.Join(single, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(b)
-	}
-	md := func(s string) string { return s[:strings.Index(s, "\n## Speed")] }
-	if a, b := md(read(single, ablation.SummaryMD)), md(read(array, ablation.SummaryMD)); a != b {
-		t.Errorf("summary.md of the array differs from the single run's:\n%s\n---\n%s", a, b)
-	}
-	csv := func(s string) string {
-		var out []string
-		lines := strings.Split(strings.TrimSpace(s), "\n")
-		head := strings.Split(lines[0], ",")
-		for _, l := range lines {
-			var keep []string
-			for i, f := range strings.Split(l, ",") {
-				if !ablation.WallColumn(head[i]) {
-					keep = append(keep, f)
-				}
-			}
-			out = append(out, strings.Join(keep, ","))
+		b, err := os.ReadFile(filepath.Join(array, name))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return strings.Join(out, "\n")
-	}
-	if a, b := csv(read(single, ablation.SummaryCSV)), csv(read(array, ablation.SummaryCSV)); a != b {
-		t.Errorf("summary.csv of the array differs from the single run's:\n%s\n---\n%s", a, b)
+		ua, err1 := ablation.Untimed(name, a)
+		ub, err2 := ablation.Untimed(name, b)
+		if err1 != nil || err2 != nil || ua != ub {
+			t.Errorf("%s of the array differs from the single run's (%v, %v):\n%s\n---\n%s", name, err1, err2, ua, ub)
+		}
 	}
 	for _, f := range []string{plots.ParetoFile, plots.AxisFile("steps"), plots.AxisFile("renorm"), plots.SheetFile("steps-3_renorm-1")} {
 		if _, err := os.Stat(filepath.Join(array, f)); err != nil {
@@ -199,4 +191,72 @@ func TestBenchSampleRunsTheBenchGrid(t *testing.T) {
 	if _, err := luminaRun(t, "bench", "sample", "--ckpt", ck, "--renorm", "0"); err == nil || !strings.Contains(err.Error(), "--renorm is swept or fixed by the bench grid") {
 		t.Errorf("bench sample --renorm: %v", err)
 	}
+}
+
+// A sweep killed with SIGKILL at random moments, each time followed by --resume, ends with the results
+// of an uninterrupted run: every image once, no torn line, no temporary file left.
+func TestKilledSweepResumes(t *testing.T) {
+	kills := 6
+	if testing.Short() {
+		kills = 2
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	grid := testGridFile(t)
+	ref := filepath.Join(t.TempDir(), "ref")
+	if _, err := luminaRun(t, "ablate", "--grid", grid, "--out", ref); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "killed")
+	killed := 0
+	for i := 0; ; i++ {
+		c := startChild(t, nil, "ablate", "--grid", grid, "--out", dir, "--resume")
+		if killed == kills {
+			if err := c.wait(t, 2*time.Minute); err != nil {
+				t.Fatalf("the last resume: %v\n%s", err, c.out)
+			}
+			break
+		}
+		select {
+		case <-c.done:
+			// Finished before the kill: start again from scratch for the kills still to make.
+			os.RemoveAll(dir)
+		case <-time.After(time.Duration(50+rng.IntN(700)) * time.Millisecond):
+			c.kill()
+			killed++
+			b, _ := os.ReadFile(filepath.Join(dir, ablation.ResultsFile))
+			t.Logf("kill %d: %d images recorded", killed, strings.Count(string(b), "\n"))
+		}
+	}
+	results := func(d string) []string {
+		b, err := os.ReadFile(filepath.Join(d, ablation.ResultsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 0 && b[len(b)-1] != '\n' {
+			t.Errorf("%s ends in a cut line", d)
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var r ablation.Result
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatalf("%s: %v: %q", d, err, l)
+			}
+			r.WallMs = 0
+			j, _ := json.Marshal(r)
+			out = append(out, string(j))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if a, b := results(ref), results(dir); !slices.Equal(a, b) {
+		t.Fatalf("after %d kills the results differ from an uninterrupted run's:\n%s\n---\n%s", killed, strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && atomicfile.IsTemp(d.Name()) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
 }
