@@ -328,15 +328,52 @@ func Run(ctx context.Context, o Options) (*Stats, error) {
 	defer w.closeModel()
 	stats := &Stats{}
 	runStart := time.Now()
-	for i, j := range pending {
-		r, err := w.make(ctx, j)
+	// Writing (fsyncs, mostly waiting on the disk) overlaps the next image's sampling: one image is
+	// written while the next is made, so a kill loses at most those two.
+	toWrite, written := make(chan made), make(chan error, len(pending))
+	go w.writeAll(toWrite, written)
+	var queue []Result // sent to the writer, not reported written yet
+	finish := func(err error) error {
 		if err != nil {
-			return stats, err
+			return err
 		}
+		r := queue[0]
+		queue = queue[1:]
 		have = append(have, r)
 		stats.Images++
 		stats.Sampling += time.Duration(r.WallMs * float64(time.Millisecond))
-		emit(ImageDone{Result: r, Done: i + 1, Pending: len(pending), Elapsed: time.Since(runStart)})
+		emit(ImageDone{Result: r, Done: stats.Images, Pending: len(pending), Elapsed: time.Since(runStart)})
+		return nil
+	}
+	runErr := func() error {
+		for _, j := range pending {
+			m, err := w.make(ctx, j)
+			if err != nil {
+				return err
+			}
+			for drained := false; !drained; {
+				select {
+				case err := <-written:
+					if err := finish(err); err != nil {
+						return err
+					}
+				default:
+					drained = true
+				}
+			}
+			queue = append(queue, m.r)
+			toWrite <- m
+		}
+		return nil
+	}()
+	close(toWrite)
+	for err := range written {
+		if e := finish(err); e != nil && runErr == nil {
+			runErr = e
+		}
+	}
+	if runErr != nil {
+		return stats, runErr
 	}
 	w.closeModel()
 	if o.Shard.Whole() {
@@ -396,28 +433,29 @@ func (w *worker) refImage(pi, seed int) (*image.RGBA, error) {
 	return img, nil
 }
 
-func (w *worker) make(ctx context.Context, j job) (Result, error) {
+// make samples and scores one image.
+func (w *worker) make(ctx context.Context, j job) (made, error) {
 	g, s := w.o.Grid, j.cell.Setting
 	if err := w.load(s.Ckpt); err != nil {
-		return Result{}, err
+		return made{}, err
 	}
 	opts := s.Options()
 	opts.Seed = g.noiseSeed(j.pi, j.seed)
 	if s.TeaCache > 0 {
 		if opts.TeaCoeffs = w.model.TeaCoeffs(); opts.TeaCoeffs == nil {
-			return Result{}, fmt.Errorf("cell %s: teacache %g needs the checkpoint's TeaCache polynomial, and %s has none: run `lumina teacache fit --ckpt %s`",
+			return made{}, fmt.Errorf("cell %s: teacache %g needs the checkpoint's TeaCache polynomial, and %s has none: run `lumina teacache fit --ckpt %s`",
 				j.cell.ID, s.TeaCache, s.Ckpt, s.Ckpt)
 		}
 	}
 	sys, err := infer.ParseSystem(s.System)
 	if err != nil {
-		return Result{}, err
+		return made{}, err
 	}
 	t0 := time.Now()
 	gen, err := infer.Generate(ctx, w.model, infer.Spec{Prompt: j.prompt.Text, System: sys, Width: s.Res, Height: s.Res, Options: opts})
 	wall := time.Since(t0)
 	if err != nil {
-		return Result{}, fmt.Errorf("cell %s, prompt %s, seed %d: %w", j.cell.ID, j.prompt.ID, j.seed, err)
+		return made{}, fmt.Errorf("cell %s, prompt %s, seed %d: %w", j.cell.ID, j.prompt.ID, j.seed, err)
 	}
 	k := j.key()
 	r := Result{Cell: k.Cell, Settings: s, PromptID: j.prompt.ID, Prompt: j.prompt.Text, Category: j.prompt.Category,
@@ -428,7 +466,7 @@ func (w *worker) make(ctx context.Context, j job) (Result, error) {
 	}
 	ref, err := w.refImage(j.pi, j.seed)
 	if err != nil {
-		return Result{}, err
+		return made{}, err
 	}
 	if ref.Rect != gen.Image.Rect {
 		// Cells at another resolution than the reference have no pixel-wise comparison.
@@ -443,33 +481,61 @@ func (w *worker) make(ctx context.Context, j job) (Result, error) {
 		sc.ID, sc.Facts = j.prompt.ID, nil // a ToyEval prompt: the id is enough for `lumina eval --images`
 	}
 	sc.Settings["checkpoint"], sc.Settings["cell"], sc.Settings["seed_index"] = s.Ckpt, j.cell.ID, j.seed
-	path := filepath.Join(w.o.Dir, r.Image)
+	return made{r: r, img: gen.Image, sidecar: sc}, nil
+}
+
+// made is an image sampled and scored, to be written.
+type made struct {
+	r       Result
+	img     *image.RGBA
+	sidecar toyeval.ImageSidecar
+}
+
+// write puts an image on disk and then records it: the PNG, its sidecar, then its results line, so
+// the results never name an image that is not complete.
+func (w *worker) write(m made) error {
+	path := filepath.Join(w.o.Dir, m.r.Image)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return Result{}, fmt.Errorf("sweep folder %s: %w", w.o.Dir, err)
+		return fmt.Errorf("sweep folder %s: %w", w.o.Dir, err)
 	}
-	crash := func(point string) bool { return w.o.crashAt != nil && w.o.crashAt(point, k) }
-	if err := dataset.WritePNG(path, gen.Image); err != nil {
-		return Result{}, err
+	crash := func(point string) bool { return w.o.crashAt != nil && w.o.crashAt(point, m.r.Key()) }
+	if err := dataset.WritePNG(path, m.img); err != nil {
+		return err
 	}
 	if crash("image") {
-		return Result{}, errCrash
+		return errCrash
 	}
-	if err := toyeval.WriteImageSidecar(path[:len(path)-len(".png")]+".json", sc); err != nil {
-		return Result{}, err
+	if err := toyeval.WriteImageSidecar(strings.TrimSuffix(path, ".png")+".json", m.sidecar); err != nil {
+		return err
 	}
 	if crash("sidecar") {
-		return Result{}, errCrash
+		return errCrash
 	}
 	if crash("half-line") {
 		w.app.cut = func(b []byte) ([]byte, error) { return b[:len(b)/2], errCrash }
 	}
-	if err := w.app.append(r); err != nil {
-		return Result{}, err
+	if err := w.app.append(m.r); err != nil {
+		return err
 	}
 	if crash("line") {
-		return Result{}, errCrash
+		return errCrash
 	}
-	return r, nil
+	return nil
+}
+
+// writeAll runs write for each image received on in, in order, and reports each on out (nil error:
+// recorded). After the first error it writes nothing more, but still drains in.
+func (w *worker) writeAll(in <-chan made, out chan<- error) {
+	var failed bool
+	for m := range in {
+		if failed {
+			continue
+		}
+		err := w.write(m)
+		failed = err != nil
+		out <- err
+	}
+	close(out)
 }
 
 func readPNG(path string) (*image.RGBA, error) {

@@ -51,7 +51,7 @@ A grid file follows the Weights & Biases sweep convention:
 Keys left out take the sampler's defaults and ckpt the shipped checkpoint.
 
 --resume continues a folder, skipping every image it already records; a killed sweep loses at most the
-image in flight. --shard I/N runs the images of every N-th (prompt, seed) pair from the I-th (I from 0);
+images in flight (the one being written and the one being made). --shard I/N runs the images of every N-th (prompt, seed) pair from the I-th (I from 0);
 --export slurm --shards N writes --out/sweep.sbatch, a Slurm job array of N such shards, and
 ` + "`lumina ablate collect DIR`" + ` merges the shards' results into the summary and plots.`,
 		Example: "  lumina ablate --grid renorm-trunc-cfg --out sweeps/rtc\n  lumina ablate --grid my.yaml --out sweeps/my --resume\n" +
