@@ -28,6 +28,22 @@ func MSE(a, b *image.RGBA) float64 {
 	return s / float64(n)
 }
 
+// Clipped is the share of an image's RGB values at 0 or 255: pixels the sampler pushed past the
+// colour range, which the image cannot show (guidance's over-saturation).
+func Clipped(img *image.RGBA) float64 {
+	n, c := 0, 0
+	for i, v := range img.Pix {
+		if i%4 == 3 {
+			continue
+		}
+		n++
+		if v == 0 || v == 255 {
+			c++
+		}
+	}
+	return float64(c) / float64(n)
+}
+
 func psnr(mse float64) float64 {
 	if mse == 0 {
 		return math.Inf(1)

@@ -42,6 +42,8 @@ type Result struct {
 	Skips     int     `json:"teacache_skips"`
 	WallMs    float64 `json:"wall_ms"`
 	Score     float64 `json:"score"`
+	// Clipped is the share of the image's RGB values at 0 or 255 (Clipped).
+	Clipped float64 `json:"clipped"`
 	// MSE and PSNR compare the image with the reference cell's image of the same prompt and seed; PSNR
 	// is absent when they are identical.
 	MSE   float64  `json:"mse"`

@@ -126,16 +126,26 @@ func (r *resampler) scoreIntervals(v []float64) (overall Interval, cats []Interv
 // pairedIntervals is scoreIntervals of the per-image difference v − ref (same prompt, same seed): on
 // each resample the two cells draw the same images.
 func (r *resampler) pairedIntervals(v, ref []float64) (overall Interval, cats []Interval) {
+	return r.scoreIntervals(diff(v, ref))
+}
+
+// diff is v − ref, image by image.
+func diff(v, ref []float64) []float64 {
 	d := make([]float64, len(v))
 	for i := range v {
 		d[i] = v[i] - ref[i]
 	}
-	return r.scoreIntervals(d)
+	return d
 }
 
 // meanInterval is the mean of v over every image, with its interval.
 func (r *resampler) meanInterval(v []float64) Interval {
 	return r.intervals(func(w []float64) []float64 { return []float64{mean(v, w)} })[0]
+}
+
+// pairedMeanInterval is meanInterval of the per-image difference v − ref.
+func (r *resampler) pairedMeanInterval(v, ref []float64) Interval {
+	return r.meanInterval(diff(v, ref))
 }
 
 // ratioInterval is mean(num) / mean(den) on the same images, with its interval (a speed-up).

@@ -121,7 +121,7 @@ func syntheticResults(g *Grid, score func(c Cell, p, s int) float64) []Result {
 			for s := range g.Seeds {
 				rs = append(rs, Result{Cell: c.ID, Settings: c.Setting, PromptID: pr.ID, Category: pr.Category, Seed: s,
 					NFE: c.Setting.Steps - 1, Forwards: 2 * (c.Setting.Steps - 1), WallMs: float64(10 * c.Setting.Steps),
-					Score: score(c, pi, s), Image: ImagePath(Key{c.ID, pr.ID, s})})
+					Score: score(c, pi, s), Clipped: float64(c.Index) / 10, Image: ImagePath(Key{c.ID, pr.ID, s})})
 			}
 		}
 	}
@@ -158,7 +158,8 @@ func TestSummaryDeterministic(t *testing.T) {
 	if md != md2 || csv != csv2 {
 		t.Error("the same results in another order summarise differently")
 	}
-	for _, want := range []string{"| 2 | steps-20_renorm-0 | 20 | 0 | 19 | 38 | 0.0 |", "## Speed", "2.00× [2.00, 2.00]"} {
+	for _, want := range []string{"| 2 | steps-20_renorm-0 | 20 | 0 | 19 | 38 | 0.0 |", "## Speed", "2.00× [2.00, 2.00]",
+		"| 1 | steps-10_renorm-1 | 0.100 [0.100, 0.100] | -0.100 [-0.100, -0.100] * |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}

@@ -46,6 +46,9 @@ type CellSummary struct {
 	// Delta and CategoryDelta are the paired differences to the reference cell (same prompt and seed).
 	Delta         Interval
 	CategoryDelta []Interval
+	// Clipped is the mean share of RGB values at 0 or 255 (over-saturation), ClippedDelta its paired
+	// difference to the reference.
+	Clipped, ClippedDelta Interval
 	// MSE is the mean squared error to the reference's images (−1 at another resolution), PSNR the
 	// PSNR of that mean (+Inf when identical).
 	MSE, PSNR float64
@@ -124,12 +127,15 @@ func Summarize(g *Grid, results []Result) (*Summary, error) {
 	score := func(r *Result) float64 { return r.Score }
 	wall := func(r *Result) float64 { return r.WallMs }
 	refScore, refWall := column(g.Reference, score), column(g.Reference, wall)
+	refClip := column(g.Reference, func(r *Result) float64 { return r.Clipped })
 	sum := &Summary{Grid: g, Categories: cats}
 	for c, cell := range g.cells {
 		cs := CellSummary{Cell: cell, NFE: byCell[c][0].NFE, Forwards: byCell[c][0].Forwards}
 		v := column(c, score)
 		cs.Score, cs.Categories = rs.scoreIntervals(v)
 		cs.Delta, cs.CategoryDelta = rs.pairedIntervals(v, refScore)
+		clip := column(c, func(r *Result) float64 { return r.Clipped })
+		cs.Clipped, cs.ClippedDelta = rs.meanInterval(clip), rs.pairedMeanInterval(clip, refClip)
 		var skips, mse float64
 		for _, r := range byCell[c] {
 			skips += float64(r.Skips)
@@ -252,6 +258,15 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
+	b.WriteString("\n## Saturation\n\nThe share of RGB values at 0 or 255, which guidance pushes past the colour range (mean per image), and its paired difference to the reference.\n\n")
+	b.WriteString("| # | cell | clipped [95% CI] | Δ vs reference [95% CI] |\n|---|---|---|---|\n")
+	for _, c := range s.Cells {
+		d := fmtDelta(c.ClippedDelta)
+		if c.Cell.Index == g.Reference {
+			d = "reference"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", c.Cell.Index, c.Cell.ID, fmtInterval(c.Clipped), d)
+	}
 	b.WriteString(speedHeading + " (measured: wall times vary from run to run and machine to machine)\n\n")
 	b.WriteString("Wall time is the sampling time of an image (infer.Generate), mean per image; the speed-up is the reference's mean over the cell's, with a bootstrap interval on the same resamples.\n\n")
 	b.WriteString("| # | cell | wall ms/image [95% CI] | speed-up [95% CI] |\n|---|---|---|---|\n")
@@ -329,6 +344,7 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 	for _, c := range s.Categories {
 		head = append(head, c, c+"_lo", c+"_hi", c+"_delta", c+"_delta_lo", c+"_delta_hi")
 	}
+	head = append(head, "clipped", "clipped_lo", "clipped_hi", "clipped_delta", "clipped_delta_lo", "clipped_delta_hi")
 	head = append(head, "mse", "psnr_db", "wall_ms", "wall_ms_lo", "wall_ms_hi", "speedup", "speedup_lo", "speedup_hi")
 	cw := csv.NewWriter(w)
 	cw.Write(head)
@@ -342,6 +358,9 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 		for i := range s.Categories {
 			a, d := c.Categories[i], c.CategoryDelta[i]
 			row = append(row, f(a.Est), f(a.Lo), f(a.Hi), f(d.Est), f(d.Lo), f(d.Hi))
+		}
+		for _, iv := range []Interval{c.Clipped, c.ClippedDelta} {
+			row = append(row, f(iv.Est), f(iv.Lo), f(iv.Hi))
 		}
 		psnrCell := f(c.PSNR)
 		switch {
@@ -415,14 +434,14 @@ func Collect(dir string, draw ReportFunc) (*Summary, error) {
 // WriteTable prints the summary's main numbers as an aligned text table, for a terminal.
 func (s *Summary) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tcell\tNFE\tforwards\tskips\twall ms/img\tspeed-up\tscore [95% CI]\tΔ vs ref [95% CI]\tPSNR dB")
+	fmt.Fprintln(tw, "#\tcell\tNFE\tforwards\tskips\twall ms/img\tspeed-up\tscore [95% CI]\tΔ vs ref [95% CI]\tPSNR dB\tclipped")
 	for _, c := range s.Cells {
 		ref := ""
 		if c.Cell.Index == s.Grid.Reference {
 			ref = " (ref)"
 		}
-		fmt.Fprintf(tw, "%d\t%s%s\t%d\t%d\t%.1f\t%.0f\t%.2fx\t%s\t%s\t%s\n", c.Cell.Index, c.Cell.ID, ref, c.NFE, c.Forwards, c.Skips,
-			c.WallMs.Est, c.Speedup.Est, fmtInterval(c.Score), s.deltaCell(c), fmtPSNR(c))
+		fmt.Fprintf(tw, "%d\t%s%s\t%d\t%d\t%.1f\t%.0f\t%.2fx\t%s\t%s\t%s\t%.1f%%\n", c.Cell.Index, c.Cell.ID, ref, c.NFE, c.Forwards, c.Skips,
+			c.WallMs.Est, c.Speedup.Est, fmtInterval(c.Score), s.deltaCell(c), fmtPSNR(c), 100*c.Clipped.Est)
 	}
 	return tw.Flush()
 }
