@@ -44,6 +44,34 @@ func Clipped(img *image.RGBA) float64 {
 	return float64(c) / float64(n)
 }
 
+// Sharpness is the mean absolute difference between horizontally and vertically neighbouring RGB values,
+// in [0, 1]: edges and texture raise it, blur lowers it.
+func Sharpness(img *image.RGBA) float64 {
+	b := img.Rect
+	var s float64
+	n := 0
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			i := y*img.Stride + 4*x
+			for c := range 3 {
+				v := float64(img.Pix[i+c])
+				if x+1 < b.Dx() {
+					s += math.Abs(v - float64(img.Pix[i+4+c]))
+					n++
+				}
+				if y+1 < b.Dy() {
+					s += math.Abs(v - float64(img.Pix[i+img.Stride+c]))
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return s / float64(n) / 255
+}
+
 func psnr(mse float64) float64 {
 	if mse == 0 {
 		return math.Inf(1)

@@ -26,3 +26,15 @@ func TestClipped(t *testing.T) {
 		t.Fatalf("Clipped %g, want 1/3", got)
 	}
 }
+
+// Neighbours in a 2×2 image: each channel of the top row differs by 255 from the row below, and not
+// within a row: 6 vertical differences of 1, 6 horizontal of 0, so 0.5.
+func TestSharpness(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	for i := 0; i < 8; i++ {
+		img.Pix[i] = 255
+	}
+	if got := Sharpness(img); math.Abs(got-0.5) > 1e-12 {
+		t.Fatalf("Sharpness %g, want 0.5", got)
+	}
+}

@@ -42,8 +42,9 @@ type Result struct {
 	Skips     int     `json:"teacache_skips"`
 	WallMs    float64 `json:"wall_ms"`
 	Score     float64 `json:"score"`
-	// Clipped is the share of the image's RGB values at 0 or 255 (Clipped).
-	Clipped float64 `json:"clipped"`
+	// Clipped and Sharpness are the image's measures of over-saturation and blur (Clipped, Sharpness).
+	Clipped   float64 `json:"clipped"`
+	Sharpness float64 `json:"sharpness"`
 	// MSE and PSNR compare the image with the reference cell's image of the same prompt and seed; PSNR
 	// is absent when they are identical.
 	MSE   float64  `json:"mse"`

@@ -460,7 +460,8 @@ func (w *worker) make(ctx context.Context, j job) (made, error) {
 	k := j.key()
 	r := Result{Cell: k.Cell, Settings: s, PromptID: j.prompt.ID, Prompt: j.prompt.Text, Category: j.prompt.Category,
 		Seed: j.seed, NoiseSeed: opts.Seed, NFE: gen.Result.NFE, Forwards: gen.Result.Forwards, Skips: gen.Result.MainSkipped,
-		WallMs: float64(wall.Microseconds()) / 1000, Score: toyeval.ScoreImage(j.prompt, gen.Image), Clipped: Clipped(gen.Image), Image: ImagePath(k)}
+		WallMs: float64(wall.Microseconds()) / 1000, Score: toyeval.ScoreImage(j.prompt, gen.Image), Clipped: Clipped(gen.Image),
+		Sharpness: Sharpness(gen.Image), Image: ImagePath(k)}
 	if j.cell.Index == g.Reference {
 		w.refs[[2]int{j.pi, j.seed}] = gen.Image
 	}

@@ -159,7 +159,7 @@ func TestSummaryDeterministic(t *testing.T) {
 		t.Error("the same results in another order summarise differently")
 	}
 	for _, want := range []string{"| 2 | steps-20_renorm-0 | 20 | 0 | 19 | 38 | 0.0 |", "## Speed", "2.00× [2.00, 2.00]",
-		"| 1 | steps-10_renorm-1 | 0.100 [0.100, 0.100] | -0.100 [-0.100, -0.100] * |"} {
+		"| 1 | steps-10_renorm-1 | 0.1000 [0.1000, 0.1000] | -0.1000 [-0.1000, -0.1000] * | 0.0000 [0.0000, 0.0000] | +0.0000 [+0.0000, +0.0000] |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}

@@ -46,9 +46,8 @@ type CellSummary struct {
 	// Delta and CategoryDelta are the paired differences to the reference cell (same prompt and seed).
 	Delta         Interval
 	CategoryDelta []Interval
-	// Clipped is the mean share of RGB values at 0 or 255 (over-saturation), ClippedDelta its paired
-	// difference to the reference.
-	Clipped, ClippedDelta Interval
+	// Measures holds the mean of each of Measures, MeasureDeltas its paired difference to the reference.
+	Measures, MeasureDeltas []Interval
 	// MSE is the mean squared error to the reference's images (−1 at another resolution), PSNR the
 	// PSNR of that mean (+Inf when identical).
 	MSE, PSNR float64
@@ -127,15 +126,17 @@ func Summarize(g *Grid, results []Result) (*Summary, error) {
 	score := func(r *Result) float64 { return r.Score }
 	wall := func(r *Result) float64 { return r.WallMs }
 	refScore, refWall := column(g.Reference, score), column(g.Reference, wall)
-	refClip := column(g.Reference, func(r *Result) float64 { return r.Clipped })
 	sum := &Summary{Grid: g, Categories: cats}
 	for c, cell := range g.cells {
 		cs := CellSummary{Cell: cell, NFE: byCell[c][0].NFE, Forwards: byCell[c][0].Forwards}
 		v := column(c, score)
 		cs.Score, cs.Categories = rs.scoreIntervals(v)
 		cs.Delta, cs.CategoryDelta = rs.pairedIntervals(v, refScore)
-		clip := column(c, func(r *Result) float64 { return r.Clipped })
-		cs.Clipped, cs.ClippedDelta = rs.meanInterval(clip), rs.pairedMeanInterval(clip, refClip)
+		for _, m := range Measures {
+			v := column(c, m.Of)
+			cs.Measures = append(cs.Measures, rs.meanInterval(v))
+			cs.MeasureDeltas = append(cs.MeasureDeltas, rs.pairedMeanInterval(v, column(g.Reference, m.Of)))
+		}
 		var skips, mse float64
 		for _, r := range byCell[c] {
 			skips += float64(r.Skips)
@@ -177,6 +178,34 @@ func fmtInterval(iv Interval) string {
 
 func fmtDelta(iv Interval) string {
 	s := fmt.Sprintf("%s [%s, %s]", fmtSigned(iv.Est), fmtSigned(iv.Lo), fmtSigned(iv.Hi))
+	if iv.ExcludesZero() {
+		s += " *"
+	}
+	return s
+}
+
+// Measure is a number per image besides the score, reported with its interval and paired difference.
+type Measure struct {
+	// Name is its column in the tables and summary.csv.
+	Name string
+	// Doc says what it measures, for summary.md.
+	Doc string
+	Of  func(*Result) float64
+}
+
+// Measures are the image measures a summary reports: over-saturation, which guidance at large scales
+// causes, and blur, which TeaCache's reuse of stale residuals may cause.
+var Measures = []Measure{
+	{"clipped", "the share of RGB values at 0 or 255, pushed past the colour range (over-saturation)", func(r *Result) float64 { return r.Clipped }},
+	{"sharpness", "the mean absolute difference of neighbouring RGB values in [0, 1] (lower is blurrier)", func(r *Result) float64 { return r.Sharpness }},
+}
+
+func fmtMeasure(iv Interval) string {
+	return fmt.Sprintf("%.4f [%.4f, %.4f]", iv.Est, iv.Lo, iv.Hi)
+}
+
+func fmtMeasureDelta(iv Interval) string {
+	s := fmt.Sprintf("%+.4f [%+.4f, %+.4f]", iv.Est, iv.Lo, iv.Hi)
 	if iv.ExcludesZero() {
 		s += " *"
 	}
@@ -258,14 +287,25 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
-	b.WriteString("\n## Saturation\n\nThe share of RGB values at 0 or 255, which guidance pushes past the colour range (mean per image), and its paired difference to the reference.\n\n")
-	b.WriteString("| # | cell | clipped [95% CI] | Δ vs reference [95% CI] |\n|---|---|---|---|\n")
+	b.WriteString("\n## Image measures\n\nMeans per image, and their paired differences to the reference:")
+	for _, m := range Measures {
+		fmt.Fprintf(&b, " %s is %s;", m.Name, m.Doc)
+	}
+	b.WriteString(" ToyEval sees neither.\n\n| # | cell |")
+	for _, m := range Measures {
+		fmt.Fprintf(&b, " %s [95%% CI] | Δ %s [95%% CI] |", m.Name, m.Name)
+	}
+	b.WriteString("\n|---|---|" + strings.Repeat("---|---|", len(Measures)) + "\n")
 	for _, c := range s.Cells {
-		d := fmtDelta(c.ClippedDelta)
-		if c.Cell.Index == g.Reference {
-			d = "reference"
+		fmt.Fprintf(&b, "| %d | %s |", c.Cell.Index, c.Cell.ID)
+		for i := range Measures {
+			d := fmtMeasureDelta(c.MeasureDeltas[i])
+			if c.Cell.Index == g.Reference {
+				d = "reference"
+			}
+			fmt.Fprintf(&b, " %s | %s |", fmtMeasure(c.Measures[i]), d)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", c.Cell.Index, c.Cell.ID, fmtInterval(c.Clipped), d)
+		b.WriteString("\n")
 	}
 	b.WriteString(speedHeading + " (measured: wall times vary from run to run and machine to machine)\n\n")
 	b.WriteString("Wall time is the sampling time of an image (infer.Generate), mean per image; the speed-up is the reference's mean over the cell's, with a bootstrap interval on the same resamples.\n\n")
@@ -344,7 +384,9 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 	for _, c := range s.Categories {
 		head = append(head, c, c+"_lo", c+"_hi", c+"_delta", c+"_delta_lo", c+"_delta_hi")
 	}
-	head = append(head, "clipped", "clipped_lo", "clipped_hi", "clipped_delta", "clipped_delta_lo", "clipped_delta_hi")
+	for _, m := range Measures {
+		head = append(head, m.Name, m.Name+"_lo", m.Name+"_hi", m.Name+"_delta", m.Name+"_delta_lo", m.Name+"_delta_hi")
+	}
 	head = append(head, "mse", "psnr_db", "wall_ms", "wall_ms_lo", "wall_ms_hi", "speedup", "speedup_lo", "speedup_hi")
 	cw := csv.NewWriter(w)
 	cw.Write(head)
@@ -359,8 +401,10 @@ func (s *Summary) WriteCSV(w io.Writer) error {
 			a, d := c.Categories[i], c.CategoryDelta[i]
 			row = append(row, f(a.Est), f(a.Lo), f(a.Hi), f(d.Est), f(d.Lo), f(d.Hi))
 		}
-		for _, iv := range []Interval{c.Clipped, c.ClippedDelta} {
-			row = append(row, f(iv.Est), f(iv.Lo), f(iv.Hi))
+		for i := range Measures {
+			for _, iv := range []Interval{c.Measures[i], c.MeasureDeltas[i]} {
+				row = append(row, f(iv.Est), f(iv.Lo), f(iv.Hi))
+			}
 		}
 		psnrCell := f(c.PSNR)
 		switch {
@@ -434,14 +478,14 @@ func Collect(dir string, draw ReportFunc) (*Summary, error) {
 // WriteTable prints the summary's main numbers as an aligned text table, for a terminal.
 func (s *Summary) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tcell\tNFE\tforwards\tskips\twall ms/img\tspeed-up\tscore [95% CI]\tΔ vs ref [95% CI]\tPSNR dB\tclipped")
+	fmt.Fprintln(tw, "#\tcell\tNFE\tforwards\tskips\twall ms/img\tspeed-up\tscore [95% CI]\tΔ vs ref [95% CI]\tPSNR dB\tclipped\tsharpness")
 	for _, c := range s.Cells {
 		ref := ""
 		if c.Cell.Index == s.Grid.Reference {
 			ref = " (ref)"
 		}
-		fmt.Fprintf(tw, "%d\t%s%s\t%d\t%d\t%.1f\t%.0f\t%.2fx\t%s\t%s\t%s\t%.1f%%\n", c.Cell.Index, c.Cell.ID, ref, c.NFE, c.Forwards, c.Skips,
-			c.WallMs.Est, c.Speedup.Est, fmtInterval(c.Score), s.deltaCell(c), fmtPSNR(c), 100*c.Clipped.Est)
+		fmt.Fprintf(tw, "%d\t%s%s\t%d\t%d\t%.1f\t%.0f\t%.2fx\t%s\t%s\t%s\t%.2f%%\t%.4f\n", c.Cell.Index, c.Cell.ID, ref, c.NFE, c.Forwards, c.Skips,
+			c.WallMs.Est, c.Speedup.Est, fmtInterval(c.Score), s.deltaCell(c), fmtPSNR(c), 100*c.Measures[0].Est, c.Measures[1].Est)
 	}
 	return tw.Flush()
 }
