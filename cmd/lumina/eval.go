@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"math"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumina-workbench/lumina/data/dataset"
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 )
@@ -226,13 +226,13 @@ func evalFolder(dir string) (*evalResult, error) {
 	return res, nil
 }
 
+// evalDecodePNG decodes one image of the folder through the importer's decoder, which refuses a header
+// that claims more pixels than it decodes before allocating them.
 func evalDecodePNG(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("unreadable: %w", err)
+	img, format, err := dataset.DecodeImage(path)
+	if err == nil && format != "png" {
+		err = fmt.Errorf("a %s image", format)
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("not a valid PNG: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -279,14 +280,21 @@ func TestEvalCheckpointRepeats(t *testing.T) {
 	}
 }
 
-// badCheckpoint saves the test bundle after change, for the checks on what a checkpoint holds.
+// badCheckpoint saves the test bundle after change, for the checks on what a checkpoint holds. It is
+// written as the trainer writes checkpoints: the bundle's file with b.Meta's keys added, training
+// state keys included.
 func badCheckpoint(t *testing.T, change func(b *ckpt.Bundle)) string {
 	t.Helper()
 	b := ckpttest.Bundle(t)
 	b.Meta = map[string]string{}
 	change(b)
+	ts, meta, err := ckpt.BundleFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(meta, b.Meta)
 	path := filepath.Join(t.TempDir(), "bad.safetensors")
-	if err := ckpt.SaveBundle(path, b); err != nil {
+	if err := ckpt.Save(path, ts, meta); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -11,7 +11,7 @@ import (
 	"github.com/lumina-workbench/lumina/data/world"
 )
 
-func mustDataset(t *testing.T, seed uint64, n int) *Dataset {
+func mustDataset(t testing.TB, seed uint64, n int) *Dataset {
 	t.Helper()
 	d, err := New(seed, n, world.DefaultSamplerConfig())
 	if err != nil {

@@ -38,8 +38,8 @@ var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
 const (
 	MinImportRes = 8
 	MaxImportRes = 1024
-	// maxImportPixels is the largest source image decoded (64 MP, 256 MiB as RGBA).
-	maxImportPixels = 1 << 26
+	// MaxImportPixels is the largest source image decoded (64 MP, 256 MiB as RGBA).
+	MaxImportPixels = 1 << 26
 )
 
 // ImportEntry is one image of a folder with its caption, before decoding.
@@ -399,31 +399,42 @@ func ImportFolder(dir string, res int) (*ImportedSet, error) {
 	return set, nil
 }
 
-// LoadImage decodes one image and resizes it to res×res. The error names what is wrong, not the file:
-// callers add the file.
+// LoadImage decodes one image (DecodeImage) and resizes it to res×res. The error names what is wrong,
+// not the file: callers add the file.
 func LoadImage(path string, res int) (*image.RGBA, image.Point, error) {
+	img, _, err := DecodeImage(path)
+	if err != nil {
+		return nil, image.Point{}, err
+	}
+	b := img.Bounds()
+	return ResizeSquare(img, res), b.Size(), nil
+}
+
+// DecodeImage decodes one image file in any format the importer reads and names the format ("png",
+// "jpeg", …). A header that claims more than MaxImportPixels is refused before the image is
+// allocated. The error names what is wrong, not the file.
+func DecodeImage(path string) (image.Image, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, image.Point{}, fmt.Errorf("unreadable: %v", err)
+		return nil, "", fmt.Errorf("unreadable: %v", err)
 	}
 	defer f.Close()
 	cfg, format, err := image.DecodeConfig(bufio.NewReader(f))
 	if err != nil {
-		return nil, image.Point{}, fmt.Errorf("not a readable image: %v", err)
+		return nil, "", fmt.Errorf("not a readable image: %v", err)
 	}
 	// Refuse absurd sizes before allocating them: a corrupt header can claim gigapixels.
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width*cfg.Height > maxImportPixels {
-		return nil, image.Point{}, fmt.Errorf("%s image claims size %d×%d (at most %d megapixels)", format, cfg.Width, cfg.Height, maxImportPixels>>20)
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width*cfg.Height > MaxImportPixels {
+		return nil, "", fmt.Errorf("%s image claims size %d×%d (at most %d megapixels)", format, cfg.Width, cfg.Height, MaxImportPixels>>20)
 	}
 	if _, err := f.Seek(0, 0); err != nil {
-		return nil, image.Point{}, fmt.Errorf("unreadable: %v", err)
+		return nil, "", fmt.Errorf("unreadable: %v", err)
 	}
 	img, _, err := image.Decode(bufio.NewReader(f))
 	if err != nil {
-		return nil, image.Point{}, fmt.Errorf("corrupt %s image: %v", format, err)
+		return nil, "", fmt.Errorf("corrupt %s image: %v", format, err)
 	}
-	b := img.Bounds()
-	return ResizeSquare(img, res), b.Size(), nil
+	return img, format, nil
 }
 
 // ResizeSquare scales the shorter side to res and centre-crops the longer one. An image already res×res

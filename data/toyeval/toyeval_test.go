@@ -314,7 +314,7 @@ func TestImageSidecar(t *testing.T) {
 		{ImageSidecar{ID: p.ID, Prompt: "something else"}, "does not match"},
 		{ImageSidecar{Facts: []world.Fact{{Kind: 9}}}, "unknown kind"},
 		{ImageSidecar{Facts: []world.Fact{{Kind: world.FactExists, Obj: world.ObjectRef{Colour: world.Ptr(world.Colour(99))}}}}, "colour 99"},
-		{ImageSidecar{Facts: []world.Fact{{Kind: world.FactCount, Count: 7}}}, "count 7"},
+		{ImageSidecar{Facts: []world.Fact{{Kind: world.FactCount, Count: -1}}}, "count -1"},
 	}
 	for _, c := range bad {
 		if _, err := c.sc.ResolvePrompt(); err == nil || !strings.Contains(err.Error(), c.want) {

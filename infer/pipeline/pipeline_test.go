@@ -224,12 +224,17 @@ func TestLoadRefusesUntrainedDiT(t *testing.T) {
 	for _, n := range []string{"final.weight", "final.bias"} {
 		clear(b.DiT.T[n].Data().([]float32))
 	}
-	b.Meta = map[string]string{ckpt.MetaTrainKind: ckpt.TrainKindTextEncoder, ckpt.MetaTrainStage: "0"}
-	path := filepath.Join(t.TempDir(), "s0-final.safetensors")
-	if err := ckpt.SaveBundle(path, b); err != nil {
+	// Written as the trainer writes a checkpoint: the bundle's file plus the training metadata.
+	ts, meta, err := ckpt.BundleFile(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(path)
+	meta[ckpt.MetaTrainKind], meta[ckpt.MetaTrainStage] = ckpt.TrainKindTextEncoder, "0"
+	path := filepath.Join(t.TempDir(), "s0-final.safetensors")
+	if err := ckpt.Save(path, ts, meta); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
 	if err == nil || !strings.Contains(err.Error(), "checkpoint "+path+" holds no trained DiT: it is a stage-0 checkpoint") ||
 		!strings.Contains(err.Error(), "final.safetensors") {
 		t.Fatalf("stage-0 checkpoint: %v", err)

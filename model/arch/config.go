@@ -6,6 +6,7 @@ package arch
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -38,6 +39,17 @@ type Config struct {
 // MaxRopeGrid bounds Config.RopeGrid: far finer than any image this project samples.
 const MaxRopeGrid = 4096
 
+// Bounds on the sizes of both networks' configs, far above any real model's (the paper's 7B has dim
+// 3840 and 32 layers). A config read from a file or a checkpoint's metadata lists its parameters
+// before any tensor is compared with them: the bounds keep that list small and every parameter's
+// element count within an int.
+const (
+	MaxWidth  = 1 << 16 // every width, head count, multiple_of, channels and max_len
+	MaxLayers = 1024    // layers and refiners
+	MaxPatch  = 64
+	MaxVocab  = 1 << 20 // the text encoder's vocabulary
+)
+
 // HeadDim is the width of one attention head.
 func (c Config) HeadDim() int { return c.Dim / c.Heads }
 
@@ -58,12 +70,15 @@ func (c Config) Validate() error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if pos[k] <= 0 {
-			return fmt.Errorf("config %q: %s = %d, must be positive", c.Name, k, pos[k])
+		if pos[k] <= 0 || pos[k] > MaxWidth {
+			return fmt.Errorf("config %q: %s = %d, must be in 1..%d", c.Name, k, pos[k], MaxWidth)
 		}
 	}
-	if c.Refiners < 0 {
-		return fmt.Errorf("config %q: refiners = %d, must be ≥ 0", c.Name, c.Refiners)
+	if c.Layers > MaxLayers || c.Refiners < 0 || c.Refiners > MaxLayers {
+		return fmt.Errorf("config %q: layers = %d, refiners = %d: want 1..%d and 0..%d", c.Name, c.Layers, c.Refiners, MaxLayers, MaxLayers)
+	}
+	if c.Patch > MaxPatch {
+		return fmt.Errorf("config %q: patch = %d, must be in 1..%d", c.Name, c.Patch, MaxPatch)
 	}
 	if c.Dim%c.Heads != 0 {
 		return fmt.Errorf("config %q: dim %d not divisible by heads %d", c.Name, c.Dim, c.Heads)
@@ -84,8 +99,8 @@ func (c Config) Validate() error {
 	if sum != c.HeadDim() {
 		return fmt.Errorf("config %q: axes_dims sum to %d, want head_dim %d", c.Name, sum, c.HeadDim())
 	}
-	if c.NormEps <= 0 {
-		return fmt.Errorf("config %q: norm_eps = %g, must be positive", c.Name, c.NormEps)
+	if !(c.NormEps > 0) || math.IsInf(c.NormEps, 1) { // a YAML file can say .nan or .inf
+		return fmt.Errorf("config %q: norm_eps = %g, must be positive and finite", c.Name, c.NormEps)
 	}
 	if c.RopeGrid < 0 || c.RopeGrid > MaxRopeGrid {
 		return fmt.Errorf("config %q: rope_grid = %d, must be in 0..%d (0 = positions in patches)", c.Name, c.RopeGrid, MaxRopeGrid)

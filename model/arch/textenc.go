@@ -43,10 +43,12 @@ func (c LMConfig) Validate() error {
 	switch {
 	case c.Vocab < 8:
 		return fmt.Errorf("text encoder: vocab %d too small", c.Vocab)
-	case c.Dim <= 0 || c.Heads <= 0 || c.KVHeads <= 0 || c.MultipleOf <= 0 || c.MaxLen <= 0:
-		return fmt.Errorf("text encoder: dim, heads, kv_heads, multiple_of and max_len must be positive")
-	case c.Layers < 2:
-		return fmt.Errorf("text encoder: %d layers, want ≥ 2 (features come from before the last layer)", c.Layers)
+	case c.Vocab > MaxVocab:
+		return fmt.Errorf("text encoder: vocab %d above %d", c.Vocab, MaxVocab)
+	case !inWidth(c.Dim) || !inWidth(c.Heads) || !inWidth(c.KVHeads) || !inWidth(c.MultipleOf) || !inWidth(c.MaxLen):
+		return fmt.Errorf("text encoder: dim, heads, kv_heads, multiple_of and max_len must be in 1..%d", MaxWidth)
+	case c.Layers < 2 || c.Layers > MaxLayers:
+		return fmt.Errorf("text encoder: %d layers, want 2..%d (features come from before the last layer)", c.Layers, MaxLayers)
 	case c.Dim%c.Heads != 0 || c.Heads%c.KVHeads != 0:
 		return fmt.Errorf("text encoder: dim %d, heads %d, kv_heads %d do not divide", c.Dim, c.Heads, c.KVHeads)
 	case c.HeadDim()%2 != 0:
@@ -58,6 +60,8 @@ func (c LMConfig) Validate() error {
 	}
 	return nil
 }
+
+func inWidth(v int) bool { return v >= 1 && v <= MaxWidth }
 
 // ParamShapes lists the encoder's parameters in a fixed order (Llama-style names).
 func (c LMConfig) ParamShapes() []Param {

@@ -97,7 +97,12 @@ func BundleFile(b *Bundle) (map[string]*tensor.Dense, map[string]string, error) 
 func BundleMeta(b *Bundle) (map[string]string, error) {
 	meta := map[string]string{}
 	for k, v := range b.Meta {
-		meta[k] = v
+		// A bundle holds no training state, so it writes none of that state's metadata (MetaEMA
+		// among it): a training checkpoint loaded and saved again, as `lumina teacache fit` does,
+		// becomes a sampling checkpoint that loads.
+		if !strings.HasPrefix(k, TrainPrefix) {
+			meta[k] = v
+		}
 	}
 	tc, err := json.Marshal(b.TextCfg)
 	if err != nil {

@@ -16,21 +16,27 @@ import (
 func testBundle(t *testing.T) *Bundle {
 	t.Helper()
 	cfg, _ := arch.LookupConfig("tiny")
-	w, err := model.NewWeights(cfg, tensor.Float32, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tok, err := textenc.Build([]string{"a red circle", "一个红色圆形"}, 1, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A non-default feature layer, so the round trip shows it is stored with the encoder's config.
 	tc := arch.LMConfig{Vocab: tok.Size(), Dim: 16, Layers: 3, Heads: 2, KVHeads: 1, MultipleOf: 16, MaxLen: 8, NormEps: 1e-5, FeatureLayer: 1}
+	return newBundle(t, cfg, tc, tok, map[string]string{"note": "test"})
+}
+
+// newBundle is a bundle of freshly initialised weights of the two configs.
+func newBundle(tb testing.TB, cfg arch.Config, tc arch.LMConfig, tok *textenc.Tokenizer, meta map[string]string) *Bundle {
+	tb.Helper()
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tw, err := textenc.NewLMWeights(tc, tensor.Float32, 2)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return &Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, Meta: map[string]string{"note": "test"}}
+	return &Bundle{DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, Meta: meta}
 }
 
 func TestBundleRoundTrip(t *testing.T) {
@@ -101,15 +107,23 @@ func equalData(a, b *tensor.Dense) bool {
 	return true
 }
 
-// TestShippedCheckpointLoads: the shipped checkpoint predates the data checksum and still loads, with
-// a trained DiT.
+// TestShippedCheckpointLoads: the shipped checkpoint carries its data checksum, loads with a trained
+// DiT, and records the resolutions it was trained at (so sampling beyond them is warned about).
 func TestShippedCheckpointLoads(t *testing.T) {
-	b, err := LoadBundle(filepath.Join("..", "..", "assets", "lumina-tiny.safetensors"), tensor.Float32)
+	path := filepath.Join("..", "..", "assets", "lumina-tiny.safetensors")
+	head, err := ReadMeta(path)
+	if err != nil || len(head[MetaDataSHA256]) != 64 {
+		t.Fatalf("header %v (%v): want a data checksum", len(head), err)
+	}
+	b, err := LoadBundle(path, tensor.Float32)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.CheckTrainedDiT(); err != nil {
 		t.Fatal(err)
+	}
+	if got := Resolutions(b.Meta); len(got) != 2 || got[0] != 16 || got[1] != 32 {
+		t.Errorf("trained resolutions %v, want [16 32]", got)
 	}
 }
 

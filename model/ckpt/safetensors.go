@@ -33,8 +33,9 @@ const MaxHeaderLen = 100 << 20
 const metadataKey = "__metadata__"
 
 // MetaDataSHA256 is the metadata key of the data checksum: the lower-case hex SHA-256 of every byte
-// after the header. This package's writers always set it and its readers verify it when it is there;
-// files from other tools, and checkpoints written before the checksum existed, have none and load.
+// after the header. This package's writers always set it and its readers verify it when it is there
+// (and leave it out of File.Meta); files from other tools, and checkpoints written before the checksum
+// existed, have none and load.
 const MetaDataSHA256 = "data_sha256"
 
 // File is a loaded checkpoint. Tensors are float32 or float64 (F16 and BF16 are widened to float32).
@@ -424,6 +425,9 @@ func readData(r io.ReaderAt, dataStart int64, entries []entry, meta map[string]s
 	if bad != nil {
 		return nil, bad
 	}
+	// The checksum describes these bytes, not the content: verified, it leaves the metadata, and a
+	// writer records a fresh one.
+	delete(meta, MetaDataSHA256)
 	return out, nil
 }
 

@@ -230,21 +230,3 @@ func TestJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
-
-// FuzzSplitStable: splitting the space-joined pre-tokens gives them back (the property Decode and
-// the JSON check rely on), and nothing panics.
-func FuzzSplitStable(f *testing.F) {
-	for _, s := range append(corpus, "İstanbul ǅ ß", "x\u0301y", "\xff", "<<depth map>>", "ｆｕｌｌ，") {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		toks, err := Split(s)
-		if err != nil {
-			return
-		}
-		again, err := Split(strings.Join(toks, " "))
-		if err != nil || !reflect.DeepEqual(toks, again) {
-			t.Fatalf("Split(%q) = %q, re-split %q (%v)", s, toks, again, err)
-		}
-	})
-}
