@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/lumina-workbench/lumina/internal/atomicfile"
+	"github.com/lumina-workbench/lumina/internal/folderlock"
 )
 
 // Run folder names.
@@ -59,7 +60,7 @@ type RunFolder struct {
 	// crashed); nil when there was none.
 	TookOver *LockHolder
 
-	lock *runLock
+	lock *folderlock.Lock
 	// wrap, when set, wraps every atomic write's writer (tests use it to fail mid-way).
 	wrap  func(io.Writer) io.Writer
 	pause *pausePoint
@@ -123,7 +124,7 @@ func (rf *RunFolder) prepare() error {
 
 // Close releases the folder's lock. It may be called more than once.
 func (rf *RunFolder) Close() error {
-	return rf.lock.release()
+	return rf.lock.Release()
 }
 
 // WriteFileAtomic writes path through fill: a temporary file beside it, synced, then renamed over it.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/ablation"
+	"github.com/lumina-workbench/lumina/ablation/plots"
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/model"
@@ -297,66 +297,106 @@ func newBenchSampleCmd() *cobra.Command {
 		sf       sampleFlags
 		suite    string
 		tea      []float64
+		seeds    int
+		out      string
 		markdown bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sample",
-		Short: "Time every inference strategy on a checkpoint and score it: speed against quality",
-		Long: `Runs the baseline (Euler, --steps grid points, full CFG, no renorm) and, on the same prompts and seeds,
-+Renorm, +Trunc, Renorm+Trunc, Flow-DPM-Solver at 14 and 20 NFE, TeaCache at the --teacache-thresholds (with
-the checkpoint's fitted polynomial; see ` + "`lumina teacache fit`" + `) and everything combined, then prints one table:
-NFE, samples forwarded, wall time per image, speed-up over the baseline, ToyEval overall, and the PSNR to the
-baseline's image for the same seed.`,
+		Short: "Time the inference accelerations on a checkpoint and score them: speed against quality",
+		Long: `Runs the shipped grid "bench" through ` + "`lumina ablate`" + `: Euler with --steps grid points, CFG-Renorm (0, 1) ×
+CFG-Trunc (off, 0.25) × TeaCache (off and each of --teacache-thresholds, with the checkpoint's fitted polynomial;
+left out when it has none, see ` + "`lumina teacache fit`" + `), on the same prompts and seeds; the reference is plain CFG.
+It prints one row per cell: NFE, samples forwarded, TeaCache skips, wall time per image, speed-up over the
+reference, the ToyEval score with its 95% bootstrap interval, the paired difference to the reference with its
+interval, and the PSNR to the reference's images. --out keeps the sweep folder (summary, plots, images).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, name := range []string{"solver", "renorm", "trunc", "teacache", "seed"} {
+				if cmd.Flags().Changed(name) {
+					return fmt.Errorf("--%s is swept or fixed by the bench grid; for other settings run `lumina ablate` with a grid of your own", name)
+				}
+			}
 			prompts, err := toyeval.Suite(suite)
 			if err != nil {
 				return fmt.Errorf("--suite: %w", err)
 			}
+			if seeds < 1 || seeds > ablation.MaxSeeds {
+				return fmt.Errorf("--seeds %d outside 1..%d", seeds, ablation.MaxSeeds)
+			}
+			teaVals := []string{"0"}
 			for _, t := range tea {
-				if !(t > 0) || math.IsInf(t, 0) {
-					return fmt.Errorf("--teacache-thresholds must be positive numbers, got %v", t)
+				if !(t > 0) || t > infer.MaxTeaCache {
+					return fmt.Errorf("--teacache-thresholds: each must be a number in (0, %d], got %v", infer.MaxTeaCache, t)
 				}
+				teaVals = append(teaVals, strconv.FormatFloat(t, 'g', -1, 64))
 			}
-			o, sys, err := sf.options()
+			if _, _, err := sf.options(); err != nil {
+				return err
+			}
+			meta, err := ckpt.ReadMeta(sf.ckpt)
 			if err != nil {
 				return err
 			}
-			p, err := sf.load(&o, cmd.ErrOrStderr())
+			if _, err := infer.TeaCoeffsFromMeta(meta[ckpt.MetaTeaCache]); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: the checkpoint has no fitted TeaCache polynomial; TeaCache is left out")
+				teaVals = teaVals[:1]
+			}
+			base, err := ablation.ShippedGrid("bench", ablation.DefaultSetting(sf.ckpt))
 			if err != nil {
 				return err
 			}
-			defer p.Close()
-			coeffs, _ := infer.TeaCoeffsFromMeta(p.Bundle.Meta[ckpt.MetaTeaCache])
-			if coeffs == nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), "note: the checkpoint has no fitted TeaCache polynomial; TeaCache rows are left out")
+			f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+			g, err := base.With(map[string][]string{
+				ablation.KeyCkpt: {sf.ckpt}, ablation.KeySystem: {sf.system}, ablation.KeyRes: {strconv.Itoa(sf.res)},
+				ablation.KeySteps: {strconv.Itoa(sf.steps)}, ablation.KeyCFG: {f(sf.cfg)}, ablation.KeyShift: {f(sf.shift)},
+				ablation.KeyTeaCache: teaVals,
+			})
+			if err != nil {
+				return err
 			}
-			strategies := ablation.DefaultStrategies(sf.steps, coeffs, tea)
-			for i := range strategies {
-				strategies[i].Options.CFG, strategies[i].Options.Shift = o.CFG, o.Shift
+			g.Suite, g.Prompts, g.Seeds = suite, prompts, seeds
+			dir := out
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "lumina-bench-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
 			}
 			prog := NewProgress(cmd.ErrOrStderr())
 			defer prog.Close()
-			total, done, start := len(strategies)*len(prompts), 0, time.Now()
-			prog.Images("bench", 0, total, 0)
-			rows, err := ablation.Compare(cmd.Context(), p, ablation.Config{Prompts: prompts, System: sys, Width: sf.res, Height: sf.res, Seed: sf.seed,
-				OnImage: func(int, int, *infer.Generated) {
-					done++
-					prog.Images("bench", done, total, time.Since(start))
-				}}, strategies)
+			var report ablation.ReportFunc
+			if out != "" {
+				report = plots.Write
+			}
+			st, err := ablation.Run(cmd.Context(), ablation.Options{Grid: g, Dir: dir, Loader: &ckptLoader{force: sf.force, warn: cmd.ErrOrStderr()},
+				OnEvent: sweepProgress(prog), Report: report})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "checkpoint %s, suite %s (%d prompts), %d×%d, CFG %g, shift %g, GOMAXPROCS %d\n",
-				sf.ckpt, suite, len(prompts), sf.res, sf.res, o.CFG, o.Shift, runtime.GOMAXPROCS(0))
-			return ablation.WriteTable(cmd.OutOrStdout(), rows, markdown)
+			fmt.Fprintf(cmd.OutOrStdout(), "checkpoint %s, suite %s (%d prompts) × %d seeds, %d×%d, Euler %d, CFG %g, shift %g, GOMAXPROCS %d\n",
+				sf.ckpt, suite, len(prompts), seeds, sf.res, sf.res, sf.steps, sf.cfg, sf.shift, runtime.GOMAXPROCS(0))
+			if markdown {
+				var b bytes.Buffer
+				if err := st.Summary.WriteMarkdown(&b); err != nil {
+					return err
+				}
+				_, err := cmd.OutOrStdout().Write(b.Bytes())
+				return err
+			}
+			return st.Summary.WriteTable(cmd.OutOrStdout())
 		},
 	}
 	sf.register(cmd)
+	for _, name := range []string{"solver", "renorm", "trunc", "teacache", "seed"} {
+		cmd.Flags().MarkHidden(name)
+	}
 	cmd.Flags().Lookup("steps").DefValue = "50"
 	cmd.Flags().Set("steps", "50")
 	cmd.Flags().StringVar(&suite, "suite", "quick", "ToyEval suite: "+strings.Join(toyeval.SuiteNames(), ", "))
-	cmd.Flags().Float64SliceVar(&tea, "teacache-thresholds", []float64{0.1, 0.3, 0.6}, "TeaCache thresholds to time")
-	cmd.Flags().BoolVar(&markdown, "markdown", false, "print a Markdown table")
+	cmd.Flags().Float64SliceVar(&tea, "teacache-thresholds", []float64{0.05, 0.1}, "TeaCache thresholds to time (besides off)")
+	cmd.Flags().IntVar(&seeds, "seeds", 1, "seeds per prompt (more narrow the intervals)")
+	cmd.Flags().StringVar(&out, "out", "", "keep the sweep folder here (summary, plots, images); default: a temporary folder, removed")
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the summary as Markdown")
 	return cmd
 }

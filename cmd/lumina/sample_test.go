@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -210,22 +209,6 @@ func TestTeaCacheFitStoresPolynomial(t *testing.T) {
 	json.Unmarshal(raw, &side)
 	if side.Settings["main_skipped"].(float64) <= 0 {
 		t.Fatalf("TeaCache at a high threshold skipped nothing: %s", raw)
-	}
-}
-
-func TestBenchSampleTable(t *testing.T) {
-	ck := ckpttest.Save(t)
-	msg, stderr, err := luminaRunStderr(t, "bench", "sample", "--ckpt", ck, "--steps", "4", "--res", "16", "--markdown")
-	if err != nil {
-		t.Fatalf("%v: %s", err, msg)
-	}
-	if !regexp.MustCompile(`bench (\d+)/(\d+) images in `).MatchString(stderr) {
-		t.Errorf("no progress on stderr: %q", stderr)
-	}
-	for _, want := range []string{"| baseline: euler 4, full CFG | 3 | 6 |", "| renorm + trunc |", "| fdpm 14 NFE | 14 |"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("table lacks %q:\n%s", want, msg)
-		}
 	}
 }
 

@@ -214,6 +214,8 @@ func (j *trainJob) run(ctx context.Context, out io.Writer) error {
 	switch {
 	case sum.Stopped:
 		fmt.Fprintf(out, "stopped at stage %d step %d; checkpoint %s (continue with --run %s --resume)\n", sum.Stage, sum.Step, sum.LastCheckpoint, j.dir)
+	case sum.AlreadyDone:
+		fmt.Fprintf(out, "nothing to train: run %s has finished every planned stage (last checkpoint %s)\n", j.dir, sum.LastCheckpoint)
 	case sum.Final != "":
 		fmt.Fprintf(out, "finished: %s\n", sum.Final)
 	}

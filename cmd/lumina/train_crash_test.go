@@ -297,11 +297,27 @@ func TestCrashedTrainingResumesExactly(t *testing.T) {
 				break
 			}
 			killed[how]++
-			heldLock = how != "random" || started
+			// A random kill may land before the lock is taken or after it is released: a lock file
+			// still holding a record says that a killed child (this one or one before) held it.
+			holder, recorded := lockHolder(dir)
+			heldLock = recorded
+			if how != "random" && holder != c.cmd.Process.Pid {
+				t.Errorf("round %d: killed at %s, and the lock file names PID %d, not the child's %d", round, how, holder, c.cmd.Process.Pid)
+			}
 		}
 		sameRun(t, ref, dir)
 	}
 	t.Logf("%d kills (%v) and the resumes after them, %d runs to the end, in %v", sum(killed), killed, round, time.Since(t1).Round(time.Millisecond))
+}
+
+// lockHolder reads the PID recorded in dir's lock file; ok is false when there is no record.
+func lockHolder(dir string) (pid int, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dir, train.LockFile))
+	var h train.LockHolder
+	if err != nil || json.Unmarshal(b, &h) != nil {
+		return 0, false
+	}
+	return h.PID, true
 }
 
 func sum(m map[string]int) int {

@@ -2,12 +2,15 @@ package dataset
 
 // The contact sheet: a grid of renders from a dataset, flat and photo domains and dual panels, each with
 // its captions in English and Chinese underneath — the quickest way to see what the model will train on.
+// Its layout (LayoutSheet) also lays out a sweep's images.
 
 import (
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
+
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/lumina-workbench/lumina/data/caption"
 	"github.com/lumina-workbench/lumina/data/world"
@@ -40,12 +43,14 @@ var (
 	sheetChinese    = color.RGBA{30, 60, 140, 255}
 )
 
-// sheetTile is what one tile shows.
-type sheetTile struct {
-	img   *image.RGBA
-	label string
-	lines []string // English lines, then Chinese lines
-	zhAt  int      // index of the first Chinese line
+// SheetTile is what one tile of a sheet shows: a label above the image, lines of text under it.
+type SheetTile struct {
+	Image image.Image
+	Label string
+	// Lines are drawn under the image, those from index Second on in the second text colour (a contact
+	// sheet's Chinese captions) after a small gap; Second ≥ len(Lines) draws them all in the first.
+	Lines  []string
+	Second int
 }
 
 // ContactSheet renders the first N items of d. Tiles alternate between the flat and photo domains (the
@@ -81,55 +86,76 @@ func ContactSheet(d *Dataset, opt SheetOptions) (*image.RGBA, error) {
 	if opt.N >= 3 {
 		nDual = min(2, opt.N/3)
 	}
-	tiles := make([]sheetTile, opt.N)
-	maxLines := 0
+	tiles := make([]SheetTile, opt.N)
 	for i := range opt.N {
 		s, err := d.Scene(i)
 		if err != nil {
 			return nil, fmt.Errorf("contact sheet: %w", err)
 		}
 		s.Domain = world.Domain(i % world.NumDomains)
-		var t sheetTile
+		var t SheetTile
+		var img *image.RGBA
 		if dual := i - (opt.N - nDual); dual >= 0 {
 			kind := world.PanelKind(dual % world.NumPanelKinds)
-			t.img, err = world.RenderDualPanel(s, opt.Tile, opt.Tile, kind)
-			t.label = fmt.Sprintf("#%d  dual panel: %s", i, kind)
+			img, err = world.RenderDualPanel(s, opt.Tile, opt.Tile, kind)
+			t.Label = fmt.Sprintf("#%d  dual panel: %s", i, kind)
 		} else {
-			t.img, err = world.Render(s, opt.Tile, opt.Tile)
-			t.label = fmt.Sprintf("#%d  %s  q=%.2f", i, s.Domain, s.Quality())
+			img, err = world.Render(s, opt.Tile, opt.Tile)
+			t.Label = fmt.Sprintf("#%d  %s  q=%.2f", i, s.Domain, s.Quality())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("contact sheet item %d: %w", i, err)
 		}
+		t.Image = img
 		// The tile's domain was overridden to show both styles, so the captions describe s as drawn
 		// (the dataset's stored captions would name the sampled style).
 		en, zh := d.caption(s, i, opt.Granularity, caption.En), d.caption(s, i, opt.Granularity, caption.Zh)
-		t.lines = at.Wrap(en, opt.Tile)
-		t.zhAt = len(t.lines)
-		t.lines = append(t.lines, at.Wrap(zh, opt.Tile)...)
-		maxLines = max(maxLines, len(t.lines))
+		t.Lines = at.Wrap(en, opt.Tile)
+		t.Second = len(t.Lines)
+		t.Lines = append(t.Lines, at.Wrap(zh, opt.Tile)...)
 		tiles[i] = t
 	}
+	return LayoutSheet(tiles, opt.Cols, opt.Tile)
+}
 
+// LayoutSheet draws tiles on a light background, cols to a row, each image scaled (nearest neighbour,
+// so pixels stay sharp) to a square of side tile.
+func LayoutSheet(tiles []SheetTile, cols, tile int) (*image.RGBA, error) {
+	if len(tiles) == 0 || cols < 1 || tile < 1 {
+		return nil, fmt.Errorf("sheet: %d tiles, %d columns, tile side %d: need at least one of each", len(tiles), cols, tile)
+	}
+	at, err := Atlas()
+	if err != nil {
+		return nil, fmt.Errorf("sheet: %w", err)
+	}
+	maxLines := 0
+	for _, t := range tiles {
+		maxLines = max(maxLines, len(t.Lines))
+	}
 	lh := at.LineHeight
-	cellW := opt.Tile + sheetPad
-	cellH := lh + opt.Tile + sheetTextGap + maxLines*lh + sheetTextGap + sheetPad
-	rows := (opt.N + opt.Cols - 1) / opt.Cols
-	sheet := image.NewRGBA(image.Rect(0, 0, opt.Cols*cellW+sheetPad, rows*cellH+sheetPad))
+	cellW := tile + sheetPad
+	cellH := lh + tile + sheetTextGap + maxLines*lh + sheetTextGap + sheetPad
+	rows := (len(tiles) + cols - 1) / cols
+	sheet := image.NewRGBA(image.Rect(0, 0, cols*cellW+sheetPad, rows*cellH+sheetPad))
 	draw.Draw(sheet, sheet.Rect, image.NewUniform(sheetBackground), image.Point{}, draw.Src)
 	for i, t := range tiles {
-		x := sheetPad + (i%opt.Cols)*cellW
-		y := sheetPad + (i/opt.Cols)*cellH
-		at.Draw(sheet, x, y, t.label, sheetLabel)
+		x := sheetPad + (i%cols)*cellW
+		y := sheetPad + (i/cols)*cellH
+		at.Draw(sheet, x, y, t.Label, sheetLabel)
 		y += lh
-		draw.Draw(sheet, image.Rect(x, y, x+opt.Tile, y+opt.Tile), t.img, image.Point{}, draw.Src)
-		y += opt.Tile + sheetTextGap
-		for k, line := range t.lines {
+		dst := image.Rect(x, y, x+tile, y+tile)
+		if b := t.Image.Bounds(); b.Dx() == tile && b.Dy() == tile {
+			draw.Draw(sheet, dst, t.Image, b.Min, draw.Src)
+		} else {
+			xdraw.NearestNeighbor.Scale(sheet, dst, t.Image, b, draw.Src, nil)
+		}
+		y += tile + sheetTextGap
+		for k, line := range t.Lines {
 			c := sheetEnglish
-			if k >= t.zhAt {
+			if k >= t.Second {
 				c = sheetChinese
 			}
-			if k == t.zhAt {
+			if k == t.Second {
 				y += sheetTextGap
 			}
 			at.Draw(sheet, x, y, line, c)
