@@ -19,8 +19,7 @@ type Event interface{ event() }
 type StepEvent struct {
 	Stage     int
 	StageName string
-	// Step is the 1-based number of steps done in the stage; Steps is the stage's step budget (0 for a
-	// minutes-only stage).
+	// Step is the 1-based number of steps done in the stage; Steps is the stage's step budget.
 	Step, Steps int
 	Loss        float64
 	// AuxLoss is the auxiliary low-resolution loss (0 when the stage has none).
@@ -58,6 +57,9 @@ type StageFinished struct {
 	Steps   int
 	Eval    *toyeval.Report
 	Elapsed time.Duration
+	// CutByCap is true when the stage's wall-clock cap (Stage.Minutes) ended it before its step
+	// budget; a WarningEvent says so first, and StagesFile records it.
+	CutByCap bool
 }
 
 // CheckpointSaved names a checkpoint that is complete on disk.

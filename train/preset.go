@@ -161,9 +161,12 @@ type Stage struct {
 	Resolution int `yaml:"resolution,omitempty"`
 	// Subset is the fraction of the dataset, best quality first, the stage draws from: 1, 0.1, 0.01.
 	Subset float64 `yaml:"subset,omitempty"`
-	// Steps and Minutes bound the stage; with both, whichever comes first. A minutes-bounded stage
-	// resumes with its remaining time, so its step count (and loss curve) depends on the machine.
-	Steps   int     `yaml:"steps,omitempty"`
+	// Steps is the stage's length: it trains exactly this many steps, so the same config gives the
+	// same loss curve on any machine.
+	Steps int `yaml:"steps,omitempty"`
+	// Minutes, when positive, also caps the stage's wall-clock time spent in steps (0, the default, is
+	// no cap). A stage the cap ends early trains fewer steps, a number that depends on the machine; the
+	// run reports it (StageRecord). A resumed stage keeps the time it has spent.
 	Minutes float64 `yaml:"minutes,omitempty"`
 	Batch   int     `yaml:"batch"`
 	LR      float64 `yaml:"lr"`
@@ -603,14 +606,11 @@ func (s *Stage) validate(patch int) error {
 	default:
 		return fmt.Errorf("kind %q unknown (allowed: %s, %s)", s.Kind, KindTextEncoder, KindDiT)
 	}
-	if s.Steps < 0 || s.Steps > 100_000_000 {
-		return fmt.Errorf("steps %d outside 0..100000000", s.Steps)
+	if s.Steps < 1 || s.Steps > 100_000_000 {
+		return fmt.Errorf("steps %d outside 1..100000000 (a stage trains exactly its steps; minutes only caps its time)", s.Steps)
 	}
 	if !(s.Minutes >= 0 && s.Minutes <= 100_000) {
-		return fmt.Errorf("minutes %v outside [0, 100000]", s.Minutes)
-	}
-	if s.Steps == 0 && s.Minutes == 0 {
-		return errors.New("steps: give steps or minutes (or both)")
+		return fmt.Errorf("minutes %v outside [0, 100000] (0 = no wall-clock cap)", s.Minutes)
 	}
 	if s.Batch < 1 || s.Batch > 4096 {
 		return fmt.Errorf("batch %d outside 1..4096", s.Batch)
@@ -618,15 +618,12 @@ func (s *Stage) validate(patch int) error {
 	if !(s.LR > 0 && s.LR <= 1) {
 		return fmt.Errorf("lr %v outside (0, 1]", s.LR)
 	}
-	if s.Warmup < 0 || (s.Steps > 0 && s.Warmup > s.Steps) {
+	if s.Warmup < 0 || s.Warmup > s.Steps {
 		return fmt.Errorf("warmup %d outside 0..steps (%d)", s.Warmup, s.Steps)
 	}
 	switch s.LRSchedule {
 	case "", ScheduleConstant:
 	case ScheduleCosine:
-		if s.Steps == 0 {
-			return errors.New("lr_schedule: cosine needs steps (a minutes-only stage has no known end)")
-		}
 		if !(s.MinLR >= 0 && s.MinLR <= s.LR) {
 			return fmt.Errorf("min_lr %v outside [0, lr]", s.MinLR)
 		}

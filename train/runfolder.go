@@ -45,6 +45,8 @@ const (
 	CheckpointDir = "checkpoints"
 	EvalDir       = "eval"
 	FinalFile     = "final.safetensors"
+	// StagesFile records how each finished stage ended: one StageRecord a line, by stage.
+	StagesFile = "stages.jsonl"
 )
 
 // DefaultCheckpointExt is the checkpoint file extension of a run folder.
@@ -272,6 +274,20 @@ type RunInfo struct {
 	Preset string
 	// Checkpoints are the training checkpoints, oldest progress first, then FinalFile when it exists.
 	Checkpoints []CheckpointInfo
+	// Stages says how each finished stage ended (StagesFile), by stage; a stage that a wall-clock cap
+	// cut short has Cut set. Empty when no stage has finished.
+	Stages []StageRecord
+}
+
+// CutStages are the finished stages that a wall-clock cap ended before their step budget.
+func (r RunInfo) CutStages() []StageRecord {
+	var out []StageRecord
+	for _, s := range r.Stages {
+		if s.Cut {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ReadRun reads the run folder dir (checkpoints with the default extension).
@@ -292,6 +308,9 @@ func ReadRun(dir string) (RunInfo, error) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, FinalFile)); err == nil && st.Mode().IsRegular() {
 		run.Checkpoints = append(run.Checkpoints, CheckpointInfo{Path: filepath.Join(dir, FinalFile), Export: true, Saved: st.ModTime()})
+	}
+	if run.Stages, err = ReadStages(filepath.Join(dir, StagesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return RunInfo{}, err
 	}
 	recs, _ := ReadMetrics(filepath.Join(dir, MetricsFile)) // a run without metrics lists NaN losses
 	for i := range run.Checkpoints {
@@ -572,4 +591,88 @@ func (rf *RunFolder) WriteJSON(path string, v any) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	return rf.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
+}
+
+// StageRecord is how one finished stage ended.
+type StageRecord struct {
+	Stage     int    `json:"stage"`
+	StageName string `json:"stage_name"`
+	// Steps is how many steps the stage trained; Budget is its steps setting.
+	Steps  int `json:"steps"`
+	Budget int `json:"budget"`
+	// Minutes is the stage's wall-clock cap (0: none); ElapsedS the seconds its steps took.
+	Minutes  float64 `json:"minutes,omitempty"`
+	ElapsedS float64 `json:"elapsed_s"`
+	// Cut is true when the cap ended the stage before its budget.
+	Cut bool `json:"cut"`
+}
+
+// String is one line for a summary: "stage 1 (low-res) cut at step 812 of 2700 by its 5-minute cap",
+// or "stage 1 (low-res) trained all 2700 steps".
+func (s StageRecord) String() string {
+	if s.Cut {
+		return fmt.Sprintf("stage %d (%s) cut at step %d of %d by its %s-minute cap", s.Stage, s.StageName, s.Steps, s.Budget,
+			strconv.FormatFloat(s.Minutes, 'f', -1, 64))
+	}
+	return fmt.Sprintf("stage %d (%s) trained all %d steps", s.Stage, s.StageName, s.Steps)
+}
+
+// ReadStages reads a StagesFile.
+func ReadStages(path string) ([]StageRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read stage records: %w", err)
+	}
+	var out []StageRecord
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r StageRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// RecordStage stores rec in StagesFile, replacing the record of the same stage (a stage run again);
+// the file stays ordered by stage and is rewritten atomically.
+func (rf *RunFolder) RecordStage(rec StageRecord) error {
+	return rf.rewriteStages(func(r StageRecord) bool { return r.Stage != rec.Stage }, &rec)
+}
+
+// TruncateStages drops the records of stage from and later: a run that trains them again records them
+// again, as TruncateMetrics drops their steps. A missing file is fine.
+func (rf *RunFolder) TruncateStages(from int) error {
+	return rf.rewriteStages(func(r StageRecord) bool { return r.Stage < from }, nil)
+}
+
+func (rf *RunFolder) rewriteStages(keep func(StageRecord) bool, add *StageRecord) error {
+	path := filepath.Join(rf.Dir, StagesFile)
+	old, err := ReadStages(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	recs := slices.DeleteFunc(slices.Clone(old), func(r StageRecord) bool { return !keep(r) })
+	if add != nil {
+		recs = append(recs, *add)
+	} else if len(recs) == len(old) {
+		return nil
+	}
+	slices.SortStableFunc(recs, func(a, b StageRecord) int { return a.Stage - b.Stage })
+	var buf bytes.Buffer
+	for _, r := range recs {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	if err := rf.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+		return fmt.Errorf("record stage: %w", err)
+	}
+	return nil
 }

@@ -110,6 +110,9 @@ type Options struct {
 	Resume bool
 	// CheckpointExt is the checkpoint file extension (default ".safetensors").
 	CheckpointExt string
+	// Clock times the steps against the stages' wall-clock caps (Stage.Minutes); nil is time.Now.
+	// Tests pass a clock they advance themselves.
+	Clock func() time.Time
 }
 
 // AllStages is Options.Stage for a run through every stage not marked skip.
@@ -310,6 +313,14 @@ func runnerIn(m Model, opt Options, rf *RunFolder) (*Runner, error) {
 // Close releases the run folder without running; Run releases it when it ends. It may be called
 // more than once.
 func (r *Runner) Close() error { return r.rf.Close() }
+
+// now is the time on the runner's clock (Options.Clock).
+func (r *Runner) now() time.Time {
+	if r.opt.Clock != nil {
+		return r.opt.Clock()
+	}
+	return time.Now()
+}
 
 // Preset is the recipe the runner uses.
 func (r *Runner) Preset() *Preset { return r.p }
@@ -637,6 +648,10 @@ func (r *Runner) Run(ctx context.Context) (sum Summary, err error) {
 	if err := r.rf.TruncateMetrics(cut.stage, cut.step); err != nil {
 		return sum, err
 	}
+	// Likewise the record of how a stage ended, from the stage this call trains on.
+	if err := r.rf.TruncateStages(plan[sp.pos]); err != nil {
+		return sum, err
+	}
 	mw, err := r.rf.openMetrics()
 	if err != nil {
 		return sum, err
@@ -746,7 +761,7 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 		return false, nil
 	}
 	for {
-		if st.Steps > 0 && state.step >= st.Steps {
+		if state.step >= st.Steps {
 			break
 		}
 		if budget > 0 && state.elapsed >= budget {
@@ -759,7 +774,7 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 		if err != nil {
 			return false, err
 		}
-		t0 := time.Now()
+		t0 := r.now()
 		res, err := r.step(ctx, b, st.Name, t0)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -767,7 +782,7 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 			}
 			return false, fmt.Errorf("stage %d (%s) step %d: %w", stage, st.Name, state.step+1, err)
 		}
-		d := time.Since(t0)
+		d := r.now().Sub(t0)
 		state.elapsed += d
 		state.step++
 		sum.StepsRun++
@@ -804,7 +819,7 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 			return false, fmt.Errorf("%w: stage %d (%s) steps %d–%d all had a non-finite loss or gradient; stopped without saving (the weights are those of step %d; newest checkpoint: %s). Lower the lr, raise the warm-up or check the data",
 				ErrBadSteps, stage, st.Name, state.step-state.badStreak+1, state.step, state.step-state.badStreak, last)
 		}
-		lastStep := st.Steps > 0 && state.step >= st.Steps
+		lastStep := state.step >= st.Steps
 		if st.CheckpointEvery > 0 && state.step%st.CheckpointEvery == 0 && !lastStep {
 			if _, err := r.save(*state); err != nil {
 				return false, err
@@ -815,6 +830,20 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 			r.sampleGrid(ctx, stage, state.step)
 		}
 	}
+	// The loop ends at the step budget or at the cap. A stage the cap ended early is said so, live and
+	// in the run folder, since its step count (and so its loss curve) depends on the machine. The
+	// record is written before the final checkpoint: a writer killed in between resumes this stage and
+	// writes it again.
+	rec := StageRecord{Stage: stage, StageName: st.Name, Steps: state.step, Budget: st.Steps, Minutes: st.Minutes,
+		ElapsedS: state.elapsed.Seconds(), Cut: state.step < st.Steps}
+	if rec.Cut {
+		r.bus.publish(WarningEvent{Stage: stage, Step: state.step, Message: rec.String() +
+			": the stage trained fewer steps than its budget, a number that depends on this machine's speed; " +
+			"raise its minutes, or remove them, to train every step"})
+	}
+	if err := r.rf.RecordStage(rec); err != nil {
+		return false, err
+	}
 	final := *state
 	final.final = true
 	if _, err := r.save(final); err != nil {
@@ -822,7 +851,7 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 	}
 	r.sampleGrid(ctx, stage, state.step)
 	rep := r.evaluate(ctx, stage)
-	r.bus.publish(StageFinished{Stage: stage, Name: st.Name, Steps: state.step, Eval: rep, Elapsed: state.elapsed})
+	r.bus.publish(StageFinished{Stage: stage, Name: st.Name, Steps: state.step, Eval: rep, Elapsed: state.elapsed, CutByCap: rec.Cut})
 	if ctx.Err() != nil {
 		sum.Stopped = true
 		return false, nil
@@ -856,15 +885,9 @@ func (r *Runner) step(ctx context.Context, b *Batch, stageName string, t0 time.T
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func eta(st Stage, s *runState, stepDur float64, budget time.Duration) time.Duration {
-	var out time.Duration = -1
-	if st.Steps > 0 {
-		out = time.Duration(float64(st.Steps-s.step) * stepDur * float64(time.Second))
-	}
+	out := time.Duration(float64(st.Steps-s.step) * stepDur * float64(time.Second))
 	if budget > 0 {
-		left := budget - s.elapsed
-		if out < 0 || left < out {
-			out = max(left, 0)
-		}
+		out = min(out, max(budget-s.elapsed, 0))
 	}
 	return out
 }

@@ -143,7 +143,11 @@ func (p *Progress) Handle(ev train.Event) {
 				eval += fmt.Sprintf(" %s=%.3f", c.Name, c.Mean)
 			}
 		}
-		p.line("stage %d %s finished: %d steps in %s%s", e.Stage, e.Name, e.Steps, fmtDur(e.Elapsed), eval)
+		cut := ""
+		if e.CutByCap {
+			cut = " (cut short by its wall-clock cap)"
+		}
+		p.line("stage %d %s finished: %d steps in %s%s%s", e.Stage, e.Name, e.Steps, fmtDur(e.Elapsed), cut, eval)
 	case train.CheckpointSaved:
 		p.line("checkpoint %s", e.Path)
 	case train.SampleEvent:

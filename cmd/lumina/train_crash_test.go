@@ -205,7 +205,7 @@ func checkMetricsWhole(t *testing.T, dir string) []map[string]any {
 // step, so that a child killed often still gets through it.
 func crashConfig(t *testing.T) string {
 	stage := func(name string, extra string) string {
-		return "  - name: " + name + "\n    steps: 4\n    minutes: 0\n    batch: 2\n    warmup: 1\n    checkpoint_every: 2\n" + extra
+		return "  - name: " + name + "\n    steps: 4\n    batch: 2\n    warmup: 1\n    checkpoint_every: 2\n" + extra
 	}
 	return writeTrainConfig(t, "checkpoints:\n  keep_last: 2\nstages:\n"+stage("text-encoder", "")+
 		stage("low-res", "    sample_every: 0\n")+stage("high-res", "    resolution: 16\n    sample_every: 0\n")+

@@ -19,14 +19,14 @@ import (
 )
 
 // tinyTrainConfig is a --config file for a run of stage 0 that takes a second: two text-encoder
-// steps of batch 2, a step budget only (minutes: 0 where tiny-cpu has a wall-clock cap). extra adds
-// top-level keys.
+// steps of batch 2, checkpoints only at the stage's end (checkpoint_every: 0, a zero where tiny-cpu
+// has 100). extra adds top-level keys.
 func tinyTrainConfig(t *testing.T, extra string) string {
 	t.Helper()
 	return writeTrainConfig(t, `stages:
   - name: text-encoder
     steps: 2
-    minutes: 0
+    checkpoint_every: 0
     batch: 2
     warmup: 1
 `+extra)
@@ -185,7 +185,7 @@ func TestTrainRefusalsWriteNothing(t *testing.T) {
 	}
 }
 
-// A run started with --config whose file sets minutes: 0 (tiny-cpu has a cap there) continues with
+// A run started with --config whose file sets checkpoint_every: 0 (tiny-cpu has 100) continues with
 // either command the refusal advises, and from the TUI.
 func TestTrainResumesAConfigWithZeros(t *testing.T) {
 	cfg := tinyTrainConfig(t, "")
@@ -206,7 +206,7 @@ func TestTrainResumesAConfigWithZeros(t *testing.T) {
 			if err != nil || !strings.Contains(out, "stage 0 text-encoder finished: 2 steps") {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			if p, _, err := train.ReadConfig(run); err != nil || p.Stages[0].Minutes != 0 {
+			if p, _, err := train.ReadConfig(run); err != nil || p.Stages[0].CheckpointEvery != 0 {
 				t.Fatalf("config.yaml after the resume: %+v %v", p, err)
 			}
 		})
