@@ -38,6 +38,16 @@ type Deps struct {
 	Trainer backend.Trainer
 	Runs    backend.RunStore
 	Scenes  backend.SceneSource
+	// Spawner starts training jobs that outlive the TUI; nil leaves that out of the Train view.
+	Spawner backend.Spawner
+	// RunsDir is the folder of run folders (lumina --runs): where the Train view puts new runs.
+	RunsDir string
+	// Watch, when set, is a run folder the Train view follows from the start.
+	Watch string
+	// Page is the view to open on (PageSample when 0); Notice a first status line, such as why the
+	// Sample view has no model.
+	Page   int
+	Notice string
 	// Getenv reads the environment for terminal detection (os.Getenv); nil means an empty one.
 	Getenv func(string) string
 }
@@ -85,11 +95,22 @@ func New(deps Deps) *Model {
 	m := &Model{common: c, deps: deps, getenv: getenv}
 	m.sample = sampleview.New(c, deps.Sampler)
 	m.train = trainview.New(c, deps.Trainer)
+	m.train.SetRunsRoot(deps.RunsDir)
+	m.train.SetSpawner(deps.Spawner)
 	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs)}
 	m.help = help.New()
 	m.det = termcap.NewDetector(termcap.EnvFrom(getenv), 0)
 	m.painter = imgview.NewPainter()
 	m.status = "detecting terminal…"
+	if deps.Page >= 0 && deps.Page < len(m.pages) {
+		m.active = deps.Page
+	}
+	if deps.Watch != "" {
+		m.active = PageTrain
+	}
+	if deps.Notice != "" {
+		m.status, m.statusErr = deps.Notice, true
+	}
 	return m
 }
 
@@ -102,11 +123,15 @@ func (m *Model) Page(i int) common.Page { return m.pages[i] }
 // Quitting reports that the app waits for jobs to stop before quitting.
 func (m *Model) Quitting() bool { return m.quitting }
 
-// Init starts terminal detection and each page.
+// Init starts terminal detection, asks the terminal for its background colour, and starts each page
+// (and the watch of Deps.Watch).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.det.Init()}
+	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor}
 	for _, p := range m.pages {
 		cmds = append(cmds, p.Init())
+	}
+	if m.deps.Watch != "" {
+		cmds = append(cmds, m.train.Watch(m.deps.Watch))
 	}
 	return tea.Batch(cmds...)
 }
@@ -136,8 +161,17 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return tea.Batch(tea.RequestCapability("RGB"), tea.RequestCapability("Tc"))
 		}
 		return nil
+	case tea.BackgroundColorMsg:
+		return m.setTheme(msg.IsDark())
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	case tea.MouseClickMsg:
+		return m.click(msg.Mouse())
+	case tea.MouseWheelMsg:
+		return m.wheel(msg.Mouse())
+	case runsview.WatchMsg:
+		m.active = PageTrain
+		return m.train.Watch(msg.Dir)
 	case tea.InterruptMsg:
 		return m.interrupt()
 	case common.StatusMsg:
@@ -161,6 +195,69 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 		cmds = append(cmds, cmd)
 	}
 	return tea.Batch(cmds...)
+}
+
+// setTheme repaints the shared palette for the terminal's background; components that copied styles
+// into a bubble apply them again on the ThemeMsg.
+func (m *Model) setTheme(dark bool) tea.Cmd {
+	m.common.Styles.SetDark(dark)
+	return m.broadcast(common.ThemeMsg{Dark: dark})
+}
+
+// click on the tab bar switches views; elsewhere it goes to the page, in the page's frame.
+func (m *Model) click(ms tea.Mouse) tea.Cmd {
+	if m.tooSmall || m.confirmQuit || m.quitting || ms.Button != tea.MouseLeft {
+		return nil
+	}
+	if ms.Y == 0 {
+		if i, ok := m.tabAt(ms.X); ok {
+			m.active = i
+		}
+		return nil
+	}
+	if ms.Y > m.pageHeight() {
+		return nil
+	}
+	_, cmd := m.pages[m.active].Update(common.Click{X: ms.X, Y: ms.Y - 1})
+	return cmd
+}
+
+func (m *Model) wheel(ms tea.Mouse) tea.Cmd {
+	if m.tooSmall || m.confirmQuit || m.quitting || ms.Y < 1 || ms.Y > m.pageHeight() {
+		return nil
+	}
+	d := 0
+	switch ms.Button {
+	case tea.MouseWheelUp:
+		d = -1
+	case tea.MouseWheelDown:
+		d = 1
+	default:
+		return nil
+	}
+	_, cmd := m.pages[m.active].Update(common.Wheel{X: ms.X, Y: ms.Y - 1, Delta: d})
+	return cmd
+}
+
+// tabAt is the tab under column x of the tab bar.
+func (m *Model) tabAt(x int) (int, bool) {
+	at := lipgloss.Width(m.common.Styles.Title.Render("lumina") + " ")
+	for i, p := range m.pages {
+		w := lipgloss.Width(m.common.Styles.TabInactive.Render(m.tabLabel(i, p)))
+		if x >= at && x < at+w {
+			return i, true
+		}
+		at += w
+	}
+	return 0, false
+}
+
+func (m *Model) tabLabel(i int, p common.Page) string {
+	label := fmt.Sprintf("%d %s", i+1, p.Title())
+	if p.Busy() {
+		label += " ●"
+	}
+	return label
 }
 
 func (m *Model) pageHeight() int { return max(0, m.common.Height-chrome) }
@@ -280,6 +377,7 @@ func (m *Model) syncImage() tea.Cmd {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "lumina"
 	return v
 }
@@ -333,10 +431,7 @@ func (m *Model) tabBar() string {
 	st := m.common.Styles
 	var tabs []string
 	for i, p := range m.pages {
-		label := fmt.Sprintf("%d %s", i+1, p.Title())
-		if p.Busy() {
-			label += " ●"
-		}
+		label := m.tabLabel(i, p)
 		if i == m.active {
 			tabs = append(tabs, st.TabActive.Render(label))
 		} else {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 	"testing"
 	"time"
@@ -189,9 +190,48 @@ func TestLoadCheckpointSwitchesToSample(t *testing.T) {
 	hs := newHarness(t, 80, 24)
 	hs.send(escape)
 	hs.keys("4")
-	hs.send(enter)
+	hs.keys("l")
 	if hs.m.Active() != PageSample || !strings.Contains(hs.screen(), "loaded runs/tiny-001/stage1-000050.safetensors") {
 		t.Errorf("checkpoint load did not switch to Sample:\n%s", hs.screen())
+	}
+}
+
+// Enter on a run in Runs opens the Train view watching it.
+func TestEnterOnRunWatchesIt(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.keys("4")
+	hs.send(enter)
+	if hs.m.Active() != PageTrain || hs.m.train.Watching() != "runs/tiny-001" {
+		t.Errorf("enter on a run: page %d, watching %q", hs.m.Active(), hs.m.train.Watching())
+	}
+}
+
+// A click on a tab switches to it; the mouse does nothing while the quit dialog is up.
+func TestClickOnTab(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	screen := hs.screen()
+	first := strings.Split(screen, "\n")[0]
+	x := strings.Index(first, "3 Data")
+	if x < 0 {
+		t.Fatalf("no Data tab: %q", first)
+	}
+	hs.send(tea.MouseClickMsg{X: len([]rune(first[:x])) + 1, Y: 0, Button: tea.MouseLeft})
+	if hs.m.Active() != PageData {
+		t.Errorf("click on the Data tab: page %d", hs.m.Active())
+	}
+}
+
+// The palette follows the terminal's background.
+func TestBackgroundColour(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(tea.BackgroundColorMsg{Color: color.White})
+	if hs.m.common.Styles.Dark {
+		t.Error("a white background kept the dark palette")
+	}
+	hs.send(tea.BackgroundColorMsg{Color: color.Black})
+	if !hs.m.common.Styles.Dark {
+		t.Error("a black background kept the light palette")
 	}
 }
 
