@@ -10,6 +10,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/tui"
 	"github.com/lumina-workbench/lumina/tui/app"
+	"github.com/lumina-workbench/lumina/tui/state"
 )
 
 // rootCmd is shared by the subcommand files; each registers itself in its own init.
@@ -42,7 +43,8 @@ it (LUMINA_IMAGES=sixel|halfblock|none overrides the detection), as half-blocks 
 
 // tuiDeps are the backends every TUI command opens with.
 func tuiDeps() tui.Deps {
-	return tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}, Spawner: processSpawner{}, RunsDir: rootRuns}
+	return tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}, Spawner: processSpawner{}, RunsDir: rootRuns,
+		StateDir: state.Dir(os.Getenv)}
 }
 
 var rootCkpt, rootRuns string

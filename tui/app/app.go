@@ -19,6 +19,7 @@ import (
 	imgview "github.com/lumina-workbench/lumina/tui/image"
 	"github.com/lumina-workbench/lumina/tui/runsview"
 	"github.com/lumina-workbench/lumina/tui/sampleview"
+	"github.com/lumina-workbench/lumina/tui/state"
 	"github.com/lumina-workbench/lumina/tui/termcap"
 	"github.com/lumina-workbench/lumina/tui/trainview"
 )
@@ -48,6 +49,9 @@ type Deps struct {
 	// Sample view has no model.
 	Page   int
 	Notice string
+	// StateDir keeps the prompt, settings, sampled images and last view between runs (package
+	// state); "" keeps nothing.
+	StateDir string
 	// Getenv reads the environment for terminal detection (os.Getenv); nil means an empty one.
 	Getenv func(string) string
 }
@@ -79,6 +83,9 @@ type Model struct {
 
 	status    string
 	statusErr bool
+	// notice is what the start has to say (no checkpoint, state not restored); it outlasts the
+	// terminal detection's report, which the tab bar shows too.
+	notice string
 
 	confirmQuit bool
 	quitting    bool
@@ -102,16 +109,63 @@ func New(deps Deps) *Model {
 	m.det = termcap.NewDetector(termcap.EnvFrom(getenv), 0)
 	m.painter = imgview.NewPainter()
 	m.status = "detecting terminal…"
-	if deps.Page >= 0 && deps.Page < len(m.pages) {
+	var notices []string
+	if deps.StateDir != "" {
+		m.sample.SetStateDir(deps.StateDir)
+		st, notice := state.Load(deps.StateDir)
+		if notice != "" {
+			notices = append(notices, notice)
+		}
+		_, fields := m.sample.Saved()
+		if st.Settings != nil {
+			fields = st.Settings
+		}
+		m.sample.Restore(st.Prompt, fields, nil)
+		if st.Page >= 0 && st.Page < len(m.pages) {
+			m.active = st.Page
+		}
+	}
+	if deps.Page > 0 && deps.Page < len(m.pages) {
 		m.active = deps.Page
 	}
 	if deps.Watch != "" {
 		m.active = PageTrain
 	}
 	if deps.Notice != "" {
-		m.status, m.statusErr = deps.Notice, true
+		notices = append([]string{deps.Notice}, notices...)
+	}
+	if len(notices) > 0 {
+		m.notice = strings.Join(notices, "; ")
+		m.status, m.statusErr = m.notice, true
 	}
 	return m
+}
+
+// historyMsg carries the sampled images kept in the state folder.
+type historyMsg struct {
+	imgs    []state.Image
+	notices []string
+}
+
+func (m *Model) loadHistory() tea.Cmd {
+	dir := m.deps.StateDir
+	if dir == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		imgs, notices := state.LoadHistory(dir)
+		return historyMsg{imgs: imgs, notices: notices}
+	}
+}
+
+// SaveState writes the prompt, settings and view on show to the state folder (the images are kept as
+// they are made).
+func (m *Model) SaveState() error {
+	if m.deps.StateDir == "" {
+		return nil
+	}
+	prompt, fields := m.sample.Saved()
+	return state.Save(m.deps.StateDir, state.State{Prompt: prompt, Settings: fields, Page: m.active})
 }
 
 // Active is the index of the page on show.
@@ -126,7 +180,7 @@ func (m *Model) Quitting() bool { return m.quitting }
 // Init starts terminal detection, asks the terminal for its background colour, and starts each page
 // (and the watch of Deps.Watch).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor}
+	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor, m.loadHistory()}
 	for _, p := range m.pages {
 		cmds = append(cmds, p.Init())
 	}
@@ -169,6 +223,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.click(msg.Mouse())
 	case tea.MouseWheelMsg:
 		return m.wheel(msg.Mouse())
+	case historyMsg:
+		m.sample.Restore("", nil, msg.imgs)
+		if len(msg.notices) > 0 {
+			m.status, m.statusErr = strings.Join(msg.notices, "; "), true
+		}
+		return nil
 	case runsview.WatchMsg:
 		m.active = PageTrain
 		return m.train.Watch(msg.Dir)
@@ -277,6 +337,10 @@ func (m *Model) setImageMode(msg termcap.CapsMsg) tea.Cmd {
 	m.status, m.statusErr = fmt.Sprintf("images: %s (%s)", msg.Mode, msg.Reason), false
 	if msg.Err != nil {
 		m.status, m.statusErr = "images: "+msg.Err.Error(), true
+	}
+	if m.notice != "" {
+		m.status, m.statusErr = m.notice, true
+		m.notice = ""
 	}
 	return m.broadcast(common.ImageModeMsg{Mode: msg.Mode})
 }

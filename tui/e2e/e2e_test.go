@@ -63,6 +63,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// sessions numbers the tests' tmux sessions.
+var sessions int
+
 // session is a detached tmux session running a command.
 type session struct {
 	t    *testing.T
@@ -75,7 +78,8 @@ func startSession(t *testing.T, w, h int, command string) *session {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
-	name := "lumina-e2e-" + strings.ReplaceAll(t.Name(), "/", "-")
+	sessions++
+	name := fmt.Sprintf("lumina-e2e-%s-%d-%d", strings.ReplaceAll(t.Name(), "/", "-"), os.Getpid(), sessions)
 	exec.Command("tmux", "kill-session", "-t", name).Run()
 	tmux(t, "new-session", "-d", "-s", name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), command)
 	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", name).Run() })
@@ -100,9 +104,20 @@ func (s *session) waitFor(what string, re *regexp.Regexp, d time.Duration) []str
 	return nil
 }
 
-// keys sends tmux key names (Enter, C-r, …); text sends literal text.
-func (s *session) keys(k ...string) { tmux(s.t, append([]string{"send-keys", "-t", s.name}, k...)...) }
-func (s *session) text(x string)    { tmux(s.t, "send-keys", "-t", s.name, "-l", x) }
+// keys sends tmux key names (Enter, C-r, …) one at a time; text sends literal text. Each send is
+// followed by a pause, as a person's typing has: a burst of text and keys in one read can be taken
+// for a paste.
+func (s *session) keys(k ...string) {
+	for _, name := range k {
+		tmux(s.t, "send-keys", "-t", s.name, name)
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+func (s *session) text(x string) {
+	tmux(s.t, "send-keys", "-t", s.name, "-l", x)
+	time.Sleep(150 * time.Millisecond)
+}
 
 func tmux(t *testing.T, args ...string) string {
 	t.Helper()
@@ -139,7 +154,7 @@ func TestSampleInTmux(t *testing.T) {
 	session := "lumina-e2e-" + strings.ReplaceAll(t.Name(), "/", "-")
 	exec.Command("tmux", "kill-session", "-t", session).Run()
 	tmux(t, "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-		"env LUMINA_IMAGES=halfblock COLORTERM=truecolor "+bin+" "+args+"; sleep 30")
+		"env LUMINA_IMAGES=halfblock COLORTERM=truecolor XDG_STATE_HOME='"+t.TempDir()+"' "+bin+" "+args+"; sleep 30")
 	defer exec.Command("tmux", "kill-session", "-t", session).Run()
 
 	waitFor := func(what string, re *regexp.Regexp, d time.Duration) string {

@@ -357,12 +357,21 @@ func (m *Model) View() string {
 	return common.FitBlock(b.String(), m.Width, m.Height)
 }
 
-// editLine is the cursor's row while a value is typed: the label, the input, and the allowed range (or
-// why the value was refused).
+// EditError is why the typed value was refused ("" when it was not): the row shows the range in the
+// error colour, and the view around the list, which has the room, says why.
+func (m *Model) EditError() string {
+	if !m.editing {
+		return ""
+	}
+	return m.editErr
+}
+
+// editLine is the cursor's row while a value is typed: the label, the input, and the allowed range
+// (in the error colour after a refusal).
 func (m *Model) editLine(marker string, labelW int, f Field) string {
 	note := m.Styles.Dim.Render(f.Range())
 	if m.editErr != "" {
-		note = m.Styles.Error.Render(m.editErr)
+		note = m.Styles.Error.Render(f.Range())
 	}
 	w := max(6, min(12, m.Width-labelW-3-len(f.Range())-2))
 	m.input.SetWidth(w)

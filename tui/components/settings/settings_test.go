@@ -95,8 +95,11 @@ func TestTypedValues(t *testing.T) {
 	if cmd := m.Update(enter); cmd != nil || !m.Editing() || m.Fields[1].Value != 4 {
 		t.Fatalf("7.5 > Max was applied: editing %v value %v", m.Editing(), m.Fields[1].Value)
 	}
-	if out := ansi.Strip(m.View()); !strings.Contains(out, "CFG must be in 0.0–5.0") {
-		t.Errorf("no refusal shown:\n%s", out)
+	if msg := m.EditError(); msg != "CFG must be in 0.0–5.0" {
+		t.Errorf("refusal %q", msg)
+	}
+	if out := m.View(); !strings.Contains(out, m.Styles.Error.Render("0.0–5.0")) {
+		t.Errorf("the range is not in the error colour:\n%q", out)
 	}
 	for range 3 {
 		m.Update(tea.KeyPressMsg{Code: tea.KeyBackspace})
