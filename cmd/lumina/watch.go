@@ -42,8 +42,6 @@ host to stop (as Ctrl-C in its terminal: it saves a checkpoint first).`,
 					return fmt.Errorf("--ckpt: %w", err)
 				}
 				deps.Sampler = s
-			} else {
-				deps.Notice = "watching " + dir + "; no checkpoint loaded for sampling (load one in Runs with l)"
 			}
 			return runTUI(deps)
 		},
