@@ -123,10 +123,12 @@ func Generate(ctx context.Context, p Model, spec Spec) (*Generated, error) {
 		return nil, err
 	}
 	img := world.CHWToImage(res.Images[0], spec.Width, spec.Height)
-	return &Generated{Image: img, Result: res, Spec: spec, Sidecar: sidecar(spec, res)}, nil
+	return &Generated{Image: img, Result: res, Spec: spec, Sidecar: NewSidecar(spec, res)}, nil
 }
 
-func sidecar(spec Spec, res *Result) toyeval.ImageSidecar {
+// NewSidecar is the sidecar of an image sampled for spec: the prompt, seed, every setting and the
+// timings (FromSidecar reads them back).
+func NewSidecar(spec Spec, res *Result) toyeval.ImageSidecar {
 	o := spec.Options
 	perStep := make([]float64, len(res.Steps))
 	for i, s := range res.Steps {
@@ -149,6 +151,44 @@ func sidecar(spec Spec, res *Result) toyeval.ImageSidecar {
 		sc.Facts = facts
 	}
 	return sc
+}
+
+// FromSidecar reads back what NewSidecar wrote: the spec (without OnStep and TeaCache coefficients)
+// and the result's counts and timings (without latents). A sidecar without settings is refused.
+func FromSidecar(sc toyeval.ImageSidecar) (Spec, *Result, error) {
+	st := sc.Settings
+	if st == nil || sc.Seed == nil {
+		return Spec{}, nil, errors.New("sidecar has no sampling settings")
+	}
+	num := func(k string) float64 {
+		v, _ := st[k].(float64) // JSON numbers
+		if i, ok := st[k].(int); ok {
+			v = float64(i)
+		}
+		return v
+	}
+	str := func(k string) string { v, _ := st[k].(string); return v }
+	sys, err := ParseSystem(str("system"))
+	if err != nil {
+		return Spec{}, nil, fmt.Errorf("sidecar: %w", err)
+	}
+	spec := Spec{Prompt: sc.Prompt, System: sys, Width: int(num("width")), Height: int(num("height")), Options: SampleOptions{
+		Steps: int(num("steps")), CFG: num("cfg"), Solver: str("solver"), Shift: num("shift"), Renorm: num("renorm"),
+		Trunc: num("trunc"), TeaCache: num("teacache"), Seed: *sc.Seed,
+	}}
+	res := &Result{NFE: int(num("nfe")), Forwards: int(num("forwards")), MainSkipped: int(num("main_skipped")),
+		Total: time.Duration(num("wall_ms_total") * float64(time.Millisecond))}
+	steps, _ := st["wall_ms_per_step"].([]any)
+	if f, ok := st["wall_ms_per_step"].([]float64); ok {
+		for _, v := range f {
+			steps = append(steps, v)
+		}
+	}
+	for i, v := range steps {
+		ms, _ := v.(float64)
+		res.Steps = append(res.Steps, StepInfo{Step: i, Of: len(steps), Wall: time.Duration(ms * float64(time.Millisecond))})
+	}
+	return spec, res, nil
 }
 
 func detectLang(s string) caption.Lang {

@@ -28,6 +28,10 @@ func Run(deps Deps, opts ...tea.ProgramOption) error {
 	m := app.New(deps)
 	_, err := tea.NewProgram(m, opts...).Run()
 	m.Shutdown(ShutdownTimeout)
+	// Kept however the program ended: a person expects the prompt back after a crash too.
+	if serr := m.SaveState(); serr != nil {
+		fmt.Fprintln(os.Stderr, "lumina: the workbench's state was not saved:", serr)
+	}
 	if err != nil && !errors.Is(err, tea.ErrInterrupted) {
 		return fmt.Errorf("tui: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lumina-workbench/lumina/tui"
+	"github.com/lumina-workbench/lumina/tui/app"
+	"github.com/lumina-workbench/lumina/tui/state"
 )
 
 // rootCmd is shared by the subcommand files; each registers itself in its own init.
@@ -23,16 +25,26 @@ it (LUMINA_IMAGES=sixel|halfblock|none overrides the detection), as half-blocks 
 	SilenceErrors: true,
 	Args:          cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		deps := tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}}
+		deps := tuiDeps()
 		if rootCkpt != "" {
 			s, err := loadSampler(rootCkpt)
 			if err != nil {
-				return fmt.Errorf("%w (pass --ckpt PATH, or train one with `lumina train`)", err)
+				// Started outside the repository, or with a checkpoint that does not load: the rest of the
+				// workbench still works, and a run's checkpoint can be loaded from the Runs view.
+				deps.Page = app.PageRuns
+				deps.Notice = fmt.Sprintf("no checkpoint: %v; load one from a run here (l), or pass --ckpt PATH", err)
+			} else {
+				deps.Sampler = s
 			}
-			deps.Sampler = s
 		}
 		return runTUI(deps)
 	},
+}
+
+// tuiDeps are the backends every TUI command opens with.
+func tuiDeps() tui.Deps {
+	return tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}, Spawner: processSpawner{}, RunsDir: rootRuns,
+		StateDir: state.Dir(os.Getenv)}
 }
 
 var rootCkpt, rootRuns string

@@ -19,6 +19,7 @@ import (
 	imgview "github.com/lumina-workbench/lumina/tui/image"
 	"github.com/lumina-workbench/lumina/tui/runsview"
 	"github.com/lumina-workbench/lumina/tui/sampleview"
+	"github.com/lumina-workbench/lumina/tui/state"
 	"github.com/lumina-workbench/lumina/tui/termcap"
 	"github.com/lumina-workbench/lumina/tui/trainview"
 )
@@ -38,6 +39,19 @@ type Deps struct {
 	Trainer backend.Trainer
 	Runs    backend.RunStore
 	Scenes  backend.SceneSource
+	// Spawner starts training jobs that outlive the TUI; nil leaves that out of the Train view.
+	Spawner backend.Spawner
+	// RunsDir is the folder of run folders (lumina --runs): where the Train view puts new runs.
+	RunsDir string
+	// Watch, when set, is a run folder the Train view follows from the start.
+	Watch string
+	// Page is the view to open on (PageSample when 0); Notice a first status line, such as why the
+	// Sample view has no model.
+	Page   int
+	Notice string
+	// StateDir keeps the prompt, settings, sampled images and last view between runs (package
+	// state); "" keeps nothing.
+	StateDir string
 	// Getenv reads the environment for terminal detection (os.Getenv); nil means an empty one.
 	Getenv func(string) string
 }
@@ -69,6 +83,9 @@ type Model struct {
 
 	status    string
 	statusErr bool
+	// notice is what the start has to say (no checkpoint, state not restored); it outlasts the
+	// terminal detection's report, which the tab bar shows too.
+	notice string
 
 	confirmQuit bool
 	quitting    bool
@@ -85,12 +102,70 @@ func New(deps Deps) *Model {
 	m := &Model{common: c, deps: deps, getenv: getenv}
 	m.sample = sampleview.New(c, deps.Sampler)
 	m.train = trainview.New(c, deps.Trainer)
+	m.train.SetRunsRoot(deps.RunsDir)
+	m.train.SetSpawner(deps.Spawner)
 	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs)}
 	m.help = help.New()
 	m.det = termcap.NewDetector(termcap.EnvFrom(getenv), 0)
 	m.painter = imgview.NewPainter()
 	m.status = "detecting terminal…"
+	var notices []string
+	if deps.StateDir != "" {
+		m.sample.SetStateDir(deps.StateDir)
+		st, notice := state.Load(deps.StateDir)
+		if notice != "" {
+			notices = append(notices, notice)
+		}
+		_, fields := m.sample.Saved()
+		if st.Settings != nil {
+			fields = st.Settings
+		}
+		m.sample.Restore(st.Prompt, fields, nil)
+		if st.Page >= 0 && st.Page < len(m.pages) {
+			m.active = st.Page
+		}
+	}
+	if deps.Page > 0 && deps.Page < len(m.pages) {
+		m.active = deps.Page
+	}
+	if deps.Watch != "" {
+		m.active = PageTrain
+	}
+	if deps.Notice != "" {
+		notices = append([]string{deps.Notice}, notices...)
+	}
+	if len(notices) > 0 {
+		m.notice = strings.Join(notices, "; ")
+		m.status, m.statusErr = m.notice, true
+	}
 	return m
+}
+
+// historyMsg carries the sampled images kept in the state folder.
+type historyMsg struct {
+	imgs    []state.Image
+	notices []string
+}
+
+func (m *Model) loadHistory() tea.Cmd {
+	dir := m.deps.StateDir
+	if dir == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		imgs, notices := state.LoadHistory(dir)
+		return historyMsg{imgs: imgs, notices: notices}
+	}
+}
+
+// SaveState writes the prompt, settings and view on show to the state folder (the images are kept as
+// they are made).
+func (m *Model) SaveState() error {
+	if m.deps.StateDir == "" {
+		return nil
+	}
+	prompt, fields := m.sample.Saved()
+	return state.Save(m.deps.StateDir, state.State{Prompt: prompt, Settings: fields, Page: m.active})
 }
 
 // Active is the index of the page on show.
@@ -102,11 +177,15 @@ func (m *Model) Page(i int) common.Page { return m.pages[i] }
 // Quitting reports that the app waits for jobs to stop before quitting.
 func (m *Model) Quitting() bool { return m.quitting }
 
-// Init starts terminal detection and each page.
+// Init starts terminal detection, asks the terminal for its background colour, and starts each page
+// (and the watch of Deps.Watch).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.det.Init()}
+	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor, m.loadHistory()}
 	for _, p := range m.pages {
 		cmds = append(cmds, p.Init())
+	}
+	if m.deps.Watch != "" {
+		cmds = append(cmds, m.train.Watch(m.deps.Watch))
 	}
 	return tea.Batch(cmds...)
 }
@@ -136,8 +215,23 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return tea.Batch(tea.RequestCapability("RGB"), tea.RequestCapability("Tc"))
 		}
 		return nil
+	case tea.BackgroundColorMsg:
+		return m.setTheme(msg.IsDark())
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	case tea.MouseClickMsg:
+		return m.click(msg.Mouse())
+	case tea.MouseWheelMsg:
+		return m.wheel(msg.Mouse())
+	case historyMsg:
+		m.sample.Restore("", nil, msg.imgs)
+		if len(msg.notices) > 0 {
+			m.status, m.statusErr = strings.Join(msg.notices, "; "), true
+		}
+		return nil
+	case runsview.WatchMsg:
+		m.active = PageTrain
+		return m.train.Watch(msg.Dir)
 	case tea.InterruptMsg:
 		return m.interrupt()
 	case common.StatusMsg:
@@ -163,6 +257,69 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// setTheme repaints the shared palette for the terminal's background; components that copied styles
+// into a bubble apply them again on the ThemeMsg.
+func (m *Model) setTheme(dark bool) tea.Cmd {
+	m.common.Styles.SetDark(dark)
+	return m.broadcast(common.ThemeMsg{Dark: dark})
+}
+
+// click on the tab bar switches views; elsewhere it goes to the page, in the page's frame.
+func (m *Model) click(ms tea.Mouse) tea.Cmd {
+	if m.tooSmall || m.confirmQuit || m.quitting || ms.Button != tea.MouseLeft {
+		return nil
+	}
+	if ms.Y == 0 {
+		if i, ok := m.tabAt(ms.X); ok {
+			m.active = i
+		}
+		return nil
+	}
+	if ms.Y > m.pageHeight() {
+		return nil
+	}
+	_, cmd := m.pages[m.active].Update(common.Click{X: ms.X, Y: ms.Y - 1})
+	return cmd
+}
+
+func (m *Model) wheel(ms tea.Mouse) tea.Cmd {
+	if m.tooSmall || m.confirmQuit || m.quitting || ms.Y < 1 || ms.Y > m.pageHeight() {
+		return nil
+	}
+	d := 0
+	switch ms.Button {
+	case tea.MouseWheelUp:
+		d = -1
+	case tea.MouseWheelDown:
+		d = 1
+	default:
+		return nil
+	}
+	_, cmd := m.pages[m.active].Update(common.Wheel{X: ms.X, Y: ms.Y - 1, Delta: d})
+	return cmd
+}
+
+// tabAt is the tab under column x of the tab bar.
+func (m *Model) tabAt(x int) (int, bool) {
+	at := lipgloss.Width(m.common.Styles.Title.Render("lumina") + " ")
+	for i, p := range m.pages {
+		w := lipgloss.Width(m.common.Styles.TabInactive.Render(m.tabLabel(i, p)))
+		if x >= at && x < at+w {
+			return i, true
+		}
+		at += w
+	}
+	return 0, false
+}
+
+func (m *Model) tabLabel(i int, p common.Page) string {
+	label := fmt.Sprintf("%d %s", i+1, p.Title())
+	if p.Busy() {
+		label += " ●"
+	}
+	return label
+}
+
 func (m *Model) pageHeight() int { return max(0, m.common.Height-chrome) }
 
 func (m *Model) setSize(w, h int) {
@@ -180,6 +337,10 @@ func (m *Model) setImageMode(msg termcap.CapsMsg) tea.Cmd {
 	m.status, m.statusErr = fmt.Sprintf("images: %s (%s)", msg.Mode, msg.Reason), false
 	if msg.Err != nil {
 		m.status, m.statusErr = "images: "+msg.Err.Error(), true
+	}
+	if m.notice != "" {
+		m.status, m.statusErr = m.notice, true
+		m.notice = ""
 	}
 	return m.broadcast(common.ImageModeMsg{Mode: msg.Mode})
 }
@@ -280,6 +441,7 @@ func (m *Model) syncImage() tea.Cmd {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "lumina"
 	return v
 }
@@ -333,10 +495,7 @@ func (m *Model) tabBar() string {
 	st := m.common.Styles
 	var tabs []string
 	for i, p := range m.pages {
-		label := fmt.Sprintf("%d %s", i+1, p.Title())
-		if p.Busy() {
-			label += " ●"
-		}
+		label := m.tabLabel(i, p)
 		if i == m.active {
 			tabs = append(tabs, st.TabActive.Render(label))
 		} else {

@@ -2,6 +2,9 @@ package app
 
 import (
 	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
+	"github.com/lumina-workbench/lumina/tui/state"
 	"github.com/lumina-workbench/lumina/tui/termcap"
 	"github.com/lumina-workbench/lumina/tui/trainview"
 )
@@ -29,13 +33,21 @@ type harness struct {
 // decides at once), sizes it and runs Init.
 func newHarness(t *testing.T, w, h int) *harness {
 	t.Helper()
+	return newHarnessWith(t, w, h, Deps{})
+}
+
+// newHarnessWith is newHarness with some Deps set (the fakes fill the rest).
+func newHarnessWith(t *testing.T, w, h int, deps Deps) *harness {
+	t.Helper()
 	ds, err := dataset.New(7, 50, world.DefaultSamplerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"LUMINA_IMAGES": "halfblock", "TERM": "xterm-256color"}
 	hs := &harness{t: t, s: fake.NewSampler(), tr: fake.NewTrainer()}
-	hs.m = New(Deps{Sampler: hs.s, Trainer: hs.tr, Runs: fake.NewRuns(), Scenes: ds, Getenv: func(k string) string { return env[k] }})
+	deps.Sampler, deps.Trainer, deps.Runs, deps.Scenes = hs.s, hs.tr, fake.NewRuns(), ds
+	deps.Getenv = func(k string) string { return env[k] }
+	hs.m = New(deps)
 	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
 	hs.run(hs.m.Init())
 	return hs
@@ -128,6 +140,59 @@ func TestTypingQDoesNotQuit(t *testing.T) {
 	}
 }
 
+// A value being typed in the settings has the keyboard: q and digits are typed into it.
+func TestTypingInASettingDoesNotQuit(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.send(tea.KeyPressMsg{Code: tea.KeyDown})
+	hs.send(enter)
+	hs.keys("q2")
+	if hs.quit || hs.m.Active() != PageSample {
+		t.Fatalf("q and 2 in a value editor were obeyed: quit %v page %d", hs.quit, hs.m.Active())
+	}
+	hs.send(escape)
+	hs.keys("q")
+	if !hs.quit {
+		t.Error("q after the editor closed should quit")
+	}
+}
+
+// The prompt, settings, sampled images and view come back after a restart; a corrupt state file is
+// ignored with a notice.
+func TestStateRestored(t *testing.T) {
+	dir := t.TempDir()
+	hs := newHarnessWith(t, 80, 24, Deps{StateDir: dir})
+	hs.keys("a red circle")
+	hs.send(ctrlR)
+	hs.send(escape)
+	hs.send(tea.KeyPressMsg{Code: tea.KeyDown})
+	hs.send(enter)
+	hs.keys("12345")
+	hs.send(enter)
+	hs.keys("3")
+	if err := hs.m.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	again := newHarnessWith(t, 80, 24, Deps{StateDir: dir})
+	if again.m.Active() != PageData {
+		t.Errorf("page %d, want Data", again.m.Active())
+	}
+	if sp := again.m.sample.Spec(); sp.Prompt != "a red circle" || sp.Options.Seed != 12345 {
+		t.Errorf("prompt %q seed %d", sp.Prompt, sp.Options.Seed)
+	}
+	again.keys("1")
+	if out := again.screen(); !strings.Contains(out, "History (1)") || !strings.Contains(out, "NFE 29") {
+		t.Errorf("history not restored:\n%s", out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, state.File), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := newHarnessWith(t, 80, 24, Deps{StateDir: dir})
+	if out := broken.screen(); !strings.Contains(out, "state not restored") {
+		t.Errorf("no notice for a corrupt state file:\n%s", out)
+	}
+}
+
 func TestQuitAsksWhileTraining(t *testing.T) {
 	hs := newHarness(t, 80, 24)
 	hs.send(escape)
@@ -189,9 +254,48 @@ func TestLoadCheckpointSwitchesToSample(t *testing.T) {
 	hs := newHarness(t, 80, 24)
 	hs.send(escape)
 	hs.keys("4")
-	hs.send(enter)
+	hs.keys("l")
 	if hs.m.Active() != PageSample || !strings.Contains(hs.screen(), "loaded runs/tiny-001/stage1-000050.safetensors") {
 		t.Errorf("checkpoint load did not switch to Sample:\n%s", hs.screen())
+	}
+}
+
+// Enter on a run in Runs opens the Train view watching it.
+func TestEnterOnRunWatchesIt(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(escape)
+	hs.keys("4")
+	hs.send(enter)
+	if hs.m.Active() != PageTrain || hs.m.train.Watching() != "runs/tiny-001" {
+		t.Errorf("enter on a run: page %d, watching %q", hs.m.Active(), hs.m.train.Watching())
+	}
+}
+
+// A click on a tab switches to it; the mouse does nothing while the quit dialog is up.
+func TestClickOnTab(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	screen := hs.screen()
+	first := strings.Split(screen, "\n")[0]
+	x := strings.Index(first, "3 Data")
+	if x < 0 {
+		t.Fatalf("no Data tab: %q", first)
+	}
+	hs.send(tea.MouseClickMsg{X: len([]rune(first[:x])) + 1, Y: 0, Button: tea.MouseLeft})
+	if hs.m.Active() != PageData {
+		t.Errorf("click on the Data tab: page %d", hs.m.Active())
+	}
+}
+
+// The palette follows the terminal's background.
+func TestBackgroundColour(t *testing.T) {
+	hs := newHarness(t, 80, 24)
+	hs.send(tea.BackgroundColorMsg{Color: color.White})
+	if hs.m.common.Styles.Dark {
+		t.Error("a white background kept the dark palette")
+	}
+	hs.send(tea.BackgroundColorMsg{Color: color.Black})
+	if !hs.m.common.Styles.Dark {
+		t.Error("a black background kept the light palette")
 	}
 }
 

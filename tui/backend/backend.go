@@ -69,3 +69,14 @@ type SceneSource interface {
 }
 
 var _ SceneSource = (*dataset.Dataset)(nil)
+
+// Spawner runs training jobs in processes of their own (`lumina train … --resume` on the job's run
+// folder), which keep training after the TUI quits; the train view follows them through their run
+// folder. Both calls are made from tea.Cmds.
+type Spawner interface {
+	// Spawn starts the job and returns once its process has started (not once it trains).
+	Spawn(ctx context.Context, opt train.Options) error
+	// Interrupt asks the process pid, a run folder's writer on this host, to stop as Ctrl-C does: it
+	// saves a checkpoint first.
+	Interrupt(pid int) error
+}

@@ -64,6 +64,18 @@ type ImageModeMsg struct {
 	Mode termcap.Mode
 }
 
+// ThemeMsg says the palette was repainted for the terminal's background (Styles.SetDark); components
+// that copied styles into a bubble (text areas, inputs) apply them again.
+type ThemeMsg struct{ Dark bool }
+
+// Click is a left click at (X, Y), in cells from the top-left of the component that receives it; the
+// app translates the terminal's mouse events into the page's frame.
+type Click struct{ X, Y int }
+
+// Wheel is a turn of the mouse wheel over (X, Y), in the same frame as Click: Delta is −1 for up
+// (back), +1 for down (on).
+type Wheel struct{ X, Y, Delta int }
+
 // StatusMsg puts a one-line note in the app's status bar; Err marks it as an error.
 type StatusMsg struct {
 	Text string

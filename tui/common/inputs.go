@@ -3,6 +3,7 @@ package common
 import (
 	"charm.land/bubbles/v2/progress"
 	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 )
 
@@ -14,6 +15,12 @@ func NewTextarea(s *Styles) textarea.Model {
 	t := textarea.New()
 	t.ShowLineNumbers = false
 	t.Prompt = "│ "
+	StyleTextarea(&t, s)
+	return t
+}
+
+// StyleTextarea (re)applies the palette to a text area made by NewTextarea, after a theme change.
+func StyleTextarea(t *textarea.Model, s *Styles) {
 	plain := lipgloss.NewStyle()
 	state := textarea.StyleState{
 		Base:        plain,
@@ -30,7 +37,23 @@ func NewTextarea(s *Styles) textarea.Model {
 		Blurred: state,
 		Cursor:  textarea.CursorStyle{Blink: false},
 	})
+}
+
+// NewTextInput is a one-line input in the palette, with the text areas' steady cursor: settings
+// values, filters, "go to" fields.
+func NewTextInput(s *Styles, prompt string) textinput.Model {
+	t := textinput.New()
+	t.Prompt = prompt
+	StyleTextInput(&t, s)
 	return t
+}
+
+// StyleTextInput (re)applies the palette to an input made by NewTextInput.
+func StyleTextInput(t *textinput.Model, s *Styles) {
+	state := textinput.StyleState{Text: s.Value, Placeholder: s.Dim, Suggestion: s.Dim, Prompt: s.Focused}
+	blurred := state
+	blurred.Prompt = s.Dim
+	t.SetStyles(textinput.Styles{Focused: state, Blurred: blurred, Cursor: textinput.CursorStyle{Blink: false}})
 }
 
 // ProgressBar is a w-cell progress bar with its percentage (" 42%", five cells) at the end: the

@@ -1,5 +1,6 @@
-// Package runsview is the Runs view: the run folders with their checkpoints, and loading a checkpoint
-// into the Sample view. Listing and loading happen in tea.Cmds.
+// Package runsview is the Runs view: the run folders with their checkpoints; enter on a run watches it
+// live in the Train view, and a checkpoint loads into the Sample view. Listing and loading happen in
+// tea.Cmds.
 package runsview
 
 import (
@@ -30,6 +31,9 @@ type LoadedMsg struct {
 	Sampler    backend.Sampler
 }
 
+// WatchMsg asks the app to follow the run folder Dir in the Train view.
+type WatchMsg struct{ Dir string }
+
 // loadFailedMsg says a checkpoint did not load.
 type loadFailedMsg struct {
 	Checkpoint string
@@ -38,16 +42,18 @@ type loadFailedMsg struct {
 
 // KeyMap is the view's keys.
 type KeyMap struct {
-	Up, Down, Switch, Load, Refresh key.Binding
+	Up, Down, Switch, Open, Load, Refresh key.Binding
 }
 
-// DefaultKeyMap: ↑/↓ move, tab switches runs/checkpoints, enter loads, r refreshes.
+// DefaultKeyMap: ↑/↓ move, tab switches runs/checkpoints, enter watches a run (or loads a checkpoint),
+// l loads the checkpoint under the cursor, r refreshes.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/↓", "move")),
 		Down:    key.NewBinding(key.WithKeys("down", "j")),
 		Switch:  key.NewBinding(key.WithKeys("tab", "shift+tab", "left", "right"), key.WithHelp("tab", "runs/checkpoints")),
-		Load:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "load into Sample")),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "watch run / load checkpoint")),
+		Load:    key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "load into Sample")),
 		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 	}
 }
@@ -122,8 +128,56 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, common.Status(m.err, true)
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
+	case common.Click:
+		return m, m.click(msg)
+	case common.Wheel:
+		if msg.Delta < 0 {
+			return m, m.handleKey(tea.KeyPressMsg{Code: tea.KeyUp})
+		}
+		return m, m.handleKey(tea.KeyPressMsg{Code: tea.KeyDown})
 	}
 	return m, nil
+}
+
+// click selects the run or checkpoint on the clicked row; a click on the selected run watches it.
+func (m *Model) click(c common.Click) tea.Cmd {
+	leftW, _ := m.columns()
+	row := c.Y - 1 // below the column titles
+	if c.X < leftW {
+		if row < 0 || row >= len(m.runs) {
+			return nil
+		}
+		again := !m.onCkpts && row == m.run
+		m.onCkpts, m.run, m.ckpt = false, row, 0
+		if again {
+			return m.open()
+		}
+		return nil
+	}
+	r, ok := m.selectedRun()
+	row-- // below the table's header
+	if !ok || row < 0 || row >= len(r.Checkpoints) {
+		return nil
+	}
+	m.onCkpts, m.ckpt = true, row
+	return nil
+}
+
+func (m *Model) columns() (leftW, rightW int) {
+	leftW = min(40, max(24, m.common.Width/3))
+	return leftW, max(0, m.common.Width-leftW-common.Gutter)
+}
+
+// open is enter: a run is watched, a checkpoint loaded.
+func (m *Model) open() tea.Cmd {
+	if m.onCkpts {
+		return m.load()
+	}
+	r, ok := m.selectedRun()
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg { return WatchMsg{Dir: r.Dir} }
 }
 
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
@@ -146,6 +200,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		} else {
 			m.run, m.ckpt = min(max(0, len(m.runs)-1), m.run+1), 0
 		}
+	case key.Matches(k, m.keys.Open):
+		return m.open()
 	case key.Matches(k, m.keys.Load):
 		return m.load()
 	}
@@ -198,8 +254,7 @@ func (m *Model) View() string {
 	if m.store == nil {
 		return common.FitBlock(st.Dim.Render("no run store wired into this binary"), w, h)
 	}
-	leftW := min(40, max(24, w/3))
-	rightW := max(0, w-leftW-common.Gutter)
+	leftW, rightW := m.columns()
 	title := func(s string, on bool) string {
 		if on {
 			return st.Focused.Render(s)
@@ -243,7 +298,11 @@ func (m *Model) View() string {
 		right = append(right, st.Error.Render(common.Wrap(m.err, rightW)))
 	default:
 		if c, ok := m.Selected(); ok {
-			right = append(right, st.Dim.Render("enter loads "+filepath.Base(c.Path)+" into the Sample view"))
+			hint := "enter watches the run live in Train; l loads " + filepath.Base(c.Path) + " into Sample"
+			if m.onCkpts {
+				hint = "enter loads " + filepath.Base(c.Path) + " into the Sample view"
+			}
+			right = append(right, st.Dim.Render(common.Wrap(hint, rightW)))
 		}
 	}
 	return common.Split(h,
@@ -254,7 +313,7 @@ func (m *Model) View() string {
 
 // ShortHelp is the help bar's line.
 func (m *Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.Up, m.keys.Switch, m.keys.Load, m.keys.Refresh}
+	return []key.Binding{m.keys.Up, m.keys.Switch, m.keys.Open, m.keys.Load, m.keys.Refresh}
 }
 
 // FullHelp is every key of the view.

@@ -48,8 +48,11 @@ func newView(w, h int) (*Model, *fake.Runs) {
 func TestListAndLoad(t *testing.T) {
 	m, _ := newView(80, 24)
 	run(t, m, m.Init())
-	// Enter on a run loads its latest checkpoint.
-	msg := hit(t, m, enter)
+	// Enter on a run watches it; l loads its latest checkpoint.
+	if msg := hit(t, m, enter); msg != (WatchMsg{Dir: "runs/tiny-001"}) {
+		t.Fatalf("enter on a run: %#v", msg)
+	}
+	msg := hit(t, m, tea.KeyPressMsg{Code: 'l', Text: "l"})
 	lm, ok := msg.(LoadedMsg)
 	if !ok || lm.Checkpoint != "runs/tiny-001/stage1-000050.safetensors" || lm.Sampler == nil {
 		t.Fatalf("got %#v", msg)
@@ -77,17 +80,48 @@ func TestErrors(t *testing.T) {
 	r.Err = nil
 	hit(t, m, tea.KeyPressMsg{Code: 'r', Text: "r"})
 	r.Err = errors.New("bad header")
-	hit(t, m, enter)
+	hit(t, m, tea.KeyPressMsg{Code: 'l', Text: "l"})
 	if !strings.Contains(ansi.Strip(m.View()), "bad header") {
 		t.Errorf("load error not shown:\n%s", ansi.Strip(m.View()))
 	}
 }
 
+// A click selects a run, a second click on it watches it; a click in the table picks a checkpoint; the
+// wheel moves the cursor.
+func TestMouse(t *testing.T) {
+	m, _ := newView(80, 24)
+	run(t, m, m.Init())
+	if _, cmd := m.Update(common.Click{X: 3, Y: 2}); cmd != nil || m.run != 1 {
+		t.Fatalf("click on the second run: run %d", m.run)
+	}
+	_, cmd := m.Update(common.Click{X: 3, Y: 2})
+	if msg := run(t, m, cmd); msg != (WatchMsg{Dir: "runs/small-002"}) {
+		t.Errorf("second click: %#v", msg)
+	}
+	m.Update(common.Wheel{Y: 3, Delta: -1})
+	if m.run != 0 {
+		t.Errorf("wheel up: run %d", m.run)
+	}
+	m.Update(common.Click{X: 40, Y: 3})
+	if c, _ := m.Selected(); !m.onCkpts || c.Path != "runs/tiny-001/stage1-000050.safetensors" {
+		t.Errorf("click on the second checkpoint: %v %s", m.onCkpts, c.Path)
+	}
+}
+
 func TestGolden(t *testing.T) {
-	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-		m, _ := newView(sz[0], sz[1])
-		run(t, m, m.Init())
-		hit(t, m, tab)
-		golden.Assert(t, fmt.Sprintf("runs_%dx%d", sz[0], sz[1]), m.View(), sz[0], sz[1])
+	for _, th := range []struct {
+		name string
+		dark bool
+	}{{"dark", true}, {"light", false}} {
+		for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+			c := common.New()
+			c.Styles.SetDark(th.dark)
+			m := New(c, fake.NewRuns())
+			m.SetSize(sz[0], sz[1])
+			run(t, m, m.Init())
+			golden.Assert(t, fmt.Sprintf("runs_%s_%dx%d", th.name, sz[0], sz[1]), m.View(), sz[0], sz[1])
+			hit(t, m, tab)
+			golden.Assert(t, fmt.Sprintf("checkpoints_%s_%dx%d", th.name, sz[0], sz[1]), m.View(), sz[0], sz[1])
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -21,6 +22,7 @@ import (
 	"github.com/lumina-workbench/lumina/tui/components/imagebox"
 	"github.com/lumina-workbench/lumina/tui/components/settings"
 	imgview "github.com/lumina-workbench/lumina/tui/image"
+	"github.com/lumina-workbench/lumina/tui/state"
 )
 
 // ProgressMsg is one solver step of the running job.
@@ -41,24 +43,29 @@ type progressClosedMsg struct{ Job int }
 
 // KeyMap is the view's own keys.
 type KeyMap struct {
-	Generate key.Binding
-	Focus    key.Binding
-	Blur     key.Binding
-	Cancel   key.Binding
-	Compare  key.Binding
-	Clear    key.Binding
+	Generate   key.Binding
+	Generate2  key.Binding
+	RandomSeed key.Binding
+	Focus      key.Binding
+	Blur       key.Binding
+	Cancel     key.Binding
+	Compare    key.Binding
+	Clear      key.Binding
 }
 
-// DefaultKeyMap: ctrl+r (or enter in the settings) generates; tab moves between prompt and settings;
-// ctrl+u empties the whole prompt, not only the line before the cursor.
+// DefaultKeyMap: ctrl+r (or g in the settings) generates; r draws a random seed; tab moves between
+// prompt and settings; ctrl+u empties the whole prompt, not only the line before the cursor. Enter in
+// the settings types a value.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Generate: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "generate")),
-		Focus:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "prompt/settings")),
-		Blur:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "leave prompt")),
-		Cancel:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
-		Compare:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare")),
-		Clear:    key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear prompt")),
+		Generate:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "generate")),
+		Generate2:  key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "generate")),
+		RandomSeed: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "random seed")),
+		Focus:      key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "prompt/settings")),
+		Blur:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "leave prompt")),
+		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
+		Compare:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare")),
+		Clear:      key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear prompt")),
 	}
 }
 
@@ -95,6 +102,12 @@ type Model struct {
 	promptFocused bool
 	compare       bool
 
+	// stateDir keeps the sampled images (history/); "" keeps them in memory only.
+	stateDir string
+	nextID   int
+	// seeds draws random seeds (r); replaced in tests.
+	seeds func() uint64
+
 	job      int // id of the latest job; 0 before the first
 	running  bool
 	cancel   context.CancelFunc
@@ -105,7 +118,7 @@ type Model struct {
 
 // New makes the view; sampler may be nil (no checkpoint loaded yet).
 func New(c common.Common, sampler backend.Sampler) *Model {
-	m := &Model{common: c, keys: DefaultKeyMap()}
+	m := &Model{common: c, keys: DefaultKeyMap(), nextID: 1, seeds: func() uint64 { return rand.Uint64N(1 << 31) }}
 	m.prompt = common.NewTextarea(c.Styles)
 	m.prompt.CharLimit = 2000
 	m.fields = settings.New(c, nil)
@@ -225,8 +238,8 @@ func (m *Model) focusPrompt(on bool) tea.Cmd {
 // Title is the tab label.
 func (m *Model) Title() string { return "Sample" }
 
-// Capturing is true while the prompt has the keyboard.
-func (m *Model) Capturing() bool { return m.promptFocused }
+// Capturing is true while the prompt, or a setting's value editor, has the keyboard.
+func (m *Model) Capturing() bool { return m.promptFocused || m.fields.Editing() }
 
 // Busy reports a running job.
 func (m *Model) Busy() bool { return m.running }
@@ -314,6 +327,19 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		m.showSelected()
 	case settings.ChangedMsg:
 		return m, nil
+	case savedMsg:
+		if msg.err != nil {
+			return m, common.Status("image not kept: "+msg.err.Error(), true)
+		}
+		return m, nil
+	case common.ThemeMsg:
+		common.StyleTextarea(&m.prompt, m.common.Styles)
+		return m, m.fields.Update(msg)
+	case common.Wheel:
+		if msg.Delta < 0 {
+			return m, m.hist.Update(tea.KeyPressMsg{Code: '[', Text: "["})
+		}
+		return m, m.hist.Update(tea.KeyPressMsg{Code: ']', Text: "]"})
 	}
 	return m, nil
 }
@@ -331,8 +357,14 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case m.promptFocused:
 		return m.editPrompt(k)
-	case k.String() == "enter":
+	case m.fields.Editing():
+		return m.fields.Update(k)
+	case key.Matches(k, m.keys.Generate2):
 		return m.generate()
+	case key.Matches(k, m.keys.RandomSeed):
+		f := &m.fields.Fields[fSeed]
+		f.Value = float64(m.seeds() % uint64(f.Max+1))
+		return nil
 	case key.Matches(k, m.keys.Cancel):
 		return m.StopJob()
 	case key.Matches(k, m.keys.Compare):
@@ -438,9 +470,79 @@ func (m *Model) finish(msg DoneMsg) tea.Cmd {
 		m.err = "sampler returned no image"
 		return nil
 	}
-	m.hist.Add(history.Entry{ID: m.hist.Len() + 1, Gen: msg.Gen})
+	id := m.nextID
+	m.nextID++
+	m.hist.Add(history.Entry{ID: id, Gen: msg.Gen})
 	m.showSelected()
-	return nil
+	return m.keep(id, msg.Gen)
+}
+
+// savedMsg says whether a sampled image was written to the history folder.
+type savedMsg struct {
+	path string
+	err  error
+}
+
+// keep writes a sampled image and its sidecar to the history folder, off the UI goroutine.
+func (m *Model) keep(id int, g *infer.Generated) tea.Cmd {
+	dir := m.stateDir
+	if dir == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		p, err := state.SaveImage(dir, id, g)
+		return savedMsg{path: p, err: err}
+	}
+}
+
+// SetStateDir keeps sampled images in dir's history folder from now on.
+func (m *Model) SetStateDir(dir string) { m.stateDir = dir }
+
+// Restore puts back a saved prompt, settings and history images (oldest first).
+func (m *Model) Restore(prompt string, fields []state.Field, imgs []state.Image) {
+	if prompt != "" {
+		m.prompt.SetValue(prompt)
+	}
+	for _, sf := range fields {
+		for i := range m.fields.Fields {
+			f := &m.fields.Fields[i]
+			if f.Label != sf.Label || f.Disabled != "" {
+				continue
+			}
+			switch f.Kind {
+			case settings.Choice:
+				for j, c := range f.Choices {
+					if c == sf.Choice {
+						f.Index = j
+					}
+				}
+			default:
+				if sf.Value >= f.Min && sf.Value <= f.Max {
+					f.Value = sf.Value
+				}
+				f.On = sf.On || f.Kind != settings.Toggle
+			}
+		}
+	}
+	for _, im := range imgs {
+		m.hist.Add(history.Entry{ID: im.ID, Gen: im.Gen})
+		m.nextID = max(m.nextID, im.ID+1)
+	}
+	if len(imgs) > 0 {
+		m.showSelected()
+	}
+}
+
+// Saved is the prompt and settings as the state file keeps them.
+func (m *Model) Saved() (prompt string, fields []state.Field) {
+	for _, f := range m.fields.Fields {
+		sf := state.Field{Label: f.Label, Value: f.Value, On: f.On}
+		if f.Kind == settings.Choice {
+			sf = state.Field{Label: f.Label, Choice: f.Chosen()}
+		}
+		fields = append(fields, sf)
+	}
+	return m.prompt.Value(), fields
 }
 
 func ctxCanceled(err error) bool {

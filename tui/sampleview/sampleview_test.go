@@ -228,7 +228,7 @@ func TestHistoryAndCompare(t *testing.T) {
 		hit(t, m, "down")
 	}
 	hit(t, m, "space")
-	hit(t, m, "enter")
+	hit(t, m, "g")
 	if m.hist.Len() != 2 {
 		t.Fatalf("history has %d entries, want 2", m.hist.Len())
 	}
@@ -275,13 +275,80 @@ func TestSideBySide(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
-	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-		w, h := sz[0], sz[1]
-		m, _ := newView(w, h)
-		golden.Assert(t, fmt.Sprintf("empty_%dx%d", w, h), m.View(), w, h)
-		typeText(t, m, "a red circle left of a blue square")
-		hit(t, m, "ctrl+r")
-		hit(t, m, "tab")
-		golden.Assert(t, fmt.Sprintf("sample_%dx%d", w, h), m.View(), w, h)
+	for _, th := range []struct {
+		name string
+		dark bool
+	}{{"dark", true}, {"light", false}} {
+		for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+			w, h := sz[0], sz[1]
+			name := func(state string) string { return fmt.Sprintf("%s_%s_%dx%d", state, th.name, w, h) }
+			c := common.New()
+			c.Styles.SetDark(th.dark)
+			m := New(c, fake.NewSampler())
+			m.SetSize(w, h)
+			golden.Assert(t, name("empty"), m.View(), w, h)
+			typeText(t, m, "a red circle left of a blue square")
+			hit(t, m, "ctrl+r")
+			hit(t, m, "tab")
+			golden.Assert(t, name("sample"), m.View(), w, h)
+			hit(t, m, "down")
+			hit(t, m, "enter")
+			typeText(t, m, "99999999999")
+			hit(t, m, "enter")
+			golden.Assert(t, name("edit_refused"), m.View(), w, h)
+		}
+	}
+}
+
+// Every number is typed: enter (or e) opens the value with its allowed range, a value outside it is
+// refused with the range, q and digits are typed rather than quitting or switching views, and the
+// typed values reach the sampler.
+func TestTypedValues(t *testing.T) {
+	m, s := newView(160, 48)
+	typeText(t, m, "a red circle")
+	hit(t, m, "tab") // to the settings, on System
+	hit(t, m, "down")
+	hit(t, m, "enter")
+	if !m.Capturing() {
+		t.Fatal("the seed editor does not capture the keyboard")
+	}
+	if out := ansi.Strip(m.View()); !strings.Contains(out, "0–2147483648") {
+		t.Errorf("the seed editor does not show its range:\n%s", out)
+	}
+	typeText(t, m, "12345")
+	hit(t, m, "enter")
+	for range fCFG - fSeed {
+		hit(t, m, "down")
+	}
+	hit(t, m, "e")
+	typeText(t, m, "75")
+	hit(t, m, "enter")
+	if out := ansi.Strip(m.View()); !strings.Contains(out, "CFG scale must be in 0.0–50.0") || !m.Capturing() {
+		t.Errorf("75 was not refused with the range:\n%s", out)
+	}
+	hit(t, m, "backspace")
+	hit(t, m, "backspace")
+	typeText(t, m, "7.5")
+	hit(t, m, "enter")
+	if m.Capturing() {
+		t.Fatal("the editor stayed open after a good value")
+	}
+	hit(t, m, "g")
+	if len(s.Calls) != 1 {
+		t.Fatalf("%d samples", len(s.Calls))
+	}
+	if o := s.Calls[0].Options; o.Seed != 12345 || o.CFG != 7.5 {
+		t.Errorf("sampled with seed %d cfg %v, want 12345 and 7.5", o.Seed, o.CFG)
+	}
+}
+
+// r draws a new seed in the field's range.
+func TestRandomSeed(t *testing.T) {
+	m, _ := newView(80, 24)
+	m.seeds = func() uint64 { return 1<<31 + 42 }
+	hit(t, m, "tab")
+	hit(t, m, "r")
+	if got := m.Spec().Options.Seed; got != 41 {
+		t.Errorf("seed %d, want 41 (the draw modulo the field's range)", got)
 	}
 }

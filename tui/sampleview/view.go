@@ -46,6 +46,10 @@ func (m *Model) leftView(l layout) string {
 func (m *Model) statusLine(w int) string {
 	st := m.common.Styles
 	switch {
+	case m.fields.EditError() != "":
+		return st.Error.Render(common.Wrap(m.fields.EditError(), w))
+	case m.fields.Editing():
+		return st.Dim.Render("enter applies, esc cancels")
 	case m.running:
 		p := m.progress
 		s := fmt.Sprintf("generating… step %d/%d", p.Step+1, max(p.Of, 1))
@@ -97,14 +101,17 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.promptFocused {
 		return []key.Binding{m.keys.Generate, m.keys.Focus, m.keys.Blur}
 	}
-	return []key.Binding{m.keys.Generate, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.Toggle, m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare}
+	if m.fields.Editing() {
+		return []key.Binding{m.fields.Keys.Apply, m.fields.Keys.Cancel}
+	}
+	return []key.Binding{m.keys.Generate2, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.Edit, m.keys.RandomSeed, m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare}
 }
 
 // FullHelp is every key of the view.
 func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{m.keys.Generate, m.keys.Cancel, m.keys.Focus, m.keys.Blur, m.keys.Clear},
-		{m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.BigInc, m.fields.Keys.Toggle},
+		{m.keys.Generate, m.keys.Generate2, m.keys.Cancel, m.keys.Focus, m.keys.Blur, m.keys.Clear},
+		{m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.BigInc, m.fields.Keys.Toggle, m.fields.Keys.Edit, m.keys.RandomSeed},
 		{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare},
 	}
 }

@@ -1,7 +1,9 @@
 // Package trainview is the Train view: pick a preset, a stage and a run folder; start, pause, resume
-// and stop a job; watch loss curves (asciigraph), throughput, ETA, learning rate, gradient norm and a
-// progress bar per stage; see the latest sample grid inline and the ToyEval report at each stage end.
-// The trainer runs behind backend.Trainer; its train.Events arrive one per tea.Cmd.
+// and stop a job; watch the loss history of every stage (asciigraph), throughput, stage and whole-job
+// ETA, learning rate, gradient norm and a progress bar per stage; see the latest sample grid inline and
+// the ToyEval report at each stage end. A job runs in this process behind backend.Trainer, whose
+// train.Events arrive one per tea.Cmd, or in a process of its own (backend.Spawner) that outlives the
+// TUI; any run folder, whoever writes it, can be watched (watch.go), its files read by train.Follower.
 package trainview
 
 import (
@@ -10,6 +12,7 @@ import (
 	"image"
 	"image/png"
 	"os"
+	"path/filepath"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -25,9 +28,11 @@ import (
 	imgview "github.com/lumina-workbench/lumina/tui/image"
 )
 
-// StartedMsg says the trainer accepted the job; events follow on Events.
+// StartedMsg says the trainer accepted the job; events follow on Events. History is what the run
+// folder's metrics held before the job started (a job continues the run its folder holds).
 type StartedMsg struct {
-	Events <-chan train.Event
+	Events  <-chan train.Event
+	History []train.MetricsRecord
 }
 
 // StartFailedMsg says the trainer refused the job.
@@ -65,17 +70,21 @@ func (s State) String() string { return stateNames[s] }
 
 // KeyMap is the view's keys.
 type KeyMap struct {
-	Start, Pause, Stop, Focus, Blur key.Binding
+	Start, Background, Watch, Detach, Pause, Stop, Focus, Blur key.Binding
 }
 
-// DefaultKeyMap: s start, p pause/resume, x stop, tab to the run folder.
+// DefaultKeyMap: s start, b start in the background, w watch the run folder, d stop watching, p
+// pause/resume, x stop, tab to the run folder.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Start: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
-		Pause: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
-		Stop:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop")),
-		Focus: key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "run folder")),
-		Blur:  key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "done")),
+		Start:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
+		Background: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "start detached")),
+		Watch:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watch folder")),
+		Detach:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "stop watching")),
+		Pause:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+		Stop:       key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop")),
+		Focus:      key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "run folder")),
+		Blur:       key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "done")),
 	}
 }
 
@@ -95,10 +104,12 @@ type stageProgress struct {
 
 // Model is the train view.
 type Model struct {
-	common  common.Common
-	keys    KeyMap
-	trainer backend.Trainer
-	presets []*train.Preset
+	common   common.Common
+	keys     KeyMap
+	trainer  backend.Trainer
+	spawner  backend.Spawner
+	presets  []*train.Preset
+	runsRoot string
 
 	fields    *settings.Model
 	runDir    textarea.Model
@@ -113,6 +124,11 @@ type Model struct {
 	current int // index into stages of the running stage, -1 before the first
 	last    train.StepEvent
 	notes   []note
+	hist    []histPoint
+	// resumedAt is the step the latest (re)start of the job continued from (0: from the beginning).
+	resumedAt, resumedStage int
+
+	watch *watchState
 }
 
 type note struct {
@@ -120,9 +136,10 @@ type note struct {
 	level int // 0 info, 1 warning, 2 error
 }
 
-// New makes the view; trainer may be nil (training unavailable in this build).
+// New makes the view; trainer may be nil (training unavailable in this build). New run folders go
+// under runs/ until SetRunsRoot says otherwise.
 func New(c common.Common, trainer backend.Trainer) *Model {
-	m := &Model{common: c, keys: DefaultKeyMap(), trainer: trainer, current: -1}
+	m := &Model{common: c, keys: DefaultKeyMap(), trainer: trainer, current: -1, runsRoot: "runs"}
 	if trainer != nil {
 		m.presets = trainer.Presets()
 	}
@@ -161,11 +178,23 @@ func (m *Model) presetChanged() {
 		for i, s := range p.Stages {
 			choices = append(choices, fmt.Sprintf("%d %s", i, s.Name))
 		}
-		m.runDir.SetValue("runs/" + p.Name)
+		m.runDir.SetValue(filepath.ToSlash(filepath.Join(m.runsRoot, p.Name)))
 	}
 	f := &m.fields.Fields[fStage]
 	f.Choices, f.Index = choices, 0
 }
+
+// SetRunsRoot is the folder new run folders go in (lumina --runs).
+func (m *Model) SetRunsRoot(dir string) {
+	if dir == "" {
+		dir = "runs"
+	}
+	m.runsRoot = dir
+	m.presetChanged()
+}
+
+// SetSpawner wires the starting of jobs in processes of their own; nil leaves b unavailable.
+func (m *Model) SetSpawner(s backend.Spawner) { m.spawner = s }
 
 // Options is the job the pickers describe (Preset nil when there is none to pick).
 func (m *Model) Options() train.Options {
@@ -189,7 +218,8 @@ func (m *Model) Title() string { return "Train" }
 // Capturing is true while the run folder is being edited.
 func (m *Model) Capturing() bool { return m.dirFocus }
 
-// Busy reports a job that has not ended.
+// Busy reports a job of this process that has not ended; a watched run is not one (it goes on, or
+// not, whether the TUI quits).
 func (m *Model) Busy() bool {
 	return m.state == Starting || m.state == Running || m.state == Paused || m.state == Stopping
 }
@@ -259,6 +289,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		}
 	case StartedMsg:
 		m.events = msg.Events
+		m.loadHistory(msg.History)
 		if m.state == Starting {
 			m.state = Running
 		}
@@ -269,7 +300,17 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, common.Status("training did not start: "+msg.Err.Error(), true)
 	case EventMsg:
 		cmd := m.handleEvent(msg.Event)
+		m.syncPlot()
 		return m, tea.Batch(cmd, m.listen())
+	case polledMsg:
+		return m, m.polled(msg)
+	case pollMsg:
+		return m, m.poll(msg.gen)
+	case spawnedMsg:
+		return m, m.spawned(msg)
+	case common.ThemeMsg:
+		common.StyleTextarea(&m.runDir, m.common.Styles)
+		return m, m.fields.Update(msg)
 	case gridMsg:
 		if msg.err != nil {
 			m.addNote(1, msg.err.Error())
@@ -299,20 +340,38 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.editRunDir(k)
 	}
+	if m.fields.Editing() {
+		return m.fields.Update(k)
+	}
 	switch {
 	case key.Matches(k, m.keys.Focus):
-		if !m.Busy() {
+		if !m.Busy() && m.watch == nil {
 			m.setDirFocus(true)
 		}
 		return nil
 	case key.Matches(k, m.keys.Start):
+		if m.watch != nil {
+			return nil
+		}
 		return m.start()
+	case key.Matches(k, m.keys.Background):
+		return m.startDetached()
+	case key.Matches(k, m.keys.Watch):
+		if m.Busy() {
+			return nil
+		}
+		return m.Watch(m.runDir.Value())
+	case key.Matches(k, m.keys.Detach):
+		return m.Unwatch()
 	case key.Matches(k, m.keys.Pause):
 		return m.togglePause()
 	case key.Matches(k, m.keys.Stop):
+		if m.watch != nil {
+			return m.stopWatched()
+		}
 		return m.StopJob()
 	}
-	if m.Busy() {
+	if m.Busy() || m.watch != nil {
 		// The pickers are frozen while a job runs; the plot keys still work.
 		return m.plot.Update(k)
 	}
@@ -357,22 +416,35 @@ func (m *Model) start() tea.Cmd {
 		return nil
 	}
 	m.state = Starting
-	m.stages, m.current, m.last = nil, -1, train.StepEvent{}
-	for i, s := range opt.Preset.Stages {
-		if (opt.Stage == train.AllStages && !s.Skip) || opt.Stage == i {
-			m.stages = append(m.stages, &stageProgress{index: i, info: s})
-		}
-	}
-	m.plot.Reset()
+	m.resetJob(opt.Preset, opt.Stage)
 	m.addNote(0, fmt.Sprintf("starting %s stage %s in %s", opt.Preset.Name, m.fields.Fields[fStage].Chosen(), opt.RunDir))
 	t := m.trainer
 	return func() tea.Msg {
+		// A folder that already holds a run continues it: its history so far is in its metrics, read
+		// before the trainer cuts them back to its checkpoint.
+		hist, _ := train.ReadMetrics(filepath.Join(opt.RunDir, train.MetricsFile))
 		ch, err := t.Start(context.Background(), opt)
 		if err != nil {
 			return StartFailedMsg{Err: err}
 		}
-		return StartedMsg{Events: ch}
+		return StartedMsg{Events: ch, History: hist}
 	}
+}
+
+// resetJob forgets the last job and lays out the stages of p that stage (or all) selects.
+func (m *Model) resetJob(p *train.Preset, stage int) {
+	m.stages, m.current, m.last, m.hist = nil, -1, train.StepEvent{}, nil
+	m.resumedAt, m.resumedStage = 0, 0
+	if p != nil {
+		for i, s := range p.Stages {
+			if (stage == train.AllStages && !s.Skip) || stage == i {
+				m.stages = append(m.stages, &stageProgress{index: i, info: s})
+			}
+		}
+	}
+	m.grid.SetImage(nil)
+	m.gridLabel = ""
+	m.syncPlot()
 }
 
 func (m *Model) togglePause() tea.Cmd {
@@ -421,9 +493,11 @@ func (m *Model) handleEvent(ev train.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case train.StageStarted:
 		s := m.stage(ev.Stage)
-		s.info.Name, s.info.Kind, s.info.Steps = ev.Name, ev.Kind, ev.Steps
-		s.step = ev.FromStep
-		m.plot.Reset()
+		s.info.Name, s.info.Kind = ev.Name, ev.Kind
+		if ev.Steps > 0 {
+			s.info.Steps = ev.Steps
+		}
+		s.step, s.done = ev.FromStep, false
 		text := fmt.Sprintf("stage %d (%s", ev.Stage, ev.Name)
 		if s.info.Resolution > 0 {
 			text += fmt.Sprintf(", %dpx", s.info.Resolution)
@@ -431,6 +505,8 @@ func (m *Model) handleEvent(ev train.Event) tea.Cmd {
 		text += ") started"
 		if ev.FromStep > 0 {
 			text += fmt.Sprintf(", resumed at step %d", ev.FromStep)
+			m.resumedAt, m.resumedStage = ev.FromStep, ev.Stage
+			m.cutHistory(ev.Stage, ev.FromStep)
 		}
 		m.addNote(0, text)
 	case train.StepEvent:
@@ -440,20 +516,25 @@ func (m *Model) handleEvent(ev train.Event) tea.Cmd {
 			s.info.Steps = ev.Steps
 		}
 		m.last = ev
-		m.plot.Push(ev.Loss, ev.AuxLoss)
+		m.addPoint(ev.Stage, ev.Step, ev.Loss, ev.AuxLoss)
 	case train.SampleEvent:
 		return readGrid(ev)
 	case train.StageFinished:
 		s := m.stage(ev.Stage)
-		s.done, s.eval = true, ev.Eval
+		wasDone := s.done
+		s.done = true
+		if ev.Eval != nil {
+			s.eval = ev.Eval
+		}
 		if s.info.Steps > 0 {
 			s.step = s.info.Steps
 		}
-		text := fmt.Sprintf("stage %d finished", ev.Stage)
-		if ev.Eval != nil {
-			text += fmt.Sprintf(", ToyEval overall %.3f", ev.Eval.Overall)
+		switch {
+		case ev.Eval != nil:
+			m.addNote(0, fmt.Sprintf("stage %d ToyEval overall %.3f", ev.Stage, ev.Eval.Overall))
+		case !wasDone:
+			m.addNote(0, fmt.Sprintf("stage %d finished", ev.Stage))
 		}
-		m.addNote(0, text)
 	case train.CheckpointSaved:
 		m.addNote(0, "checkpoint "+ev.Path)
 	case train.WarningEvent:
@@ -471,13 +552,19 @@ func (m *Model) handleEvent(ev train.Event) tea.Cmd {
 		if ev.Final != "" {
 			m.addNote(0, "finished: "+ev.Final)
 		}
+	case train.FollowStarted, train.HistoryReset, train.WriterChanged:
+		return m.followEvent(ev)
 	}
 	return nil
 }
 
 // readGrid reads a sample grid the runner wrote, off the UI goroutine.
 func readGrid(ev train.SampleEvent) tea.Cmd {
-	return func() tea.Msg {
+	return func() tea.Msg { return decodeGrid(ev) }
+}
+
+func decodeGrid(ev train.SampleEvent) gridMsg {
+	{
 		f, err := os.Open(ev.Path)
 		if err != nil {
 			return gridMsg{err: fmt.Errorf("sample grid: %w", err)}
@@ -492,6 +579,14 @@ func readGrid(ev train.SampleEvent) tea.Cmd {
 }
 
 func (m *Model) addNote(level int, text string) {
+	if m.watch != nil {
+		// A watched folder's history is read again after a resume: its stages start again, once.
+		for _, n := range m.notes {
+			if n.text == text {
+				return
+			}
+		}
+	}
 	m.notes = append(m.notes, note{text: text, level: level})
 	if len(m.notes) > 50 {
 		m.notes = m.notes[len(m.notes)-50:]

@@ -201,21 +201,46 @@ func TestNoTrainer(t *testing.T) {
 	}
 }
 
+// themes are the backgrounds every golden is drawn on.
+var themes = []struct {
+	name string
+	dark bool
+}{{"dark", true}, {"light", false}}
+
+func newThemedView(w, h int, dark bool) (*Model, *fake.Trainer) {
+	tr := fake.NewTrainer()
+	c := common.New()
+	c.Styles.SetDark(dark)
+	m := New(c, tr)
+	m.SetSize(w, h)
+	return m, tr
+}
+
 func TestGolden(t *testing.T) {
-	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-		w, h := sz[0], sz[1]
-		m, tr := newView(w, h)
-		golden.Assert(t, fmt.Sprintf("idle_%dx%d", w, h), m.View(), w, h)
-		hit(t, m, "s")
-		feed(t, m, tr, stageStarted(0))
-		for i := 1; i <= 60; i++ {
-			feed(t, m, tr, metrics(0, i, 100))
+	for _, th := range themes {
+		for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+			w, h := sz[0], sz[1]
+			name := func(state string) string { return fmt.Sprintf("%s_%s_%dx%d", state, th.name, w, h) }
+			m, tr := newThemedView(w, h, th.dark)
+			golden.Assert(t, name("idle"), m.View(), w, h)
+			hit(t, m, "s")
+			feed(t, m, tr, stageStarted(0))
+			for i := 1; i <= 60; i++ {
+				feed(t, m, tr, metrics(0, i, 100))
+			}
+			rep := toyeval.Report{Overall: 0.625, Categories: []toyeval.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
+			showGrid(t, m, 0, 60, fake.Image(64, 32))
+			feed(t, m, tr, train.StageFinished{Stage: 0, Eval: &rep})
+			golden.Assert(t, name("running"), m.View(), w, h)
+			hit(t, m, "l")
+			golden.Assert(t, name("logscale"), m.View(), w, h)
+
+			wm, fw := watchedRun(t, w, h, th.dark)
+			golden.Assert(t, name("watch_training"), wm.View(), w, h)
+			fw.stop(t, wm)
+			golden.Assert(t, name("watch_stopped"), wm.View(), w, h)
+			fw.resume(t, wm)
+			golden.Assert(t, name("watch_resumed"), wm.View(), w, h)
 		}
-		rep := toyeval.Report{Overall: 0.625, Categories: []toyeval.CategoryScore{{Name: "single_object", Mean: 0.9, N: 4}, {Name: "colors", Mean: 0.35, N: 4}}}
-		showGrid(t, m, 0, 60, fake.Image(64, 32))
-		feed(t, m, tr, train.StageFinished{Stage: 0, Eval: &rep})
-		golden.Assert(t, fmt.Sprintf("running_%dx%d", w, h), m.View(), w, h)
-		hit(t, m, "l")
-		golden.Assert(t, fmt.Sprintf("logscale_%dx%d", w, h), m.View(), w, h)
 	}
 }

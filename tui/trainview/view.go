@@ -37,6 +37,27 @@ func (m *Model) leftView(l layout) string {
 		m.runDir.View(),
 		"",
 	}
+	if w := m.watch; w != nil {
+		// The pickers' rows show the watched folder and its writer instead.
+		who := st.Dim.Render("nobody writes it now")
+		switch {
+		case w.err != "":
+			who = st.Error.Render(w.err)
+		case w.writer.HolderOK:
+			who = st.Dim.Render(fmt.Sprintf("writer PID %d on %s", w.writer.Holder.PID, w.writer.Holder.Host))
+		}
+		origin := "started elsewhere"
+		if w.spawned {
+			origin = "started here, detached"
+		}
+		lines = []string{
+			st.Title.Render("Run") + "  " + m.stateText(),
+			st.Label.Render("watching ") + st.Value.Render(w.dir),
+			who,
+			st.Dim.Render(origin),
+			"",
+		}
+	}
 	lm := m.last
 	val := func(label, v string) string {
 		return st.Label.Render(fmt.Sprintf("%-10s", label)) + st.Value.Render(v)
@@ -51,11 +72,17 @@ func (m *Model) leftView(l layout) string {
 		if lm.ETA > 0 {
 			eta = common.Duration(lm.ETA)
 		}
+		if job, ok := m.jobETA(); ok {
+			eta += st.Dim.Render(" (job ") + st.Value.Render(common.Duration(job)) + st.Dim.Render(")")
+		}
+	}
+	lines = append(lines, val("step", stepText))
+	if m.resumedAt > 0 {
+		lines = append(lines, val("", st.Warn.Render(fmt.Sprintf("resumed at step %d", m.resumedAt))))
 	}
 	lines = append(lines,
-		val("step", stepText),
 		val("images/s", ips),
-		val("ETA", eta+st.Dim.Render(" (stage)")),
+		val("ETA", eta),
 		val("lr", lr),
 		val("grad norm", gn),
 		"",
@@ -102,6 +129,18 @@ func (m *Model) leftView(l layout) string {
 
 func (m *Model) stateText() string {
 	st := m.common.Styles
+	if m.watch != nil {
+		text, level := m.watchStatus()
+		switch {
+		case text == "training":
+			return st.Good.Render(text)
+		case level == 2:
+			return st.Error.Render(text)
+		case level == 1:
+			return st.Warn.Render(text)
+		}
+		return st.Dim.Render(text)
+	}
 	switch m.state {
 	case Running:
 		return st.Good.Render(m.state.String())
@@ -157,17 +196,21 @@ func truncate(s string, n int) string {
 
 // ShortHelp is the help bar's line.
 func (m *Model) ShortHelp() []key.Binding {
-	if m.dirFocus {
+	switch {
+	case m.dirFocus:
 		return []key.Binding{m.keys.Blur}
+	case m.watch != nil:
+		return []key.Binding{m.keys.Stop, m.keys.Detach, m.plot.Keys.LogScale, m.plot.Keys.MoreSmooth, m.plot.Keys.Zoom}
 	}
-	return []key.Binding{m.keys.Start, m.keys.Pause, m.keys.Stop, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.plot.Keys.LogScale, m.plot.Keys.MoreSmooth}
+	return []key.Binding{m.keys.Start, m.keys.Background, m.keys.Watch, m.keys.Pause, m.keys.Stop, m.keys.Focus, m.fields.Keys.Up, m.plot.Keys.LogScale}
 }
 
 // FullHelp is every key of the view.
 func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{m.keys.Start, m.keys.Pause, m.keys.Stop},
-		{m.keys.Focus, m.keys.Blur, m.fields.Keys.Up, m.fields.Keys.Inc},
-		{m.plot.Keys.LogScale, m.plot.Keys.MoreSmooth},
+		{m.keys.Start, m.keys.Background, m.keys.Pause, m.keys.Stop},
+		{m.keys.Watch, m.keys.Detach, m.keys.Focus, m.keys.Blur},
+		{m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.Edit},
+		{m.plot.Keys.LogScale, m.plot.Keys.MoreSmooth, m.plot.Keys.Zoom},
 	}
 }

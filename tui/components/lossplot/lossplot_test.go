@@ -28,15 +28,17 @@ func TestViewAndKeys(t *testing.T) {
 	if !strings.Contains(ansi.Strip(m.View()), "waiting for steps") {
 		t.Error("empty plot")
 	}
+	var pts []Point
 	for i := 1; i <= 50; i++ {
-		m.Push(10/float64(i), 0)
+		pts = append(pts, Point{X: float64(i), Loss: 10 / float64(i)})
 	}
+	m.SetSeries(pts, nil)
 	out := m.View()
 	lines := strings.Split(out, "\n")
 	if len(lines) != 14 || ansi.StringWidth(lines[3]) != 60 {
 		t.Fatalf("view not 60×14")
 	}
-	if strings.Contains(ansi.Strip(out), "aux loss") {
+	if strings.Contains(ansi.Strip(out), " aux ") {
 		t.Error("aux legend although aux is all zero")
 	}
 	m.Update(tea.KeyPressMsg{Code: 'l', Text: "l"})
@@ -48,8 +50,58 @@ func TestViewAndKeys(t *testing.T) {
 	if !strings.Contains(ansi.Strip(m.View()), "      10 ┼") {
 		t.Errorf("log axis:\n%s", ansi.Strip(m.View()))
 	}
-	m.Push(0.1, 0.05)
-	if !strings.Contains(ansi.Strip(m.View()), "aux loss") {
+	m.SetSeries(append(pts, Point{X: 51, Loss: 0.1, Aux: 0.05}), nil)
+	if !strings.Contains(ansi.Strip(m.View()), " aux ") {
 		t.Error("aux legend missing")
+	}
+}
+
+// Two stages on one step axis: the second stage's start is marked on the plot and the axis, its label
+// is drawn, the step labels run across both stages, and z shows the latest stage alone.
+func TestStagesOnOneAxis(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(80, 14)
+	var pts []Point
+	for i := 1; i <= 100; i++ {
+		pts = append(pts, Point{X: float64(i), Loss: 5 / float64(i)})
+	}
+	for i := 1; i <= 100; i++ {
+		pts = append(pts, Point{X: float64(100 + i), Loss: 1 / float64(i)})
+	}
+	m.SetSeries(pts, []Mark{{X: 0, Label: "s0"}, {X: 100, Label: "s1 low-res"}})
+	out := ansi.Strip(m.View())
+	if !strings.Contains(out, "┊") || !strings.Contains(out, "┴") || !strings.Contains(out, "s1 low-res") {
+		t.Errorf("no stage boundary:\n%s", out)
+	}
+	// The boundary is one column, from the top row to the axis.
+	lines := strings.Split(out, "\n")
+	axis := lines[len(lines)-2]
+	runeAt := func(s string, r rune) int {
+		for i, c := range []rune(s) {
+			if c == r {
+				return i
+			}
+		}
+		return -1
+	}
+	at := runeAt(axis, '┴')
+	if top := runeAt(lines[1], '┊'); top != at || at < 0 {
+		t.Errorf("the mark is in column %d on the top row and %d on the axis:\n%s", top, at, out)
+	}
+	if !strings.Contains(out, "200") || !strings.Contains(out, "200 steps") {
+		t.Errorf("the step axis does not reach step 200:\n%s", out)
+	}
+	m.Update(tea.KeyPressMsg{Code: 'z', Text: "z"})
+	out = ansi.Strip(m.View())
+	if !m.Zoomed() || !strings.Contains(out, "latest stage") || !strings.Contains(out, "100 steps") {
+		t.Errorf("zoom:\n%s", out)
+	}
+}
+
+func TestStepLabel(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 950: "950", 1200: "1.2k", 15000: "15k"} {
+		if got := stepLabel(v); got != want {
+			t.Errorf("stepLabel(%v) = %q, want %q", v, got, want)
+		}
 	}
 }

@@ -15,6 +15,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+// pkgDir is the test's package folder, taken before any test changes the working folder.
+var pkgDir, _ = os.Getwd()
+
 // Assert checks that got is exactly w×h cells and equals the golden file.
 func Assert(t *testing.T, name, got string, w, h int) {
 	t.Helper()
@@ -28,9 +31,9 @@ func Assert(t *testing.T, name, got string, w, h int) {
 			break
 		}
 	}
-	path := filepath.Join("testdata", name+".golden")
+	path := filepath.Join(pkgDir, "testdata", name+".golden")
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
