@@ -53,7 +53,8 @@ func capRun(t *testing.T, p *Preset, dir string, resume bool, stopAt int64) (Sum
 // clock) ends it before its 7 steps says so in a warning, in its StageFinished event and in the run
 // folder, where ReadRun finds it; the stages without a cap train every step however long they take.
 // A run stopped inside the capped stage and resumed (with a clock started afresh) counts the time the
-// stage had spent and ends it at the same step, with the same records and loss curve.
+// stage had spent and ends it at the same step, with the same records and loss curve. A Follower of
+// the folder reports the cut too.
 func TestStageCutByCapIsReported(t *testing.T) {
 	p := testPreset(t)
 	p.Stages[1].Minutes = 0.5
@@ -104,6 +105,27 @@ func TestStageCutByCapIsReported(t *testing.T) {
 	}
 	if got := run.Stages[2].String(); got != "stage 2 (high-res) trained all 6 steps" {
 		t.Errorf("uncut stage reads %q", got)
+	}
+	// A view following the folder sees the cut as the runner's own view does.
+	fevs, err := NewFollower(dir).Poll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fwarned, fcut bool
+	for _, e := range fevs {
+		switch e := e.(type) {
+		case WarningEvent:
+			fwarned = fwarned || (e.Stage == 1 && strings.HasPrefix(e.Message, want))
+		case StageFinished:
+			if e.Stage == 1 {
+				fcut = e.CutByCap && e.Steps == 3 && e.Elapsed == 30*time.Second
+			} else if e.CutByCap {
+				t.Errorf("follower: stage %d cut", e.Stage)
+			}
+		}
+	}
+	if !fwarned || !fcut {
+		t.Errorf("follower: warned %v, stage 1 finished cut at step 3 after 30 s %v", fwarned, fcut)
 	}
 	lowRes := 0
 	for _, c := range readCurve(t, dir) {

@@ -135,6 +135,25 @@ func (f *Follower) Poll() ([]Event, error) {
 	return evs, nil
 }
 
+// finished is stage's end as the folder tells it, steps as given unless StagesFile records the stage
+// (the runner writes the record before the stage's final checkpoint, and before the next stage's
+// steps): then with the record's steps and time, and, when the stage's cap cut it short, the runner's
+// warning first.
+func (f *Follower) finished(stage int, name string, steps int) []Event {
+	ev := StageFinished{Stage: stage, Name: name, Steps: steps}
+	recs, _ := ReadStages(filepath.Join(f.Dir, StagesFile))
+	for _, r := range recs {
+		if r.Stage != stage {
+			continue
+		}
+		ev.Steps, ev.CutByCap, ev.Elapsed = r.Steps, r.Cut, time.Duration(r.ElapsedS*float64(time.Second))
+		if r.Cut {
+			return []Event{r.warning(), ev}
+		}
+	}
+	return []Event{ev}
+}
+
 func (f *Follower) stageInfo(i int) (Stage, bool) {
 	if f.preset == nil || i < 0 || i >= len(f.preset.Stages) {
 		return Stage{}, false
@@ -151,7 +170,7 @@ func (f *Follower) step(r MetricsRecord) []Event {
 	if r.Stage != f.stage {
 		if f.stage >= 0 && !f.done[f.stage] {
 			f.done[f.stage] = true
-			evs = append(evs, StageFinished{Stage: f.stage, Name: f.prev.StageName, Steps: f.prev.Step})
+			evs = append(evs, f.finished(f.stage, f.prev.StageName, f.prev.Step)...)
 		}
 		f.recent = nil
 	}
@@ -216,7 +235,7 @@ func (f *Follower) files() []Event {
 		if c.Final && !f.done[c.Stage] {
 			f.done[c.Stage] = true
 			info, _ := f.stageInfo(c.Stage)
-			evs = append(evs, StageFinished{Stage: c.Stage, Name: info.Name, Steps: info.Steps})
+			evs = append(evs, f.finished(c.Stage, info.Name, c.Step)...)
 		}
 		if f.polled {
 			evs = append(evs, CheckpointSaved{Stage: c.Stage, Step: c.Step, Final: c.Final, Path: c.Path})

@@ -617,6 +617,13 @@ func (s StageRecord) String() string {
 	return fmt.Sprintf("stage %d (%s) trained all %d steps", s.Stage, s.StageName, s.Steps)
 }
 
+// warning is the WarningEvent of a stage the cap cut short.
+func (s StageRecord) warning() WarningEvent {
+	return WarningEvent{Stage: s.Stage, Step: s.Steps, Message: s.String() +
+		": the stage trained fewer steps than its budget, a number that depends on this machine's speed; " +
+		"raise its minutes, or remove them, to train every step"}
+}
+
 // ReadStages reads a StagesFile.
 func ReadStages(path string) ([]StageRecord, error) {
 	b, err := os.ReadFile(path)

@@ -837,9 +837,7 @@ func (r *Runner) runStage(ctx context.Context, state *runState, sum *Summary) (d
 	rec := StageRecord{Stage: stage, StageName: st.Name, Steps: state.step, Budget: st.Steps, Minutes: st.Minutes,
 		ElapsedS: state.elapsed.Seconds(), Cut: state.step < st.Steps}
 	if rec.Cut {
-		r.bus.publish(WarningEvent{Stage: stage, Step: state.step, Message: rec.String() +
-			": the stage trained fewer steps than its budget, a number that depends on this machine's speed; " +
-			"raise its minutes, or remove them, to train every step"})
+		r.bus.publish(rec.warning())
 	}
 	if err := r.rf.RecordStage(rec); err != nil {
 		return false, err
