@@ -210,35 +210,7 @@ func Check(o Options) error {
 		}
 	}
 	// Last, since probing creates and removes a file: a refusal for any other reason touches nothing.
-	if st != nil {
-		if err := atomicfile.CheckWritable(dir); err != nil {
-			return fmt.Errorf("--out: cannot write into folder %s (%w): choose another folder or change its permissions", dir, err)
-		}
-		return nil
-	}
-	return checkCreatable(dir)
-}
-
-// checkCreatable refuses a folder that cannot be made: its nearest existing parent must be a writable
-// folder.
-func checkCreatable(dir string) error {
-	p := filepath.Dir(filepath.Clean(dir))
-	for {
-		st, err := os.Stat(p)
-		if err == nil {
-			if !st.IsDir() {
-				return fmt.Errorf("--out %s: %s is not a folder", dir, p)
-			}
-			if err := atomicfile.CheckWritable(p); err != nil {
-				return fmt.Errorf("--out %s: cannot create it in %s (%w): choose another folder", dir, p, err)
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(p) == p {
-			return fmt.Errorf("--out %s: %w", dir, err)
-		}
-		p = filepath.Dir(p)
-	}
+	return sweep.CheckOut(dir, st != nil)
 }
 
 // Run makes every image of the shard that the folder does not hold yet. After a whole-grid run it

@@ -154,30 +154,10 @@ func Summarize(g *Grid, results []Result) (*Summary, error) {
 	return sum, nil
 }
 
-func fmtScore(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-
-func fmtSigned(v float64) string {
-	if v == 0 {
-		v = 0 // no "-0.000"
-	}
-	s := strconv.FormatFloat(v, 'f', 3, 64)
-	if v >= 0 || s == "-0.000" {
-		s = "+" + strings.TrimPrefix(s, "-")
-	}
-	return s
-}
-
-func fmtInterval(iv Interval) string {
-	return fmt.Sprintf("%s [%s, %s]", fmtScore(iv.Est), fmtScore(iv.Lo), fmtScore(iv.Hi))
-}
-
-func fmtDelta(iv Interval) string {
-	s := fmt.Sprintf("%s [%s, %s]", fmtSigned(iv.Est), fmtSigned(iv.Lo), fmtSigned(iv.Hi))
-	if iv.ExcludesZero() {
-		s += " *"
-	}
-	return s
-}
+var (
+	fmtInterval = sweep.FormatInterval
+	fmtDelta    = sweep.FormatDelta
+)
 
 // Measure is a number per image besides the score, reported with its interval and paired difference.
 type Measure struct {
@@ -341,30 +321,9 @@ func wallColumn(name string) bool {
 func Untimed(name string, content []byte) (string, error) {
 	switch name {
 	case SummaryMD:
-		s := string(content)
-		i := strings.Index(s, speedHeading)
-		if i < 0 {
-			return "", fmt.Errorf("%s has no speed section", name)
-		}
-		return s[:i], nil
+		return sweep.CutAt(name, content, speedHeading)
 	case SummaryCSV:
-		rows, err := csv.NewReader(bytes.NewReader(content)).ReadAll()
-		if err != nil || len(rows) == 0 {
-			return "", fmt.Errorf("%s: not a summary (%v)", name, err)
-		}
-		var b bytes.Buffer
-		w := csv.NewWriter(&b)
-		for _, row := range rows {
-			var keep []string
-			for i, f := range row {
-				if !wallColumn(rows[0][i]) {
-					keep = append(keep, f)
-				}
-			}
-			w.Write(keep)
-		}
-		w.Flush()
-		return b.String(), w.Error()
+		return sweep.DropColumns(name, content, wallColumn)
 	}
 	return "", fmt.Errorf("%s is not a summary file", name)
 }

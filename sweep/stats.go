@@ -7,9 +7,12 @@ package sweep
 // intervals, and two cells are resampled alike (which is what pairs them). DESIGN.md §14.
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/lumina-workbench/lumina/data/toyeval"
 )
@@ -192,4 +195,32 @@ func Quantile(xs []float64, q float64) float64 {
 		return xs[len(xs)-1]
 	}
 	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+}
+
+// FormatInterval writes a score in [0, 1] with its interval: "0.500 [0.400, 0.600]".
+func FormatInterval(iv Interval) string {
+	return fmt.Sprintf("%s [%s, %s]", formatScore(iv.Est), formatScore(iv.Lo), formatScore(iv.Hi))
+}
+
+// FormatDelta writes a difference with its interval, signed, and * when the interval excludes 0:
+// "+0.100 [+0.020, +0.180] *".
+func FormatDelta(iv Interval) string {
+	s := fmt.Sprintf("%s [%s, %s]", formatSigned(iv.Est), formatSigned(iv.Lo), formatSigned(iv.Hi))
+	if iv.ExcludesZero() {
+		s += " *"
+	}
+	return s
+}
+
+func formatScore(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+func formatSigned(v float64) string {
+	if v == 0 {
+		v = 0 // no "-0.000"
+	}
+	s := strconv.FormatFloat(v, 'f', 3, 64)
+	if v >= 0 || s == "-0.000" {
+		s = "+" + strings.TrimPrefix(s, "-")
+	}
+	return s
 }
