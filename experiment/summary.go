@@ -39,9 +39,10 @@ type Spread struct{ Mean, Min, Max float64 }
 func spreadOf(xs []float64) Spread {
 	s := Spread{Min: math.Inf(1), Max: math.Inf(-1)}
 	for _, x := range xs {
-		s.Mean += x / float64(len(xs))
+		s.Mean += x
 		s.Min, s.Max = math.Min(s.Min, x), math.Max(s.Max, x)
 	}
+	s.Mean /= float64(len(xs))
 	return s
 }
 
@@ -331,8 +332,9 @@ func curveOf(p *train.Preset, recs []train.MetricsRecord) ([]CurvePoint, []Stage
 			if len(window) > 0 {
 				m = 0
 				for _, x := range window {
-					m += x / float64(len(window))
+					m += x
 				}
+				m /= float64(len(window))
 			}
 			curve = append(curve, CurvePoint{Step: len(curve) + 1, Loss: Spread{m, m, m}})
 		}
