@@ -143,13 +143,16 @@ and end for a display to follow; each run's metrics.jsonl has its steps.`,
 	rootCmd.AddCommand(cmd)
 }
 
+// experimentSampler samples the runs' evaluations (tests make it cheaper).
+var experimentSampler = sampleBundle
+
 // newExperimentModel builds a run's real networks, sampling with the trainer's sampler.
 func newExperimentModel(p *train.Preset) (train.Model, error) {
 	m, err := lumina.New(p)
 	if err != nil {
 		return nil, err
 	}
-	m.SampleWith = sampleBundle
+	m.SampleWith = experimentSampler
 	var tm train.Model = m
 	if wrapTrainModel != nil {
 		tm = wrapTrainModel(tm)
