@@ -163,13 +163,9 @@ func Check(o Options) error {
 		return errors.New("ablation: a sweep needs a grid, a loader and a folder")
 	}
 	dir := o.Dir
-	st, err := os.Stat(dir)
-	switch {
-	case err == nil && !st.IsDir():
-		return fmt.Errorf("--out %s is not a folder", dir)
-	case err == nil, errors.Is(err, fs.ErrNotExist):
-	default:
-		return fmt.Errorf("--out: %w", err)
+	exists, err := sweep.StatOut(dir)
+	if err != nil {
+		return err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, GridFile)); err == nil {
 		if string(b) != string(o.Grid.Marshal()) {
@@ -210,7 +206,7 @@ func Check(o Options) error {
 		}
 	}
 	// Last, since probing creates and removes a file: a refusal for any other reason touches nothing.
-	return sweep.CheckOut(dir, st != nil)
+	return sweep.CheckOut(dir, exists)
 }
 
 // Run makes every image of the shard that the folder does not hold yet. After a whole-grid run it

@@ -19,15 +19,24 @@ type Cut struct {
 // ReadCuts reads a finished run folder's stages cut short: a stage with a step budget whose metrics
 // end before it. The run folder records no cut itself, so this is read from what it does record.
 func ReadCuts(runDir string) ([]Cut, error) {
-	p, ok, err := train.ReadConfig(runDir)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("run folder %s: no readable %s (%v)", runDir, train.ConfigFile, err)
-	}
-	recs, err := train.ReadMetrics(filepath.Join(runDir, train.MetricsFile))
+	p, recs, err := readFolder(runDir)
 	if err != nil {
 		return nil, err
 	}
 	return cutsOf(p, recs), nil
+}
+
+// readFolder reads a run folder's recipe and metrics.
+func readFolder(dir string) (*train.Preset, []train.MetricsRecord, error) {
+	p, ok, err := train.ReadConfig(dir)
+	if err != nil || !ok {
+		return nil, nil, fmt.Errorf("run folder %s: no readable %s (%v)", dir, train.ConfigFile, err)
+	}
+	recs, err := train.ReadMetrics(filepath.Join(dir, train.MetricsFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, recs, nil
 }
 
 func cutsOf(p *train.Preset, recs []train.MetricsRecord) []Cut {

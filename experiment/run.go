@@ -108,13 +108,9 @@ func Check(o Options) error {
 		return errors.New("experiment: a run needs an experiment, a folder and a model builder")
 	}
 	dir := o.Dir
-	st, err := os.Stat(dir)
-	switch {
-	case err == nil && !st.IsDir():
-		return fmt.Errorf("--out %s is not a folder", dir)
-	case err == nil, errors.Is(err, fs.ErrNotExist):
-	default:
-		return fmt.Errorf("--out: %w", err)
+	exists, err := sweep.StatOut(dir)
+	if err != nil {
+		return err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, SourceFile)); err == nil {
 		if !bytes.Equal(b, o.Exp.Source) {
@@ -162,7 +158,7 @@ func Check(o Options) error {
 		}
 	}
 	// Last, since probing creates and removes a file: a refusal for any other reason touches nothing.
-	return sweep.CheckOut(dir, st != nil)
+	return sweep.CheckOut(dir, exists)
 }
 
 // WriteSource writes the experiment file into its folder (dir must exist) unless it holds it already

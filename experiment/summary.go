@@ -250,11 +250,7 @@ func mergeCurves(runs []runData) []CurvePoint {
 // readRun reads a finished run folder: its DiT loss curve, its ToyEval reports and step times.
 func readRun(dir string, rec Record, prompts int) (runData, error) {
 	d := runData{rec: rec}
-	p, ok, err := train.ReadConfig(dir)
-	if err != nil || !ok {
-		return d, fmt.Errorf("run folder %s: no readable %s (%v)", dir, train.ConfigFile, err)
-	}
-	recs, err := train.ReadMetrics(filepath.Join(dir, train.MetricsFile))
+	p, recs, err := readFolder(dir)
 	if err != nil {
 		return d, err
 	}

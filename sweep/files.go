@@ -13,6 +13,20 @@ import (
 	"github.com/lumina-workbench/lumina/internal/atomicfile"
 )
 
+// StatOut reports whether an --out folder exists, refusing a path that is not a folder.
+func StatOut(dir string) (exists bool, err error) {
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return false, fmt.Errorf("--out %s is not a folder", dir)
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("--out: %w", err)
+}
+
 // CheckOut refuses an --out folder that cannot be written: an existing one must take files, a new one's
 // nearest existing parent must be a writable folder. It probes by writing, so it comes after every other
 // check.

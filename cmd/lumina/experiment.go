@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lumina-workbench/lumina/data/dataset"
 	"github.com/lumina-workbench/lumina/experiment"
 	"github.com/lumina-workbench/lumina/experiment/plots"
 	"github.com/lumina-workbench/lumina/sweep"
@@ -67,18 +66,10 @@ and end for a display to follow; each run's metrics.jsonl has its steps.`,
 			}
 			o := experiment.Options{Exp: e, Dir: out, Resume: resume, NewModel: newExperimentModel,
 				CheckModel: experimentMemory(cmd.ErrOrStderr(), force), Report: plots.Writer(plots.Options{LogSteps: logStep})}
-			switch export {
-			case "":
-				if cmd.Flags().Changed("shards") {
-					return errors.New("--shards goes with --export slurm; to run one shard here, use --shard I/N")
-				}
-			case "slurm":
-				if cmd.Flags().Changed("shard") || resume {
-					return errors.New("--export slurm writes the job array and runs nothing: it takes neither --shard nor --resume")
-				}
+			if slurm, err := exportMode(cmd, export, resume); err != nil {
+				return err
+			} else if slurm {
 				return exportExperiment(cmd.OutOrStdout(), o, shards)
-			default:
-				return fmt.Errorf("--export %q: the only export is slurm", export)
 			}
 			if shard != "" {
 				if o.Shard, err = sweep.ParseShard(shard); err != nil {
@@ -229,33 +220,15 @@ func exportExperiment(w io.Writer, o experiment.Options, shards int) error {
 	if shards < 1 || shards > e.MaxShards() {
 		return fmt.Errorf("--shards %d: want 1..%d (a shard is at least one of the experiment's %d runs)", shards, e.MaxShards(), len(e.Runs()))
 	}
-	abs, err := filepath.Abs(o.Dir)
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	o.Dir, o.Shard, o.Resume = abs, sweep.Shard{Index: 0, Count: shards}, true
-	if err := experiment.Check(o); err != nil {
-		return err
-	}
-	exe, err := luminaExecutable()
-	if err != nil {
-		return fmt.Errorf("--export slurm: the path of this lumina binary: %w", err)
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("--export slurm: %w", err)
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := experiment.WriteSource(abs, e); err != nil {
-		return err
-	}
-	script := filepath.Join(abs, experiment.SlurmFile)
-	if err := dataset.WriteFileAtomic(script, []byte(experiment.SlurmScript(e, experiment.Slurm{Dir: abs, Exe: exe, Workdir: wd, Shards: shards}))); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "wrote %s: %d array tasks for %d runs. Submit it with\n  sbatch %s\nand when every task has finished:\n  %s experiment collect %s\n",
-		script, shards, len(e.Runs()), script, exe, abs)
-	return nil
+	return writeJobArray(w, jobArray{
+		dir: o.Dir, tasks: shards, units: fmt.Sprintf("%d runs", len(e.Runs())), command: "experiment", file: experiment.SlurmFile,
+		check: func(abs string) error {
+			o.Dir, o.Shard, o.Resume = abs, sweep.Shard{Index: 0, Count: shards}, true
+			return experiment.Check(o)
+		},
+		prepare: func(abs string) error { return experiment.WriteSource(abs, e) },
+		script: func(abs, exe, wd string) string {
+			return experiment.SlurmScript(e, experiment.Slurm{Dir: abs, Exe: exe, Workdir: wd, Shards: shards})
+		},
+	})
 }
