@@ -260,22 +260,27 @@ func stopNotice(name string, a train.Activity) string {
 }
 
 // sampleBundle is the trainer's sampler: the workbench's default settings, one image per prompt.
-func sampleBundle(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
-	p, err := pipeline.New(b)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-	out := make([]image.Image, len(prompts))
-	for i, text := range prompts {
-		o := infer.DefaultSampleOptions()
-		o.Seed = seed + uint64(i)
-		// Prompts arrive with their system prompt already: System none adds nothing.
-		g, err := infer.Generate(ctx, p, infer.Spec{Prompt: text, System: infer.System{None: true}, Width: w, Height: h, Options: o})
+var sampleBundle = samplerWith(infer.DefaultSampleOptions())
+
+// samplerWith is a trainer's sampler with the sampling settings o (the seed set per prompt).
+func samplerWith(o infer.SampleOptions) func(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
+	return func(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
+		p, err := pipeline.New(b)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = g.Image
+		defer p.Close()
+		out := make([]image.Image, len(prompts))
+		for i, text := range prompts {
+			o := o
+			o.Seed = seed + uint64(i)
+			// Prompts arrive with their system prompt already: System none adds nothing.
+			g, err := infer.Generate(ctx, p, infer.Spec{Prompt: text, System: infer.System{None: true}, Width: w, Height: h, Options: o})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = g.Image
+		}
+		return out, nil
 	}
-	return out, nil
 }
