@@ -61,6 +61,7 @@ cuda-stubs:
 
 cuda: cuda-stubs
 	$(CUDA_ENV) $(GO) build -tags cuda -o bin/lumina-cuda ./cmd/lumina
+	$(CUDA_ENV) $(GO) build -tags cuda -o bin/gpucheck ./tools/gpucheck
 
 cuda-vet: cuda-stubs
 	$(CUDA_ENV) $(GO) vet -tags cuda ./...
