@@ -47,7 +47,7 @@ bench: build
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# The cuda build (docs/DESIGN.md §15). By default it compiles against the project's own declarations
+# The cuda build (docs/DESIGN.md §16). By default it compiles against the project's own declarations
 # (tools/cuda/include) and links against stub libraries built here, so it needs neither the CUDA toolkit
 # nor cuDNN; the binary loads the GPU machine's libcuda.so.1, libcublas.so.13 and libcudnn.so.9 at run
 # time (CUBLAS_SONAME / CUDNN_SONAME pick other majors). On a machine with the toolkit, point

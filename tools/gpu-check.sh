@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The device verification, on a machine with an NVIDIA GPU (docs/DESIGN.md §15): runs bin/gpucheck
+# The device verification, on a machine with an NVIDIA GPU (docs/DESIGN.md §16): runs bin/gpucheck
 # (built by `make cuda`), which compares every CUDA kernel with the CPU op it replaces and prints one
 # table ending in "N passed, N failed". The binary needs the GPU machine's libcuda.so.1, libcublas.so.13
 # and a libcudnn.so.9 (any: only its handle is created); CUBLAS_DIR / CUDNN_DIR add folders to search.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates tools/cuda/include/{cuda.h,cublas_v2.h,cudnn.h}, the declarations that let the cuda build
-# compile without the CUDA toolkit (docs/DESIGN.md §15). Needs the toolkit's headers (Debian:
+# compile without the CUDA toolkit (docs/DESIGN.md §16). Needs the toolkit's headers (Debian:
 # nvidia-cuda-dev, in non-free) in CUDA_INCLUDE; cuDNN's are inferred from gorgonia.org/cu/dnn itself.
 # Run it when gorgonia.org/cu changes version; commit the result.
 set -euo pipefail
