@@ -30,6 +30,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/data/caption"
 	"github.com/lumina-workbench/lumina/data/toyeval"
+	"github.com/lumina-workbench/lumina/internal/device"
 )
 
 // StageInfo is what the model is told when a stage begins.
@@ -113,6 +114,9 @@ type Options struct {
 	// Clock times the steps against the stages' wall-clock caps (Stage.Minutes); nil is time.Now.
 	// Tests pass a clock they advance themselves.
 	Clock func() time.Time
+	// Device is where the model trains; the zero value is the CPU. It is not part of the recipe:
+	// config.yaml does not record it, and a run may resume on another device.
+	Device device.Device
 }
 
 // AllStages is Options.Stage for a run through every stage not marked skip.
@@ -198,6 +202,9 @@ func CheckOptions(opt Options) error {
 
 // planRun works out the run; locked is true when the caller holds the folder's lock.
 func planRun(opt Options, locked bool) (*runPlan, error) {
+	if err := opt.Device.Validate(); err != nil {
+		return nil, fmt.Errorf("--device: %w", err)
+	}
 	dir := opt.RunDir
 	if dir == "" {
 		return nil, errors.New("run folder: empty path")
