@@ -60,7 +60,9 @@ func (l loader) Check(path string, _ []ablation.Setting) error {
 	return nil
 }
 
-func (l loader) Load(string) (ablation.Checkpoint, error) { return &flow{gate: l.gate, ctx: l.ctx}, nil }
+func (l loader) Load(string) (ablation.Checkpoint, error) {
+	return &flow{gate: l.gate, ctx: l.ctx}, nil
+}
 
 // flow pulls every value toward a pattern hashed from the caption: deterministic, instant, different
 // per prompt and seed. Its main stack adds target − 2x, so its velocity is target − x and TeaCache has
