@@ -656,6 +656,9 @@ func (m *Model) reopen(dir string, ok bool) tea.Cmd {
 	return m.read(dir)
 }
 
+// Open shows the sweep folder dir, read-only (`lumina ablate view`).
+func (m *Model) Open(dir string) tea.Cmd { return m.open(dir) }
+
 // open shows a sweep folder read-only.
 func (m *Model) open(dir string) tea.Cmd {
 	if m.running && dir == m.runDir {

@@ -244,7 +244,7 @@ func (m *Model) fillTable() {
 		w     int
 		wide  bool
 	}
-	cols := []col{{"", 1, false}, {"cell", 0, false}, {"n", 4, false}, {"NFE", 4, false}, {"fwd", 4, true}, {"skips", 5, true},
+	cols := []col{{"", 3, false}, {"cell", 0, false}, {"n", 5, false}, {"NFE", 4, false}, {"fwd", 4, true}, {"skips", 5, true},
 		{"ms/img", 6, false}, {"speed", 6, false}, {"score [95% CI]", 17, false}, {"Δ vs ref", 8, false}, {"PSNR", 6, true}}
 	if l.wide {
 		cols[9].w = 22
@@ -281,9 +281,10 @@ func (m *Model) fillTable() {
 	m.table.SetCursor(max(0, min(cur, len(rows)-1)))
 }
 
-// Mark is the letter of cell i in the table and the text chart.
+// Mark is cell i's point in the text chart: its number, as pareto.png and the table number cells, in
+// base 36 past 9 (a = #10), which keeps every point one character.
 func Mark(i int) rune {
-	const marks = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	const marks = "0123456789abcdefghijklmnopqrstuvwxyz"
 	if i < len(marks) {
 		return rune(marks[i])
 	}
@@ -302,7 +303,7 @@ func (m *Model) rows(wide bool) []table.Row {
 	per := len(g.Prompts) * g.Seeds
 	var rows []table.Row
 	for i, c := range g.Cells() {
-		row := table.Row{string(Mark(i)), c.ID, fmt.Sprintf("%d/%d", n[c.ID], per), fmt.Sprint(c.Setting.Options().NFE())}
+		row := table.Row{fmt.Sprintf("#%d", i), c.ID, fmt.Sprintf("%d/%d", n[c.ID], per), fmt.Sprint(c.Setting.Options().NFE())}
 		if wide {
 			row = append(row, "–", "–")
 		}

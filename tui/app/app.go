@@ -48,6 +48,8 @@ type Deps struct {
 	RunsDir string
 	// Watch, when set, is a run folder the Train view follows from the start.
 	Watch string
+	// Sweep, when set, is a sweep folder the Ablate view shows from the start.
+	Sweep string
 	// Page is the view to open on (PageSample when 0); Notice a first status line, such as why the
 	// Sample view has no model.
 	Page   int
@@ -137,6 +139,9 @@ func New(deps Deps) *Model {
 	if deps.Watch != "" {
 		m.active = PageTrain
 	}
+	if deps.Sweep != "" {
+		m.active = PageAblate
+	}
 	if deps.Notice != "" {
 		notices = append([]string{deps.Notice}, notices...)
 	}
@@ -184,7 +189,7 @@ func (m *Model) Page(i int) common.Page { return m.pages[i] }
 func (m *Model) Quitting() bool { return m.quitting }
 
 // Init starts terminal detection, asks the terminal for its background colour, and starts each page
-// (and the watch of Deps.Watch).
+// (and the watch of Deps.Watch, the sweep of Deps.Sweep).
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor, m.loadHistory()}
 	for _, p := range m.pages {
@@ -192,6 +197,9 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.deps.Watch != "" {
 		cmds = append(cmds, m.train.Watch(m.deps.Watch))
+	}
+	if m.deps.Sweep != "" {
+		cmds = append(cmds, m.ablate.Open(m.deps.Sweep))
 	}
 	return tea.Batch(cmds...)
 }

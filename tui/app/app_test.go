@@ -360,3 +360,15 @@ func TestGolden(t *testing.T) {
 	hs := newHarness(t, 60, 15)
 	golden.Assert(t, "toosmall_60x15", hs.m.render(), 60, 15)
 }
+
+// Deps.Sweep opens on the Ablate view showing that sweep folder.
+func TestOpensOnASweep(t *testing.T) {
+	t.Chdir(t.TempDir())
+	sw := fake.NewSweeper("runs/sweeps")
+	os.MkdirAll("runs/sweeps/s", 0o755)
+	os.WriteFile("runs/sweeps/s/grid.yaml", []byte("method: grid\nparameters:\n  cfg: {values: [4, 8]}\nprompts: [a red circle]\nreference: {cfg: 4}\n"), 0o644)
+	hs := newHarnessWith(t, 80, 24, Deps{Sweeper: sw, Sweep: "runs/sweeps/s"})
+	if hs.m.Active() != PageAblate || !strings.Contains(hs.screen(), "Sweep s  runs/sweeps/s  unfinished, 0 of 2 images") {
+		t.Errorf("page %d:\n%s", hs.m.Active(), hs.screen())
+	}
+}

@@ -1,4 +1,4 @@
-// Package paretochart draws a sweep's speed-up against score as text: each cell a letter at its place,
+// Package paretochart draws a sweep's speed-up against score as text: each cell a mark at its place,
 // the Pareto front (no other cell both faster and better) in the front colour, the reference marked. It
 // is the Ablate view's plot where the terminal shows no images, and while a sweep still runs (its
 // pareto.png is drawn at the end).
