@@ -8,7 +8,7 @@ endif
 GO ?= go
 BIN := bin/lumina
 
-.PHONY: build run test fuzz bench vet fmt
+.PHONY: build run test fuzz bench vet fmt cuda cuda-vet cuda-stubs gpu-check
 
 build:
 	$(GO) build $(TAGS) -o $(BIN) ./cmd/lumina
@@ -46,3 +46,27 @@ bench: build
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# The cuda build (docs/DESIGN.md §16). By default it compiles against the project's own declarations
+# (tools/cuda/include) and links against stub libraries built here, so it needs neither the CUDA toolkit
+# nor cuDNN; the binary loads the GPU machine's libcuda.so.1, libcublas.so.13 and libcudnn.so.9 at run
+# time (CUBLAS_SONAME / CUDNN_SONAME pick other majors). On a machine with the toolkit, point
+# CUDA_DECLS / CUDA_LIBS at it instead.
+CUDA_DECLS ?= $(CURDIR)/tools/cuda/include
+CUDA_LIBS ?= $(CURDIR)/build/cuda-stubs
+CUDA_ENV = CGO_CFLAGS="-I$(CUDA_DECLS)" CGO_LDFLAGS="-L$(CUDA_LIBS)"
+
+cuda-stubs:
+	tools/cuda/stubs.sh $(CURDIR)/build/cuda-stubs
+
+cuda: cuda-stubs
+	$(CUDA_ENV) $(GO) build -tags cuda -o bin/lumina-cuda ./cmd/lumina
+	$(CUDA_ENV) $(GO) build -tags cuda -o bin/gpucheck ./tools/gpucheck
+
+cuda-vet: cuda-stubs
+	$(CUDA_ENV) $(GO) vet -tags cuda ./...
+	$(CUDA_ENV) $(GO) build -tags cuda ./...
+
+# The device verification, on a machine with a GPU (tools/gpu-check.sh; --dry-run lists the checks).
+gpu-check: cuda
+	tools/gpu-check.sh

@@ -161,7 +161,7 @@ func TestParseShard(t *testing.T) {
 		want Shard
 		err  string
 	}{
-		{"0/4", Shard{0, 4}, ""}, {"3/4", Shard{3, 4}, ""}, {"4/4", Shard{}, "0 ≤ I < N"}, {"-1/4", Shard{}, "0 ≤ I < N"},
+		{"0/4", Shard{Index: 0, Count: 4}, ""}, {"3/4", Shard{Index: 3, Count: 4}, ""}, {"4/4", Shard{}, "0 ≤ I < N"}, {"-1/4", Shard{}, "0 ≤ I < N"},
 		{"1/0", Shard{}, "0 ≤ I < N"}, {"1", Shard{}, "want I/N"}, {"1/4x", Shard{}, "want I/N"},
 	} {
 		got, err := ParseShard(c.in)

@@ -21,6 +21,7 @@ import (
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"github.com/lumina-workbench/lumina/internal/folderlock"
+	"github.com/lumina-workbench/lumina/sweep"
 )
 
 // Checkpoint is a loaded checkpoint as a sweep samples it.
@@ -142,7 +143,7 @@ func (g *Grid) jobs(sh Shard) []job {
 	for _, ck := range ckpts {
 		for s := range g.Seeds {
 			for pi, pr := range g.Prompts {
-				if !sh.Whole() && int(g.noiseSeed(pi, s))%sh.Count != sh.Index {
+				if !sh.Owns(int(g.noiseSeed(pi, s))) {
 					continue
 				}
 				for _, c := range byCkpt[ck] {
@@ -162,13 +163,9 @@ func Check(o Options) error {
 		return errors.New("ablation: a sweep needs a grid, a loader and a folder")
 	}
 	dir := o.Dir
-	st, err := os.Stat(dir)
-	switch {
-	case err == nil && !st.IsDir():
-		return fmt.Errorf("--out %s is not a folder", dir)
-	case err == nil, errors.Is(err, fs.ErrNotExist):
-	default:
-		return fmt.Errorf("--out: %w", err)
+	exists, err := sweep.StatOut(dir)
+	if err != nil {
+		return err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, GridFile)); err == nil {
 		if string(b) != string(o.Grid.Marshal()) {
@@ -178,31 +175,15 @@ func Check(o Options) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("sweep folder %s: %w", dir, err)
 	}
-	whole, shards, err := resultsFiles(dir)
-	if err != nil {
-		return fmt.Errorf("sweep folder %s: %w", dir, err)
-	}
-	if o.Shard.Whole() && len(shards) > 0 {
-		return fmt.Errorf("sweep folder %s holds the results of shards (%s): run the remaining shards with --shard, then `lumina ablate collect %s`; or choose another --out",
-			dir, shards[0].ResultsName(), dir)
-	}
-	if !o.Shard.Whole() {
-		if whole {
-			return fmt.Errorf("sweep folder %s holds a whole-grid run's %s: continue it without --shard, or choose another --out", dir, ResultsFile)
-		}
-		for _, s := range shards {
-			if s.Count != o.Shard.Count {
-				return fmt.Errorf("sweep folder %s holds shards of %d (%s), not of %d: use --shard I/%d, or choose another --out",
-					dir, s.Count, s.ResultsName(), o.Shard.Count, s.Count)
-			}
-		}
+	if err := sweep.CheckMode(dir, resultsStem, resultsExt, o.Shard, "lumina ablate collect"); err != nil {
+		return err
 	}
 	if !o.Resume {
 		// The results file is made before the first image, so a sweep killed before its first line is
 		// still one to resume.
-		if _, err := os.Stat(filepath.Join(dir, o.Shard.ResultsName())); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, resultsName(o.Shard))); err == nil {
 			return fmt.Errorf("sweep folder %s already holds results (%s): pass --resume to continue it, or choose another --out",
-				dir, o.Shard.ResultsName())
+				dir, resultsName(o.Shard))
 		}
 	}
 	if err := folderlock.Check(dir, lockSpec(o.Shard)); err != nil {
@@ -225,35 +206,7 @@ func Check(o Options) error {
 		}
 	}
 	// Last, since probing creates and removes a file: a refusal for any other reason touches nothing.
-	if st != nil {
-		if err := atomicfile.CheckWritable(dir); err != nil {
-			return fmt.Errorf("--out: cannot write into folder %s (%w): choose another folder or change its permissions", dir, err)
-		}
-		return nil
-	}
-	return checkCreatable(dir)
-}
-
-// checkCreatable refuses a folder that cannot be made: its nearest existing parent must be a writable
-// folder.
-func checkCreatable(dir string) error {
-	p := filepath.Dir(filepath.Clean(dir))
-	for {
-		st, err := os.Stat(p)
-		if err == nil {
-			if !st.IsDir() {
-				return fmt.Errorf("--out %s: %s is not a folder", dir, p)
-			}
-			if err := atomicfile.CheckWritable(p); err != nil {
-				return fmt.Errorf("--out %s: cannot create it in %s (%w): choose another folder", dir, p, err)
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(p) == p {
-			return fmt.Errorf("--out %s: %w", dir, err)
-		}
-		p = filepath.Dir(p)
-	}
+	return sweep.CheckOut(dir, exists)
 }
 
 // Run makes every image of the shard that the folder does not hold yet. After a whole-grid run it
@@ -288,7 +241,7 @@ func Run(ctx context.Context, o Options) (*Stats, error) {
 	if err := writeOnce(filepath.Join(dir, GridFile), g.Marshal()); err != nil {
 		return nil, err
 	}
-	resultsPath := filepath.Join(dir, o.Shard.ResultsName())
+	resultsPath := filepath.Join(dir, resultsName(o.Shard))
 	have, good, err := readResults(resultsPath)
 	if err != nil {
 		return nil, err
@@ -319,11 +272,11 @@ func Run(ctx context.Context, o Options) (*Stats, error) {
 		}
 	}
 	emit(Started{Dir: dir, Shard: o.Shard, Total: len(all), Done: len(all) - len(pending), Pending: len(pending), DroppedTornLine: torn, TookOver: prev})
-	app, err := openAppender(resultsPath, good)
+	app, err := sweep.OpenAppender(resultsPath, good)
 	if err != nil {
 		return nil, err
 	}
-	defer app.close()
+	defer app.Close()
 	w := &worker{o: o, app: app, refs: map[[2]int]*image.RGBA{}}
 	defer w.closeModel()
 	stats := &Stats{}
@@ -391,7 +344,7 @@ var errCrash = errors.New("simulated crash")
 // worker makes images one at a time, keeping the current checkpoint and the reference images.
 type worker struct {
 	o     Options
-	app   *appender
+	app   *sweep.Appender
 	ckpt  string
 	model Checkpoint
 	refs  map[[2]int]*image.RGBA // reference image by (prompt index, seed)
@@ -513,9 +466,9 @@ func (w *worker) write(m made) error {
 		return errCrash
 	}
 	if crash("half-line") {
-		w.app.cut = func(b []byte) ([]byte, error) { return b[:len(b)/2], errCrash }
+		w.app.Cut = func(b []byte) ([]byte, error) { return b[:len(b)/2], errCrash }
 	}
-	if err := w.app.append(m.r); err != nil {
+	if err := w.app.Append(m.r); err != nil {
 		return err
 	}
 	if crash("line") {

@@ -50,12 +50,12 @@ func runSweep(t *testing.T, o Options) (*Stats, error) {
 // comparable is a results file's lines without the wall times, keyed and sorted.
 func comparable(t *testing.T, dir string, shard Shard) []string {
 	t.Helper()
-	rs, good, err := readResults(filepath.Join(dir, shard.ResultsName()))
+	rs, good, err := readResults(filepath.Join(dir, resultsName(shard)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(filepath.Join(dir, shard.ResultsName())); fi.Size() != good {
-		t.Errorf("%s ends in a torn line", shard.ResultsName())
+	if fi, _ := os.Stat(filepath.Join(dir, resultsName(shard))); fi.Size() != good {
+		t.Errorf("%s ends in a torn line", resultsName(shard))
 	}
 	var out []string
 	seen := map[Key]bool{}
@@ -221,7 +221,7 @@ func TestShardsPartitionTheGrid(t *testing.T) {
 		seen := map[Key]int{}
 		for i := range n {
 			pairs := map[[2]string]bool{}
-			for _, j := range g.jobs(Shard{i, n}) {
+			for _, j := range g.jobs(Shard{Index: i, Count: n}) {
 				if prev, dup := seen[j.key()]; dup {
 					t.Fatalf("%d shards: %v in shards %d and %d", n, j.key(), prev, i)
 				}
@@ -258,7 +258,7 @@ func TestShardsCollectToTheWholeRun(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "shards")
 	for i := range 3 {
-		st, err := runSweep(t, Options{Grid: g, Dir: dir, Shard: Shard{i, 3}, Resume: i == 2})
+		st, err := runSweep(t, Options{Grid: g, Dir: dir, Shard: Shard{Index: i, Count: 3}, Resume: i == 2})
 		if err != nil || st.Summary != nil {
 			t.Fatalf("shard %d: %+v %v (a shard writes no summary)", i, st, err)
 		}
@@ -291,7 +291,7 @@ func TestRefusalsWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	sharded := filepath.Join(t.TempDir(), "sharded")
-	if _, err := runSweep(t, Options{Grid: g, Dir: sharded, Shard: Shard{0, 2}}); err != nil {
+	if _, err := runSweep(t, Options{Grid: g, Dir: sharded, Shard: Shard{Index: 0, Count: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	held := filepath.Join(t.TempDir(), "held")
@@ -311,12 +311,12 @@ func TestRefusalsWriteNothing(t *testing.T) {
 		want string
 	}{
 		{"held", Options{Grid: g, Dir: held}, "is being written by PID"},
-		{"held, shard", Options{Grid: g, Dir: held, Shard: Shard{1, 2}}, "is being written by PID"},
+		{"held, shard", Options{Grid: g, Dir: held, Shard: Shard{Index: 1, Count: 2}}, "is being written by PID"},
 		{"results without resume", Options{Grid: g, Dir: done}, "pass --resume"},
 		{"another grid", Options{Grid: other, Dir: done, Resume: true}, "was started with another grid"},
 		{"whole run on shards", Options{Grid: g, Dir: sharded, Resume: true}, "holds the results of shards"},
-		{"shards on a whole run", Options{Grid: g, Dir: done, Shard: Shard{0, 2}, Resume: true}, "holds a whole-grid run's"},
-		{"another shard count", Options{Grid: g, Dir: sharded, Shard: Shard{0, 3}, Resume: true}, "holds shards of 2"},
+		{"shards on a whole run", Options{Grid: g, Dir: done, Shard: Shard{Index: 0, Count: 2}, Resume: true}, "holds a whole run's"},
+		{"another shard count", Options{Grid: g, Dir: sharded, Shard: Shard{Index: 0, Count: 3}, Resume: true}, "holds shards of 2"},
 		{"loader refuses", Options{Grid: g, Dir: filepath.Join(t.TempDir(), "new"), Loader: &fakeLoader{checkErr: errors.New("has no TeaCache polynomial")}}, "grid.yaml line 3: ckpt "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -342,8 +342,8 @@ func TestSlurmScript(t *testing.T) {
 	for _, want := range []string{
 		"#SBATCH --array=0-4\n",
 		"#SBATCH --output=/shared/it's here/slurm-%A_%a.out\n",
-		"cd '/home/me'\n",
-		`exec '/opt/lumina' ablate --grid '/shared/it'\''s here/grid.yaml' --out '/shared/it'\''s here' --shard "${SLURM_ARRAY_TASK_ID}/5" --resume` + "\n",
+		"cd /home/me\n",
+		`exec /opt/lumina ablate --grid '/shared/it'\''s here/grid.yaml' --out '/shared/it'\''s here' --shard "${SLURM_ARRAY_TASK_ID}/5" --resume` + "\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("script lacks %q:\n%s", want, s)

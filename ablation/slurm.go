@@ -3,7 +3,8 @@ package ablation
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
+
+	"github.com/lumina-workbench/lumina/sweep"
 )
 
 // SlurmFile is the job-array script `lumina ablate --export slurm` writes into the sweep folder.
@@ -21,26 +22,16 @@ type Slurm struct {
 // resuming, so that a task cut short (time limit, preemption) and run again loses nothing. Each task
 // writes its own results and lock file; `lumina ablate collect Dir` merges them once all have finished.
 func SlurmScript(g *Grid, s Slurm) string {
-	grid := filepath.Join(s.Dir, GridFile)
-	var b strings.Builder
-	fmt.Fprintf(&b, "#!/bin/bash\n")
-	fmt.Fprintf(&b, "# Sweep %s: %d cells × %d prompts × %d seeds = %d images, in %d array tasks.\n",
-		g.Name, len(g.cells), len(g.Prompts), g.Seeds, g.Images(), s.Shards)
-	fmt.Fprintf(&b, "# Submit: sbatch %s\n", shellQuote(filepath.Join(s.Dir, SlurmFile)))
-	fmt.Fprintf(&b, "# Then, once every task has finished: %s ablate collect %s\n", shellQuote(s.Exe), shellQuote(s.Dir))
-	fmt.Fprintf(&b, "#SBATCH --job-name=ablate-%s\n", safeName(g.Name))
-	fmt.Fprintf(&b, "#SBATCH --array=0-%d\n", s.Shards-1)
-	fmt.Fprintf(&b, "#SBATCH --output=%s\n", filepath.Join(s.Dir, "slurm-%A_%a.out"))
-	fmt.Fprintf(&b, "set -euo pipefail\n")
-	fmt.Fprintf(&b, "cd %s\n", shellQuote(s.Workdir))
-	fmt.Fprintf(&b, "exec %s ablate --grid %s --out %s --shard \"${SLURM_ARRAY_TASK_ID}/%d\" --resume\n",
-		shellQuote(s.Exe), shellQuote(grid), shellQuote(s.Dir), s.Shards)
-	return b.String()
-}
-
-// shellQuote quotes s for bash: single quotes, each inner one closed, escaped and reopened.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return sweep.JobArray{
+		Name: "ablate-" + safeName(g.Name),
+		About: []string{
+			fmt.Sprintf("Sweep %s: %d cells × %d prompts × %d seeds = %d images, in %d array tasks.", g.Name, len(g.cells), len(g.Prompts), g.Seeds, g.Images(), s.Shards),
+			"Submit: sbatch " + sweep.ShellWord(filepath.Join(s.Dir, SlurmFile)),
+			fmt.Sprintf("Then, once every task has finished: %s ablate collect %s", sweep.ShellWord(s.Exe), sweep.ShellWord(s.Dir)),
+		},
+		Dir: s.Dir, Workdir: s.Workdir, Tasks: s.Shards,
+		Args: []string{s.Exe, "ablate", "--grid", filepath.Join(s.Dir, GridFile), "--out", s.Dir},
+	}.Script()
 }
 
 // MaxShardsFor is the most shards a grid can use: one per (prompt, seed) pair, since a pair's images

@@ -20,8 +20,17 @@ import (
 	"text/tabwriter"
 
 	"github.com/lumina-workbench/lumina/data/dataset"
-	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/internal/folderlock"
+	"github.com/lumina-workbench/lumina/sweep"
+)
+
+// Interval is an estimate with its 95% interval (sweep.Interval).
+type Interval = sweep.Interval
+
+// The bootstrap's settings (sweep.Resamples, sweep.BootstrapSeed).
+const (
+	Resamples     = sweep.Resamples
+	BootstrapSeed = sweep.BootstrapSeed
 )
 
 // Summary is a finished sweep's numbers.
@@ -96,26 +105,12 @@ func Summarize(g *Grid, results []Result) (*Summary, error) {
 		return nil, fmt.Errorf("%d of %d images are not made yet (the first: %s): finish the sweep (every shard) with --resume, then summarise", missing, g.Images(), firstMissing)
 	}
 
-	d := design{prompts: P, seeds: S}
-	catIdx := map[string]int{}
-	var cats []string
-	order := append(toyeval.Categories(), toyeval.CatCustom)
-	for _, name := range order {
-		for p, pr := range g.Prompts {
-			if pr.Category != name {
-				continue
-			}
-			i, ok := catIdx[name]
-			if !ok {
-				i = len(cats)
-				catIdx[name] = i
-				cats = append(cats, name)
-				d.cats = append(d.cats, nil)
-			}
-			d.cats[i] = append(d.cats[i], p)
-		}
+	cats := make([]string, P)
+	for p, pr := range g.Prompts {
+		cats[p] = pr.Category
 	}
-	rs := newResampler(d, Resamples, BootstrapSeed)
+	d, catNames := sweep.NewDesign(cats, S)
+	rs := sweep.NewResampler(d, Resamples, BootstrapSeed)
 	column := func(c int, f func(*Result) float64) []float64 {
 		v := make([]float64, P*S)
 		for k, r := range byCell[c] {
@@ -126,16 +121,16 @@ func Summarize(g *Grid, results []Result) (*Summary, error) {
 	score := func(r *Result) float64 { return r.Score }
 	wall := func(r *Result) float64 { return r.WallMs }
 	refScore, refWall := column(g.Reference, score), column(g.Reference, wall)
-	sum := &Summary{Grid: g, Categories: cats}
+	sum := &Summary{Grid: g, Categories: catNames}
 	for c, cell := range g.cells {
 		cs := CellSummary{Cell: cell, NFE: byCell[c][0].NFE, Forwards: byCell[c][0].Forwards}
 		v := column(c, score)
-		cs.Score, cs.Categories = rs.scoreIntervals(v)
-		cs.Delta, cs.CategoryDelta = rs.pairedIntervals(v, refScore)
+		cs.Score, cs.Categories = rs.ScoreIntervals(v)
+		cs.Delta, cs.CategoryDelta = rs.PairedIntervals(v, refScore)
 		for _, m := range Measures {
 			v := column(c, m.Of)
-			cs.Measures = append(cs.Measures, rs.meanInterval(v))
-			cs.MeasureDeltas = append(cs.MeasureDeltas, rs.pairedMeanInterval(v, column(g.Reference, m.Of)))
+			cs.Measures = append(cs.Measures, rs.MeanInterval(v))
+			cs.MeasureDeltas = append(cs.MeasureDeltas, rs.PairedMeanInterval(v, column(g.Reference, m.Of)))
 		}
 		var skips, mse float64
 		for _, r := range byCell[c] {
@@ -152,37 +147,17 @@ func Summarize(g *Grid, results []Result) (*Summary, error) {
 			cs.PSNR = psnr(cs.MSE)
 		}
 		w := column(c, wall)
-		cs.WallMs = rs.meanInterval(w)
-		cs.Speedup = rs.ratioInterval(refWall, w)
+		cs.WallMs = rs.MeanInterval(w)
+		cs.Speedup = rs.RatioInterval(refWall, w)
 		sum.Cells = append(sum.Cells, cs)
 	}
 	return sum, nil
 }
 
-func fmtScore(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-
-func fmtSigned(v float64) string {
-	if v == 0 {
-		v = 0 // no "-0.000"
-	}
-	s := strconv.FormatFloat(v, 'f', 3, 64)
-	if v >= 0 || s == "-0.000" {
-		s = "+" + strings.TrimPrefix(s, "-")
-	}
-	return s
-}
-
-func fmtInterval(iv Interval) string {
-	return fmt.Sprintf("%s [%s, %s]", fmtScore(iv.Est), fmtScore(iv.Lo), fmtScore(iv.Hi))
-}
-
-func fmtDelta(iv Interval) string {
-	s := fmt.Sprintf("%s [%s, %s]", fmtSigned(iv.Est), fmtSigned(iv.Lo), fmtSigned(iv.Hi))
-	if iv.ExcludesZero() {
-		s += " *"
-	}
-	return s
-}
+var (
+	fmtInterval = sweep.FormatInterval
+	fmtDelta    = sweep.FormatDelta
+)
 
 // Measure is a number per image besides the score, reported with its interval and paired difference.
 type Measure struct {
@@ -346,30 +321,9 @@ func wallColumn(name string) bool {
 func Untimed(name string, content []byte) (string, error) {
 	switch name {
 	case SummaryMD:
-		s := string(content)
-		i := strings.Index(s, speedHeading)
-		if i < 0 {
-			return "", fmt.Errorf("%s has no speed section", name)
-		}
-		return s[:i], nil
+		return sweep.CutAt(name, content, speedHeading)
 	case SummaryCSV:
-		rows, err := csv.NewReader(bytes.NewReader(content)).ReadAll()
-		if err != nil || len(rows) == 0 {
-			return "", fmt.Errorf("%s: not a summary (%v)", name, err)
-		}
-		var b bytes.Buffer
-		w := csv.NewWriter(&b)
-		for _, row := range rows {
-			var keep []string
-			for i, f := range row {
-				if !wallColumn(rows[0][i]) {
-					keep = append(keep, f)
-				}
-			}
-			w.Write(keep)
-		}
-		w.Flush()
-		return b.String(), w.Error()
+		return sweep.DropColumns(name, content, wallColumn)
 	}
 	return "", fmt.Errorf("%s is not a summary file", name)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/lumina-workbench/lumina/internal/device"
 )
 
 // Solver names, as the --solver flag spells them.
@@ -44,6 +46,8 @@ type SampleOptions struct {
 	TeaCoeffs []float64
 	// Seed picks the initial noise: prompt p of a request draws from PCG(Seed, p).
 	Seed uint64
+	// Device is where the model runs; the zero value is the CPU.
+	Device device.Device
 }
 
 // DefaultSampleOptions are the workbench's defaults at its small scale: Euler with 30 grid points,
@@ -82,6 +86,9 @@ const (
 // allowed range, so the CLI can refuse bad flags before it loads a model.
 func (o SampleOptions) Validate() error {
 	var errs []error
+	if err := o.Device.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--device: %w", err))
+	}
 	if o.Steps < 2 || o.Steps > MaxSteps {
 		errs = append(errs, fmt.Errorf("--steps must be an integer in 2..%d, got %d", MaxSteps, o.Steps))
 	}

@@ -310,7 +310,20 @@ func overlay(p *Preset, b []byte, file string) error {
 	if len(doc.Content) == 0 {
 		return nil
 	}
-	root := doc.Content[0]
+	return overlayNode(p, doc.Content[0], where)
+}
+
+// StrictDecode decodes a YAML document into v with unknown keys refused, naming where and the line
+// in errors: the check a file that holds preset keys (a --config file, an experiment file whose
+// blocks are overlays) must pass before OverlayNode applies any of it.
+func StrictDecode(b []byte, v any, where string) error { return strictDecode(b, v, where) }
+
+// OverlayNode overlays p with root, a mapping of preset keys as a --config file holds them (the same
+// rules as LoadPreset's), naming where and root's lines in errors. The document root came from must
+// have passed StrictDecode: this pass does not refuse unknown keys.
+func OverlayNode(p *Preset, root *yaml.Node, where string) error { return overlayNode(p, root, where) }
+
+func overlayNode(p *Preset, root *yaml.Node, where string) error {
 	if root.Kind != yaml.MappingNode {
 		return fmt.Errorf("%s: the top level must be a mapping of keys", where)
 	}

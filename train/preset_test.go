@@ -153,7 +153,7 @@ func TestExperimentConfigsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(files) < 5 {
-		t.Fatalf("found %d experiment configs (%v), want the caption-length and recipe ones", len(files), files)
+		t.Fatalf("found %d experiment configs (%v), want the recipe ones", len(files), files)
 	}
 	for _, f := range files {
 		p, err := LoadPreset("", f)

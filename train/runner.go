@@ -30,6 +30,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/data/caption"
 	"github.com/lumina-workbench/lumina/data/toyeval"
+	"github.com/lumina-workbench/lumina/internal/device"
 )
 
 // StageInfo is what the model is told when a stage begins.
@@ -110,6 +111,9 @@ type Options struct {
 	Resume bool
 	// CheckpointExt is the checkpoint file extension (default ".safetensors").
 	CheckpointExt string
+	// Device is where the model trains; the zero value is the CPU. It is not part of the recipe:
+	// config.yaml does not record it, and a run may resume on another device.
+	Device device.Device
 }
 
 // AllStages is Options.Stage for a run through every stage not marked skip.
@@ -195,6 +199,9 @@ func CheckOptions(opt Options) error {
 
 // planRun works out the run; locked is true when the caller holds the folder's lock.
 func planRun(opt Options, locked bool) (*runPlan, error) {
+	if err := opt.Device.Validate(); err != nil {
+		return nil, fmt.Errorf("--device: %w", err)
+	}
 	dir := opt.RunDir
 	if dir == "" {
 		return nil, errors.New("run folder: empty path")

@@ -44,7 +44,7 @@ func Write(dir string, s *ablation.Summary, rs []ablation.Result) error {
 	if err != nil {
 		return err
 	}
-	if err := save(dir, ParetoFile, p); err != nil {
+	if err := Save(dir, ParetoFile, p); err != nil {
 		return err
 	}
 	for _, a := range s.Grid.Swept() {
@@ -55,14 +55,15 @@ func Write(dir string, s *ablation.Summary, rs []ablation.Result) error {
 		if err != nil {
 			return err
 		}
-		if err := save(dir, AxisFile(a.Key), p); err != nil {
+		if err := Save(dir, AxisFile(a.Key), p); err != nil {
 			return err
 		}
 	}
 	return Sheets(dir, s, rs)
 }
 
-func save(dir, name string, p *plot.Plot) error {
+// Save writes p as a PNG into dir atomically (the size every sweep and experiment plot has).
+func Save(dir, name string, p *plot.Plot) error {
 	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", name, err)

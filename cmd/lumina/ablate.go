@@ -67,18 +67,10 @@ images in flight (the one being written and the one being made). --shard I/N run
 				return err
 			}
 			loader := &ckptLoader{force: force, warn: cmd.ErrOrStderr()}
-			switch export {
-			case "":
-				if cmd.Flags().Changed("shards") {
-					return errors.New("--shards goes with --export slurm; to run one shard here, use --shard I/N")
-				}
-			case "slurm":
-				if cmd.Flags().Changed("shard") || resume {
-					return errors.New("--export slurm writes the job array and runs nothing: it takes neither --shard nor --resume")
-				}
+			if slurm, err := exportMode(cmd, export, resume); err != nil {
+				return err
+			} else if slurm {
 				return exportSlurm(cmd.OutOrStdout(), g, out, shards, loader)
-			default:
-				return fmt.Errorf("--export %q: the only export is slurm", export)
 			}
 			o := ablation.Options{Grid: g, Dir: out, Resume: resume, Loader: loader, Report: plots.Write}
 			if shard != "" {
@@ -206,11 +198,57 @@ func exportSlurm(w io.Writer, g *ablation.Grid, dir string, shards int, loader a
 	if shards < 1 || shards > g.MaxShardsFor() {
 		return fmt.Errorf("--shards %d: want 1..%d (a shard is at least one prompt and seed of the grid's %d)", shards, g.MaxShardsFor(), len(g.Prompts)*g.Seeds)
 	}
-	abs, err := filepath.Abs(dir)
+	return writeJobArray(w, jobArray{
+		dir: dir, tasks: shards, units: fmt.Sprintf("%d images", g.Images()), command: "ablate", file: ablation.SlurmFile,
+		check: func(abs string) error {
+			return ablation.Check(ablation.Options{Grid: g, Dir: abs, Shard: ablation.Shard{Index: 0, Count: shards}, Resume: true, Loader: loader})
+		},
+		prepare: func(abs string) error { return ablation.WriteGrid(abs, g) },
+		script: func(abs, exe, wd string) string {
+			return ablation.SlurmScript(g, ablation.Slurm{Dir: abs, Exe: exe, Workdir: wd, Shards: shards})
+		},
+	})
+}
+
+// exportMode reads --export with the flags it excludes: slurm is true for --export slurm, which runs
+// nothing, so it takes neither --shard nor --resume; --shards goes only with it.
+func exportMode(cmd *cobra.Command, export string, resume bool) (slurm bool, err error) {
+	switch export {
+	case "":
+		if cmd.Flags().Changed("shards") {
+			return false, errors.New("--shards goes with --export slurm; to run one shard here, use --shard I/N")
+		}
+		return false, nil
+	case "slurm":
+		if cmd.Flags().Changed("shard") || resume {
+			return false, errors.New("--export slurm writes the job array and runs nothing: it takes neither --shard nor --resume")
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("--export %q: the only export is slurm", export)
+}
+
+// jobArray is an --export slurm of one command: the checks a run would make, what the folder needs
+// before its tasks run, and the script.
+type jobArray struct {
+	dir     string
+	tasks   int
+	units   string // what the tasks make, for the message
+	command string // the lumina subcommand whose collect merges the tasks
+	file    string // the script's name in the folder
+	check   func(abs string) error
+	prepare func(abs string) error
+	script  func(abs, exe, wd string) string
+}
+
+// writeJobArray checks, makes the folder, writes what the tasks read and the script, and says how to
+// submit it and collect the results.
+func writeJobArray(w io.Writer, a jobArray) error {
+	abs, err := filepath.Abs(a.dir)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	if err := ablation.Check(ablation.Options{Grid: g, Dir: abs, Shard: ablation.Shard{Index: 0, Count: shards}, Resume: true, Loader: loader}); err != nil {
+	if err := a.check(abs); err != nil {
 		return err
 	}
 	exe, err := luminaExecutable()
@@ -224,15 +262,15 @@ func exportSlurm(w io.Writer, g *ablation.Grid, dir string, shards int, loader a
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	if err := ablation.WriteGrid(abs, g); err != nil {
+	if err := a.prepare(abs); err != nil {
 		return err
 	}
-	script := filepath.Join(abs, ablation.SlurmFile)
-	if err := dataset.WriteFileAtomic(script, []byte(ablation.SlurmScript(g, ablation.Slurm{Dir: abs, Exe: exe, Workdir: wd, Shards: shards}))); err != nil {
+	script := filepath.Join(abs, a.file)
+	if err := dataset.WriteFileAtomic(script, []byte(a.script(abs, exe, wd))); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "wrote %s: %d array tasks for %d images. Submit it with\n  sbatch %s\nand when every task has finished:\n  %s ablate collect %s\n",
-		script, shards, g.Images(), script, exe, abs)
+	fmt.Fprintf(w, "wrote %s: %d array tasks for %s. Submit it with\n  sbatch %s\nand when every task has finished:\n  %s %s collect %s\n",
+		script, a.tasks, a.units, script, exe, a.command, abs)
 	return nil
 }
 

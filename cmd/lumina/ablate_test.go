@@ -20,6 +20,7 @@ import (
 	"github.com/lumina-workbench/lumina/ablation/plots"
 	"github.com/lumina-workbench/lumina/internal/atomicfile"
 	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
+	"github.com/lumina-workbench/lumina/sweep"
 )
 
 // ablateChildEnv marks this test binary, started by the job array's script through a wrapper, as
@@ -90,8 +91,8 @@ func TestSlurmArrayMatchesSingleRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`(?m)^#SBATCH --array=0-2$`).Match(sbatch) ||
-		!strings.Contains(string(sbatch), fmt.Sprintf("exec '%s' ablate --grid '%s' --out '%s' --shard \"${SLURM_ARRAY_TASK_ID}/3\" --resume",
-			wrapper, filepath.Join(array, ablation.GridFile), array)) {
+		!strings.Contains(string(sbatch), fmt.Sprintf("exec %s ablate --grid %s --out %s --shard \"${SLURM_ARRAY_TASK_ID}/3\" --resume",
+			sweep.ShellWord(wrapper), sweep.ShellWord(filepath.Join(array, ablation.GridFile)), sweep.ShellWord(array))) {
 		t.Fatalf("sweep.sbatch:\n%s", sbatch)
 	}
 	var wg sync.WaitGroup

@@ -23,6 +23,7 @@ import (
 	"github.com/lumina-workbench/lumina/ablation/plots"
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
@@ -51,6 +52,7 @@ threads and its best is kept. Without /usr/bin/python3 and torch, only the Go fi
 	train.Flags().IntVar(&o.steps, "steps", 10, "timed steps (≥ 1); the sampling forward is timed 3× as often")
 	train.Flags().StringVar(&o.ref, "ref", "", "path of the PyTorch reference (default: "+refScript+" in the working directory or a parent)")
 	train.Flags().BoolVar(&o.noRef, "no-ref", false, "skip the PyTorch reference")
+	train.Flags().StringVar(&o.device, "device", "cpu", device.Flag)
 	bench := &cobra.Command{Use: "bench", Short: "Benchmarks that print a ratio against a reference measured in the same run"}
 	bench.AddCommand(train, newBenchSampleCmd())
 	rootCmd.AddCommand(bench)
@@ -60,9 +62,13 @@ type trainBenchOpts struct {
 	batch, steps int
 	ref          string
 	noRef        bool
+	device       string
 }
 
 func (o trainBenchOpts) validate() error {
+	if _, err := parseDevice(o.device); err != nil {
+		return err
+	}
 	if o.batch < 1 || o.batch > 256 {
 		return fmt.Errorf("--batch %d out of range: want 1..256", o.batch)
 	}

@@ -55,6 +55,9 @@ single run), scores all the images together and prints each score's spread acros
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var res *evalResult
 			var err error
+			if _, err := parseDevice(sf.device); err != nil {
+				return err
+			}
 			if imagesDir != "" {
 				if cmd.Flags().Changed("ckpt") || cmd.Flags().Changed("suite") || cmd.Flags().Changed("repeats") {
 					return errors.New("--images scores existing images: it takes neither --ckpt, --suite nor --repeats")

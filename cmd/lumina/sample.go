@@ -19,6 +19,7 @@ import (
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 )
 
@@ -39,6 +40,7 @@ type sampleFlags struct {
 	teacache float64
 	seed     uint64
 	force    bool
+	device   string
 }
 
 func (f *sampleFlags) register(cmd *cobra.Command) {
@@ -56,12 +58,18 @@ func (f *sampleFlags) register(cmd *cobra.Command) {
 	fs.Float64Var(&f.teacache, "teacache", d.TeaCache, fmt.Sprintf("TeaCache threshold in [0, %d]; 0 = off (needs the checkpoint's fitted polynomial)", infer.MaxTeaCache))
 	fs.Uint64Var(&f.seed, "seed", 0, "noise seed: the same seed, settings and checkpoint give the same image")
 	fs.BoolVar(&f.force, "force", false, "sample even when the memory estimate exceeds the available memory")
+	fs.StringVar(&f.device, "device", "cpu", device.Flag)
 }
 
 // options validates the flags, before any model is loaded, and returns the sampler settings.
 func (f *sampleFlags) options() (infer.SampleOptions, infer.System, error) {
 	o := infer.SampleOptions{Steps: f.steps, CFG: f.cfg, Solver: f.solver, Shift: f.shift, Renorm: f.renorm,
 		Trunc: f.trunc, TeaCache: f.teacache, Seed: f.seed}
+	dev, err := parseDevice(f.device)
+	if err != nil {
+		return o, infer.System{}, err
+	}
+	o.Device = dev
 	sys, err := infer.ParseSystem(f.system)
 	if err != nil {
 		return o, sys, err

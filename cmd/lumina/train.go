@@ -17,6 +17,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/train/lumina"
@@ -29,9 +30,13 @@ type trainFlags struct {
 	resume              bool
 	presetSet           bool // --preset given explicitly
 	force               bool // start even when the memory estimate exceeds the available memory
+	device              string
 }
 
 func (f trainFlags) validate() error {
+	if _, err := parseDevice(f.device); err != nil {
+		return err
+	}
 	if f.stage < -1 || f.stage > 32 {
 		return fmt.Errorf("--stage must be a stage number ≥ 0 (or -1 for all), got %d", f.stage)
 	}
@@ -84,6 +89,7 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 	fs.IntVar(&f.stage, "stage", -1, "run only this stage (0 = text encoder); -1 runs them all")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the run folder's newest checkpoint")
 	fs.BoolVar(&f.force, "force", false, "start even when the memory estimate of a stage exceeds the available memory")
+	fs.StringVar(&f.device, "device", "cpu", device.Flag)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -96,7 +102,11 @@ type trainJob struct {
 // options resolves the flags to a run: the preset (or, when resuming a folder without --preset or
 // --config, the run's own config.yaml) and the folder.
 func (f trainFlags) options() (train.Options, error) {
-	opt := train.Options{RunDir: f.run, Stage: f.stage, Resume: f.resume}
+	dev, err := parseDevice(f.device)
+	if err != nil {
+		return train.Options{}, err
+	}
+	opt := train.Options{RunDir: f.run, Stage: f.stage, Resume: f.resume, Device: dev}
 	if !f.resume || f.config != "" || f.run == "" || f.presetSet {
 		// Without --preset, a config file's own base: decides what it overlays.
 		name := ""
@@ -260,22 +270,27 @@ func stopNotice(name string, a train.Activity) string {
 }
 
 // sampleBundle is the trainer's sampler: the workbench's default settings, one image per prompt.
-func sampleBundle(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
-	p, err := pipeline.New(b)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-	out := make([]image.Image, len(prompts))
-	for i, text := range prompts {
-		o := infer.DefaultSampleOptions()
-		o.Seed = seed + uint64(i)
-		// Prompts arrive with their system prompt already: System none adds nothing.
-		g, err := infer.Generate(ctx, p, infer.Spec{Prompt: text, System: infer.System{None: true}, Width: w, Height: h, Options: o})
+var sampleBundle = samplerWith(infer.DefaultSampleOptions())
+
+// samplerWith is a trainer's sampler with the sampling settings o (the seed set per prompt).
+func samplerWith(o infer.SampleOptions) func(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
+	return func(ctx context.Context, b *ckpt.Bundle, prompts []string, w, h int, seed uint64) ([]image.Image, error) {
+		p, err := pipeline.New(b)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = g.Image
+		defer p.Close()
+		out := make([]image.Image, len(prompts))
+		for i, text := range prompts {
+			o := o
+			o.Seed = seed + uint64(i)
+			// Prompts arrive with their system prompt already: System none adds nothing.
+			g, err := infer.Generate(ctx, p, infer.Spec{Prompt: text, System: infer.System{None: true}, Width: w, Height: h, Options: o})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = g.Image
+		}
+		return out, nil
 	}
-	return out, nil
 }

@@ -3,7 +3,7 @@
 // when the process ends, however it ends, so a lock file whose lock nobody holds was left by a writer
 // that was killed or crashed; the next writer takes it over and is told whose it was. Readers never lock.
 //
-// Training run folders (train) and sweep folders (ablation) both use it.
+// Training run folders (train), sweep folders (ablation) and experiment folders (experiment) use it.
 package folderlock
 
 import (

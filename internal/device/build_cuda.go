@@ -1,0 +1,6 @@
+//go:build cuda
+
+package device
+
+// CUDABuilt reports whether this binary was built with the cuda tag (`make cuda`).
+const CUDABuilt = true

@@ -1,0 +1,3 @@
+package cuda
+
+//go:generate ../../tools/cuda/gen-ptx.sh
