@@ -25,18 +25,18 @@ import (
 	"github.com/lumina-workbench/lumina/data/dataset"
 )
 
-// File names in a sweep folder.
+// File names in a sweep folder (the Pareto plot's and the contact sheets' are ablation's, which the
+// TUI reads without linking this package).
 const (
-	ParetoFile  = "pareto.png"
-	axisPrefix  = "axis-"
-	sheetPrefix = "sheet-"
+	ParetoFile = ablation.ParetoFile
+	axisPrefix = "axis-"
 )
 
 // AxisFile is the line plot of a swept numeric key.
 func AxisFile(key string) string { return axisPrefix + key + ".png" }
 
 // SheetFile is a cell's contact sheet.
-func SheetFile(cell string) string { return sheetPrefix + cell + ".png" }
+func SheetFile(cell string) string { return ablation.SheetFile(cell) }
 
 // Write draws every picture of a finished sweep into dir; it is an ablation.ReportFunc.
 func Write(dir string, s *ablation.Summary, rs []ablation.Result) error {

@@ -130,7 +130,26 @@ images in flight (the one being written and the one being made). --shard I/N run
 			return nil
 		},
 	}
-	cmd.AddCommand(collect, grids)
+	view := &cobra.Command{
+		Use:   "view DIR",
+		Short: "Open the TUI's Ablate view on a sweep folder: its table, Pareto plot and contact sheets",
+		Long: `Opens the workbench on the Ablate view showing the sweep folder DIR (written by ` + "`lumina ablate`" + ` or the
+view itself), read-only: the table of cells with their intervals, the Pareto plot (inline where the terminal
+shows sixel images, as a text chart elsewhere) and each cell's contact sheet. An unfinished sweep shows the
+images made so far; R resumes it.`,
+		Example: "  lumina ablate view runs/sweeps/cfg-renorm",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			if _, err := os.Stat(filepath.Join(dir, ablation.GridFile)); err != nil {
+				return fmt.Errorf("DIR %s is not a sweep folder (it has no %s): %w", dir, ablation.GridFile, err)
+			}
+			deps := tuiDeps()
+			deps.Sweep = dir
+			return runTUI(deps)
+		},
+	}
+	cmd.AddCommand(collect, grids, view)
 	rootCmd.AddCommand(cmd)
 }
 

@@ -156,6 +156,7 @@ func TestAblateFlagRefusals(t *testing.T) {
 		{[]string{"ablate", "--grid", grid, "--out", out, "--export", "pbs"}, "the only export is slurm"},
 		{[]string{"ablate", "--grid", grid, "--out", out, "--export", "slurm", "--shards", "7"}, "--shards 7: want 1..6"},
 		{[]string{"ablate", "--grid", grid, "--out", out, "--export", "slurm", "--resume"}, "takes neither --shard nor --resume"},
+		{[]string{"ablate", "view", out}, "is not a sweep folder (it has no grid.yaml)"},
 	} {
 		if _, err := luminaRun(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -43,8 +44,12 @@ it (LUMINA_IMAGES=sixel|halfblock|none overrides the detection), as half-blocks 
 
 // tuiDeps are the backends every TUI command opens with.
 func tuiDeps() tui.Deps {
+	ckpt := rootCkpt
+	if ckpt == "" {
+		ckpt = DefaultCheckpoint
+	}
 	return tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}, Spawner: processSpawner{}, RunsDir: rootRuns,
-		StateDir: state.Dir(os.Getenv)}
+		Sweeper: sweeper{root: filepath.Join(rootRuns, "sweeps"), ckpt: ckpt}, StateDir: state.Dir(os.Getenv)}
 }
 
 var rootCkpt, rootRuns string

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/lumina-workbench/lumina/ablation"
+	"github.com/lumina-workbench/lumina/ablation/plots"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
@@ -145,4 +147,21 @@ func (rs runStore) LoadSampler(ctx context.Context, path string) (backend.Sample
 		return nil, fmt.Errorf("%s is not a %s checkpoint", path, train.DefaultCheckpointExt)
 	}
 	return loadSampler(path)
+}
+
+// sweeper implements backend.Sweeper with the engine and loader of `lumina ablate`, so a sweep started in
+// the TUI writes the folder that command writes and can be resumed or collected by it.
+type sweeper struct {
+	root, ckpt string
+}
+
+func (s sweeper) Root() string { return s.root }
+
+func (s sweeper) Defaults() ablation.Setting { return ablation.DefaultSetting(s.ckpt) }
+
+func (s sweeper) Run(ctx context.Context, o ablation.Options) (*ablation.Stats, error) {
+	// The loader's warnings (resolution, memory) would be written over the TUI's screen.
+	o.Loader = &ckptLoader{warn: io.Discard}
+	o.Report = plots.Write
+	return ablation.Run(ctx, o)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -35,6 +36,7 @@ host to stop (as Ctrl-C in its terminal: it saves a checkpoint first).`,
 			deps := tuiDeps()
 			deps.Runs = runStore{root: runs}
 			deps.RunsDir = runs
+			deps.Sweeper = sweeper{root: filepath.Join(runs, "sweeps"), ckpt: DefaultCheckpoint}
 			deps.Watch = dir
 			if ckpt != "" {
 				s, err := loadSampler(ckpt)

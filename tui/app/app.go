@@ -1,4 +1,4 @@
-// Package app is the workbench's root model: the tabs (Sample, Train, Data, Runs), the status and
+// Package app is the workbench's root model: the tabs (Sample, Train, Data, Runs, Ablate), the status and
 // help bars, terminal detection and the one image painter, the too-small message, the quit
 // confirmation while training, and the graceful Ctrl-C that stops running jobs before quitting.
 package app
@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/lumina-workbench/lumina/tui/ablateview"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/dataview"
@@ -41,10 +42,14 @@ type Deps struct {
 	Scenes  backend.SceneSource
 	// Spawner starts training jobs that outlive the TUI; nil leaves that out of the Train view.
 	Spawner backend.Spawner
+	// Sweeper runs sampler sweeps for the Ablate view; nil leaves that view empty.
+	Sweeper backend.Sweeper
 	// RunsDir is the folder of run folders (lumina --runs): where the Train view puts new runs.
 	RunsDir string
 	// Watch, when set, is a run folder the Train view follows from the start.
 	Watch string
+	// Sweep, when set, is a sweep folder the Ablate view shows from the start.
+	Sweep string
 	// Page is the view to open on (PageSample when 0); Notice a first status line, such as why the
 	// Sample view has no model.
 	Page   int
@@ -62,6 +67,7 @@ const (
 	PageTrain
 	PageData
 	PageRuns
+	PageAblate
 )
 
 // Model is the root model.
@@ -72,6 +78,7 @@ type Model struct {
 	pages  []common.Page
 	sample *sampleview.Model
 	train  *trainview.Model
+	ablate *ablateview.Model
 	active int
 
 	help     help.Model
@@ -104,7 +111,8 @@ func New(deps Deps) *Model {
 	m.train = trainview.New(c, deps.Trainer)
 	m.train.SetRunsRoot(deps.RunsDir)
 	m.train.SetSpawner(deps.Spawner)
-	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs)}
+	m.ablate = ablateview.New(c, deps.Sweeper)
+	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs), m.ablate}
 	m.help = help.New()
 	m.det = termcap.NewDetector(termcap.EnvFrom(getenv), 0)
 	m.painter = imgview.NewPainter()
@@ -130,6 +138,9 @@ func New(deps Deps) *Model {
 	}
 	if deps.Watch != "" {
 		m.active = PageTrain
+	}
+	if deps.Sweep != "" {
+		m.active = PageAblate
 	}
 	if deps.Notice != "" {
 		notices = append([]string{deps.Notice}, notices...)
@@ -178,7 +189,7 @@ func (m *Model) Page(i int) common.Page { return m.pages[i] }
 func (m *Model) Quitting() bool { return m.quitting }
 
 // Init starts terminal detection, asks the terminal for its background colour, and starts each page
-// (and the watch of Deps.Watch).
+// (and the watch of Deps.Watch, the sweep of Deps.Sweep).
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor, m.loadHistory()}
 	for _, p := range m.pages {
@@ -186,6 +197,9 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.deps.Watch != "" {
 		cmds = append(cmds, m.train.Watch(m.deps.Watch))
+	}
+	if m.deps.Sweep != "" {
+		cmds = append(cmds, m.ablate.Open(m.deps.Sweep))
 	}
 	return tea.Batch(cmds...)
 }
@@ -237,6 +251,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case common.StatusMsg:
 		m.status, m.statusErr = msg.Text, msg.Err
 		return nil
+	case sampleview.DoneMsg:
+		// The Ablate view's time estimate uses the cost of a forward as the Sample view measured it.
+		if g := msg.Gen; msg.Err == nil && g != nil && g.Result != nil && g.Result.Forwards > 0 && g.Spec.Width > 0 {
+			scale := float64(32*32) / float64(g.Spec.Width*g.Spec.Height)
+			m.ablate.NoteForward(time.Duration(float64(g.Result.Total)*scale/float64(g.Result.Forwards)), "measured in Sample")
+		}
+		return m.broadcast(msg)
 	case runsview.LoadedMsg:
 		m.sample.SetSampler(msg.Sampler)
 		m.sample.SetSize(m.common.Width, m.pageHeight())
@@ -406,7 +427,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 	}
-	for i, b := range []key.Binding{keys.Page1, keys.Page2, keys.Page3, keys.Page4} {
+	for i, b := range []key.Binding{keys.Page1, keys.Page2, keys.Page3, keys.Page4, keys.Page5} {
 		if key.Matches(k, b) && (!capturing || strings.HasPrefix(k.String(), "alt+")) {
 			m.active = i
 			return nil
@@ -486,7 +507,7 @@ func (m *Model) globalKeys() []key.Binding {
 func (m *Model) shortGlobalKeys() []key.Binding {
 	k := m.common.Keys
 	if m.pages[m.active].Capturing() {
-		return []key.Binding{key.NewBinding(key.WithKeys("alt+1"), key.WithHelp("alt+1-4", "views")), k.ForceQuit}
+		return []key.Binding{key.NewBinding(key.WithKeys("alt+1"), key.WithHelp("alt+1-5", "views")), k.ForceQuit}
 	}
 	return []key.Binding{k.Page1, k.Help, k.Quit}
 }

@@ -325,9 +325,10 @@ func TestHelpToggle(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
+	t.Chdir(t.TempDir()) // the Ablate view shows its sweeps folder: the same relative path every run
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
 		w, h := sz[0], sz[1]
-		hs := newHarness(t, w, h)
+		hs := newHarnessWith(t, w, h, Deps{Sweeper: fake.NewSweeper("runs/sweeps")})
 		hs.keys("a red circle left of a blue square")
 		hs.send(ctrlR)
 		golden.Assert(t, fmt.Sprintf("sample_%dx%d", w, h), hs.m.render(), w, h)
@@ -338,10 +339,36 @@ func TestGolden(t *testing.T) {
 		golden.Assert(t, fmt.Sprintf("data_%dx%d", w, h), hs.m.render(), w, h)
 		hs.keys("4")
 		golden.Assert(t, fmt.Sprintf("runs_%dx%d", w, h), hs.m.render(), w, h)
+		hs.keys("5")
+		golden.Assert(t, fmt.Sprintf("ablate_%dx%d", w, h), hs.m.render(), w, h)
 		hs.keys("2s")
 		hs.keys("q")
 		golden.Assert(t, fmt.Sprintf("confirmquit_%dx%d", w, h), hs.m.render(), w, h)
+
+		// Every view again on a light background.
+		hs = newHarnessWith(t, w, h, Deps{Sweeper: fake.NewSweeper("runs/sweeps")})
+		hs.send(tea.BackgroundColorMsg{Color: color.White})
+		hs.keys("a red circle left of a blue square")
+		hs.send(ctrlR)
+		golden.Assert(t, fmt.Sprintf("sample_light_%dx%d", w, h), hs.m.render(), w, h)
+		hs.send(escape)
+		for i, name := range []string{"train", "data", "runs", "ablate"} {
+			hs.keys(fmt.Sprint(i + 2))
+			golden.Assert(t, fmt.Sprintf("%s_light_%dx%d", name, w, h), hs.m.render(), w, h)
+		}
 	}
 	hs := newHarness(t, 60, 15)
 	golden.Assert(t, "toosmall_60x15", hs.m.render(), 60, 15)
+}
+
+// Deps.Sweep opens on the Ablate view showing that sweep folder.
+func TestOpensOnASweep(t *testing.T) {
+	t.Chdir(t.TempDir())
+	sw := fake.NewSweeper("runs/sweeps")
+	os.MkdirAll("runs/sweeps/s", 0o755)
+	os.WriteFile("runs/sweeps/s/grid.yaml", []byte("method: grid\nparameters:\n  cfg: {values: [4, 8]}\nprompts: [a red circle]\nreference: {cfg: 4}\n"), 0o644)
+	hs := newHarnessWith(t, 80, 24, Deps{Sweeper: sw, Sweep: "runs/sweeps/s"})
+	if hs.m.Active() != PageAblate || !strings.Contains(hs.screen(), "Sweep s  runs/sweeps/s  unfinished, 0 of 2 images") {
+		t.Errorf("page %d:\n%s", hs.m.Active(), hs.screen())
+	}
 }

@@ -1,5 +1,5 @@
 // Package backend is the TUI's side of its contract with the model: the small interfaces the views
-// call (Sampler, Trainer, RunStore, SceneSource). What crosses them is the workbench's own types:
+// call (Sampler, Trainer, RunStore, SceneSource, Sweeper). What crosses them is the workbench's own types:
 // infer's sampling options, specs and results, train's presets, options, events and run folders, data's
 // scenes. None of those packages builds a graph, so the whole tui tree stays free of Gorgonia;
 // cmd/lumina wires the real implementations in.
@@ -9,6 +9,7 @@ import (
 	"context"
 	"image"
 
+	"github.com/lumina-workbench/lumina/ablation"
 	"github.com/lumina-workbench/lumina/data/dataset"
 	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/infer"
@@ -79,4 +80,17 @@ type Spawner interface {
 	// Interrupt asks the process pid, a run folder's writer on this host, to stop as Ctrl-C does: it
 	// saves a checkpoint first.
 	Interrupt(pid int) error
+}
+
+// Sweeper runs sampler sweeps with the ablation engine (ablation.Run), into the same folders `lumina
+// ablate` writes: grid.yaml, results.jsonl, the images, the summary, pareto.png and the contact sheets.
+type Sweeper interface {
+	// Root is the folder new sweeps go in (the runs folder's sweeps/).
+	Root() string
+	// Defaults are the settings a grid leaves unsaid, the checkpoint the sweeps sample among them.
+	Defaults() ablation.Setting
+	// Run runs o (the view sets Grid, Dir, Resume and OnEvent; the implementation adds the checkpoint
+	// loader and the pictures). It is called from a tea.Cmd, honours ctx, and leaves a stopped sweep
+	// resumable.
+	Run(ctx context.Context, o ablation.Options) (*ablation.Stats, error)
 }

@@ -14,6 +14,7 @@ type KeyMap struct {
 	Page2     key.Binding
 	Page3     key.Binding
 	Page4     key.Binding
+	Page5     key.Binding
 	Confirm   key.Binding
 	Cancel    key.Binding
 }
@@ -27,10 +28,11 @@ func DefaultKeyMap() *KeyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		NextPage:  key.NewBinding(key.WithKeys("alt+right", "ctrl+right"), key.WithHelp("ctrl+→", "next view")),
 		PrevPage:  key.NewBinding(key.WithKeys("alt+left", "ctrl+left"), key.WithHelp("ctrl+←", "prev view")),
-		Page1:     key.NewBinding(key.WithKeys("1", "alt+1"), key.WithHelp("1-4", "views")),
+		Page1:     key.NewBinding(key.WithKeys("1", "alt+1"), key.WithHelp("1-5", "views")),
 		Page2:     key.NewBinding(key.WithKeys("2", "alt+2")),
 		Page3:     key.NewBinding(key.WithKeys("3", "alt+3")),
 		Page4:     key.NewBinding(key.WithKeys("4", "alt+4")),
+		Page5:     key.NewBinding(key.WithKeys("5", "alt+5")),
 		Confirm:   key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "yes")),
 		Cancel:    key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
 	}

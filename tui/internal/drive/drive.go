@@ -4,6 +4,7 @@ package drive
 
 import (
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -72,6 +73,55 @@ func Settle(t testing.TB, update func(tea.Msg) tea.Cmd, cmd tea.Cmd) {
 			queue = append(queue, msg...)
 		default:
 			queue = append(queue, update(msg))
+		}
+	}
+}
+
+// Pump runs commands the way the program does, each in its own goroutine (so a command may block on a
+// running job), and feeds their messages to update on the test's goroutine.
+type Pump struct {
+	t      testing.TB
+	update func(tea.Msg) tea.Cmd
+	msgs   chan tea.Msg
+}
+
+// NewPump makes a pump over update.
+func NewPump(t testing.TB, update func(tea.Msg) tea.Cmd) *Pump {
+	return &Pump{t: t, update: update, msgs: make(chan tea.Msg, 1024)}
+}
+
+// Go starts cmd; its messages (a batch's, each) arrive through Until.
+func (p *Pump) Go(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	go func() {
+		switch msg := cmd().(type) {
+		case nil:
+		case tea.BatchMsg:
+			for _, c := range msg {
+				p.Go(c)
+			}
+		default:
+			p.msgs <- msg
+		}
+	}()
+}
+
+// Until applies messages until cond holds, failing the test after timeout. cond is also asked every
+// 20 ms while no message comes, so it may move a blocked job on (release a gate) itself.
+func (p *Pump) Until(what string, cond func() bool, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case msg := <-p.msgs:
+			p.Go(p.update(msg))
+		case <-tick.C:
+		case <-deadline:
+			p.t.Fatalf("%s: not within %v", what, timeout)
 		}
 	}
 }
