@@ -108,6 +108,7 @@ func New(deps Deps) *Model {
 	c := common.New()
 	m := &Model{common: c, deps: deps, getenv: getenv}
 	m.sample = sampleview.New(c, deps.Sampler)
+	m.sample.SetOutDir(sampleview.DefaultOutDir(deps.RunsDir))
 	m.train = trainview.New(c, deps.Trainer)
 	m.train.SetRunsRoot(deps.RunsDir)
 	m.train.SetSpawner(deps.Spawner)

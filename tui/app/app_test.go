@@ -112,7 +112,7 @@ func TestGenerateFromTheApp(t *testing.T) {
 	hs.keys("a red circle")
 	hs.send(ctrlR)
 	out := hs.screen()
-	if !strings.Contains(out, "NFE 29 · 12ms/step · total 348ms") {
+	if !strings.Contains(out, "NFE 29 · fwd 58 · 12ms/step · total 348ms") {
 		t.Errorf("timing line missing:\n%s", out)
 	}
 	if !strings.Contains(hs.m.render(), "▀") {

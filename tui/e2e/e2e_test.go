@@ -174,7 +174,7 @@ func TestSampleInTmux(t *testing.T) {
 	waitFor("the sample view", regexp.MustCompile(`Prompt`), 30*time.Second)
 	tmux(t, "send-keys", "-t", session, "-l", "a red circle")
 	tmux(t, "send-keys", "-t", session, "C-r")
-	pane := waitFor("the timing line", regexp.MustCompile(`NFE \d+ · [0-9.]+[µm]?s/step · total [0-9.]+[µm]?s`), 3*time.Minute)
+	pane := waitFor("the timing line", regexp.MustCompile(`NFE \d+ · fwd \d+ · [0-9.]+[µm]?s/step · total [0-9.]+[µm]?s`), 3*time.Minute)
 	if strings.Count(pane, "▀") < 20 {
 		t.Errorf("no half-block image in the pane:\n%s", pane)
 	}

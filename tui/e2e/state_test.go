@@ -48,7 +48,7 @@ func TestTypedSettingsAndRestart(t *testing.T) {
 	s.keys("Enter")
 	s.waitFor("the typed values", regexp.MustCompile(`(?s)Seed +12345.*CFG scale +7\.5`), 5*time.Second)
 	s.keys("g")
-	s.waitFor("the timing line", regexp.MustCompile(`NFE \d+ · [0-9.]+[µm]?s/step · total [0-9.]+[µm]?s`), 3*time.Minute)
+	s.waitFor("the timing line", regexp.MustCompile(`NFE \d+ · fwd \d+ · [0-9.]+[µm]?s/step · total [0-9.]+[µm]?s`), 3*time.Minute)
 
 	side := filepath.Join(stateHome, "lumina", "history", "000001.json")
 	var sc toyeval.ImageSidecar

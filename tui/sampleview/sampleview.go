@@ -9,6 +9,7 @@ import (
 	"image"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
@@ -51,6 +52,8 @@ type KeyMap struct {
 	Cancel     key.Binding
 	Compare    key.Binding
 	Clear      key.Binding
+	Save       key.Binding
+	CopyCmd    key.Binding
 }
 
 // DefaultKeyMap: ctrl+r (or g in the settings) generates; r draws a random seed; tab moves between
@@ -66,6 +69,8 @@ func DefaultKeyMap() KeyMap {
 		Cancel:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel")),
 		Compare:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare")),
 		Clear:      key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear prompt")),
+		Save:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save image")),
+		CopyCmd:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy command")),
 	}
 }
 
@@ -104,7 +109,12 @@ type Model struct {
 
 	// stateDir keeps the sampled images (history/); "" keeps them in memory only.
 	stateDir string
-	nextID   int
+	// outDir is where s saves the selected image (the runs folder's samples/).
+	outDir string
+	// now is the clock of the progress line's ETA; replaced in tests.
+	now     func() time.Time
+	started time.Time
+	nextID  int
 	// seeds draws random seeds (r); replaced in tests.
 	seeds func() uint64
 
@@ -118,7 +128,8 @@ type Model struct {
 
 // New makes the view; sampler may be nil (no checkpoint loaded yet).
 func New(c common.Common, sampler backend.Sampler) *Model {
-	m := &Model{common: c, keys: DefaultKeyMap(), nextID: 1, seeds: func() uint64 { return rand.Uint64N(1 << 31) }}
+	m := &Model{common: c, keys: DefaultKeyMap(), nextID: 1, seeds: func() uint64 { return rand.Uint64N(1 << 31) },
+		outDir: DefaultOutDir(""), now: time.Now}
 	m.prompt = common.NewTextarea(c.Styles)
 	m.prompt.CharLimit = 2000
 	m.fields = settings.New(c, nil)
@@ -332,6 +343,11 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 			return m, common.Status("image not kept: "+msg.err.Error(), true)
 		}
 		return m, nil
+	case exportedMsg:
+		if msg.err != nil {
+			return m, common.Status("image not saved: "+msg.err.Error(), true)
+		}
+		return m, common.Status("saved "+msg.path+" and its .json sidecar", false)
 	case common.ThemeMsg:
 		common.StyleTextarea(&m.prompt, m.common.Styles)
 		return m, m.fields.Update(msg)
@@ -370,6 +386,10 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Compare):
 		m.toggleCompare()
 		return nil
+	case key.Matches(k, m.keys.Save):
+		return m.saveSelected()
+	case key.Matches(k, m.keys.CopyCmd):
+		return m.copyCommand()
 	}
 	if cmd := m.hist.Update(k); cmd != nil {
 		return cmd
@@ -414,7 +434,8 @@ func (m *Model) generate() tea.Cmd {
 	m.err = ""
 	m.job++
 	m.running = true
-	m.progress = infer.StepInfo{Of: spec.Options.NFE()}
+	m.progress = infer.StepInfo{Step: -1, Of: spec.Options.NFE()}
+	m.started = m.now()
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.progCh = make(chan ProgressMsg, 256)

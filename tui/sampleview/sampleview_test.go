@@ -65,7 +65,8 @@ func TestTypingAndGenerating(t *testing.T) {
 		t.Error("still busy after DoneMsg")
 	}
 	out := ansi.Strip(m.View())
-	wantTiming := fmt.Sprintf("NFE %d · 12ms/step · total %s", want.Steps-1, "348ms")
+	// Guided all the way: two forwards per step; TeaCache off, so no skip count.
+	wantTiming := fmt.Sprintf("NFE %d · fwd %d · 12ms/step · total %s", want.Steps-1, 2*(want.Steps-1), "348ms")
 	if !strings.Contains(out, wantTiming) {
 		t.Errorf("view lacks the timing line %q:\n%s", wantTiming, out)
 	}

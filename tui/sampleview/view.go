@@ -3,6 +3,7 @@ package sampleview
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"github.com/lumina-workbench/lumina/tui/common"
@@ -52,11 +53,14 @@ func (m *Model) statusLine(w int) string {
 		return st.Dim.Render("enter applies, esc cancels")
 	case m.running:
 		p := m.progress
-		s := fmt.Sprintf("generating… step %d/%d", p.Step+1, max(p.Of, 1))
-		if p.Wall > 0 {
-			s += fmt.Sprintf(" (%s)", history.Round(p.Wall))
+		done, of := p.Step+1, max(p.Of, 1)
+		s := fmt.Sprintf("sampling %d/%d", done, of)
+		if el := m.now().Sub(m.started); done > 0 && el > 0 {
+			// The mean step so far predicts the rest: steps cost the same at every t.
+			s += fmt.Sprintf(" · ETA %s", history.Round(el/time.Duration(done)*time.Duration(max(0, of-done))))
 		}
-		return st.Warn.Render(s)
+		bar := st.ProgressBar(w).ViewAs(float64(max(0, done)) / float64(of))
+		return common.FitLine(st.Warn.Render(s), w) + "\n" + bar
 	case m.err != "":
 		return st.Error.Render(common.Wrap(m.err, w))
 	}
@@ -112,6 +116,6 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{m.keys.Generate, m.keys.Generate2, m.keys.Cancel, m.keys.Focus, m.keys.Blur, m.keys.Clear},
 		{m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.BigInc, m.fields.Keys.Toggle, m.fields.Keys.Edit, m.keys.RandomSeed},
-		{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare},
+		{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare, m.keys.Save, m.keys.CopyCmd},
 	}
 }

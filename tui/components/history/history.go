@@ -39,19 +39,24 @@ func (e Entry) Settings() string {
 		o.Seed, sp.System, sp.Width, o.Solver, o.Steps, trim(o.CFG), trim(o.Shift), r, t, c)
 }
 
-// Timing is the entry's NFE and wall times.
+// Timing is what the entry's toggles did: model evaluations (NFE), samples forwarded (CFG-Trunc
+// lowers it), main stacks TeaCache skipped when it was on, and the wall times.
 func (e Entry) Timing() string {
 	r := e.Gen.Result
-	return TimingLine(r.NFE, len(r.Steps), r.Total)
+	s := fmt.Sprintf("NFE %d · fwd %d", r.NFE, r.Forwards)
+	if e.Gen.Spec.Options.TeaCache > 0 {
+		s += fmt.Sprintf(" · skip %d/%d", r.MainSkipped, r.MainSkipped+r.MainComputed)
+	}
+	return s + " · " + TimingLine(len(r.Steps), r.Total)
 }
 
-// TimingLine formats the figures every sample reports: NFE, mean time per solver step, total.
-func TimingLine(nfe, steps int, total time.Duration) string {
+// TimingLine formats the wall times every sample reports: mean time per solver step, total.
+func TimingLine(steps int, total time.Duration) string {
 	per := time.Duration(0)
 	if steps > 0 {
 		per = total / time.Duration(steps)
 	}
-	return fmt.Sprintf("NFE %d · %s/step · total %s", nfe, Round(per), Round(total))
+	return fmt.Sprintf("%s/step · total %s", Round(per), Round(total))
 }
 
 // Round keeps durations readable: 3 significant figures.

@@ -40,8 +40,15 @@ func TestStrip(t *testing.T) {
 	if !strings.Contains(a.Settings(), "R1 T– C–") || !strings.Contains(b.Settings(), "R– T– C–") {
 		t.Errorf("settings %q / %q", a.Settings(), b.Settings())
 	}
-	if got := b.Timing(); got != "NFE 29 · 10ms/step · total 290ms" {
+	b.Gen.Result.Forwards = 40
+	if got := b.Timing(); got != "NFE 29 · fwd 40 · 10ms/step · total 290ms" {
 		t.Errorf("timing %q", got)
+	}
+	// With TeaCache on, the main stacks it skipped of all it could have run.
+	b.Gen.Spec.Options.TeaCache = 0.3
+	b.Gen.Result.MainSkipped, b.Gen.Result.MainComputed = 12, 28
+	if got := b.Timing(); got != "NFE 29 · fwd 40 · skip 12/40 · 10ms/step · total 290ms" {
+		t.Errorf("timing with TeaCache %q", got)
 	}
 	out := ansi.Strip(m.View())
 	if !strings.Contains(out, "◆ #1") || !strings.Contains(out, "History (2)") {

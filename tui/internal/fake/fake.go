@@ -74,6 +74,19 @@ func (s *Sampler) Sample(ctx context.Context, spec infer.Spec) (*infer.Generated
 	res := &infer.Result{NFE: spec.Options.NFE()}
 	for i := range n {
 		si := infer.StepInfo{Step: i, Of: n, Wall: s.StepWall}
+		// Counts shaped like the real sampler's: two forwards per step under guidance, and TeaCache
+		// skipping every third step's main stack.
+		si.Batch = []int{1}
+		if spec.Options.CFG != 1 {
+			si.Batch = []int{2}
+		}
+		res.Forwards += si.Batch[0]
+		if spec.Options.TeaCache > 0 && i%3 == 2 {
+			si.Skipped = si.Batch[0]
+			res.MainSkipped += si.Batch[0]
+		} else {
+			res.MainComputed += si.Batch[0]
+		}
 		res.Steps = append(res.Steps, si)
 		res.Total += s.StepWall
 		if spec.OnStep != nil {
