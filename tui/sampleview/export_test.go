@@ -70,7 +70,7 @@ func TestSaveImage(t *testing.T) {
 	if !strings.Contains(ansi.Strip(m.View()), "no image to save yet") {
 		t.Error("s before any sample should say there is nothing to save")
 	}
-	hit(t, m, "tab")
+	hit(t, m, "shift+tab")
 	typeText(t, m, "a red circle")
 	hit(t, m, "ctrl+r")
 	hit(t, m, "tab")

@@ -106,6 +106,9 @@ type Model struct {
 
 	promptFocused bool
 	compare       bool
+	// cmp are the samples compared (the first is the reference), psnr each one's PSNR against it.
+	cmp  []history.Entry
+	psnr []float64
 
 	// stateDir keeps the sampled images (history/); "" keeps them in memory only.
 	stateDir string
@@ -237,6 +240,7 @@ func (m *Model) SetPrompt(s string) { m.prompt.SetValue(s) }
 
 func (m *Model) focusPrompt(on bool) tea.Cmd {
 	m.promptFocused = on
+	m.hist.SetFocused(false)
 	if on {
 		m.fields.Blur()
 		return m.prompt.Focus()
@@ -285,6 +289,7 @@ type layout struct {
 	imgCols, imgRows int
 	imgRow           int // first row of the image in the right column
 	histH            int
+	infoH            int
 }
 
 func (m *Model) layout() layout {
@@ -294,10 +299,14 @@ func (m *Model) layout() layout {
 	l.rightW = max(0, w-l.leftW-common.Gutter)
 	// Left: "Prompt", the prompt, blank, "Settings", the fields, blank, job status.
 	l.promptH = max(2, min(8, h-numFields-6))
-	// Right: one header line, the image, two info lines, the history strip.
+	// Right: one header line, the image, the info lines (two, or one per compared sample), the history.
 	l.histH = max(2, min(8, h/4))
+	l.infoH = 2
+	if m.compare {
+		l.infoH = len(m.cmp)
+	}
 	l.imgRow = 1
-	l.imgRows = max(1, h-l.imgRow-2-l.histH)
+	l.imgRows = max(1, h-l.imgRow-l.infoH-l.histH)
 	l.imgCols = min(l.rightW, 2*l.imgRows)
 	if m.compare {
 		l.imgCols = l.rightW
@@ -365,7 +374,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Generate):
 		return m.generate()
 	case key.Matches(k, m.keys.Focus):
-		return m.focusPrompt(!m.promptFocused)
+		return m.cycleFocus(k.String() == "shift+tab")
 	case m.promptFocused && key.Matches(k, m.keys.Blur):
 		return m.focusPrompt(false)
 	case m.promptFocused && key.Matches(k, m.keys.Clear):
@@ -391,10 +400,36 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.CopyCmd):
 		return m.copyCommand()
 	}
-	if cmd := m.hist.Update(k); cmd != nil {
+	cmd := m.hist.Update(k)
+	if m.hist.Full {
+		m.err = fmt.Sprintf("at most %d samples compare at once: unmark one first", history.MaxMarks)
+	}
+	if cmd != nil || m.hist.Focused() {
+		// The strip's ↑/↓ and space must not reach the settings behind it.
 		return cmd
 	}
 	return m.fields.Update(k)
+}
+
+// cycleFocus moves tab's focus: prompt → settings → history → prompt, or back.
+func (m *Model) cycleFocus(back bool) tea.Cmd {
+	cur := 1 // settings
+	switch {
+	case m.promptFocused:
+		cur = 0
+	case m.hist.Focused():
+		cur = 2
+	}
+	next := (cur + 1) % 3
+	if back {
+		next = (cur + 2) % 3
+	}
+	cmd := m.focusPrompt(next == 0)
+	if next == 2 {
+		m.fields.Blur()
+		m.hist.SetFocused(true)
+	}
+	return cmd
 }
 
 func (m *Model) editPrompt(msg tea.Msg) tea.Cmd {
@@ -404,16 +439,40 @@ func (m *Model) editPrompt(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) toggleCompare() {
-	_, okA := m.hist.Marked()
-	_, okB := m.hist.Selected()
-	if !m.compare && !(okA && okB) {
-		m.err = "mark a sample with m, select another with [ ], then press c"
+	if m.compare {
+		m.compare, m.cmp, m.psnr = false, nil, nil
+		m.SetSize(m.common.Width, m.common.Height)
+		m.showSelected()
+		return
+	}
+	set := m.hist.Marked()
+	// One mark and a different selection compare the two, as before marks could be many.
+	if sel, ok := m.hist.Selected(); ok && len(set) == 1 && set[0].ID != sel.ID {
+		set = append(set, sel)
+	}
+	if len(set) < 2 {
+		m.err = fmt.Sprintf("mark 2–%d samples (tab to the history, space marks; or m), then press c", history.MaxMarks)
 		return
 	}
 	m.err = ""
-	m.compare = !m.compare
+	m.compare, m.cmp, m.psnr = true, set, comparePSNR(set)
 	m.SetSize(m.common.Width, m.common.Height)
 	m.showSelected()
+}
+
+// comparePSNR is each sample's PSNR against the first, at the largest side among them (nearest
+// neighbour), so samples at different resolutions still compare.
+func comparePSNR(set []history.Entry) []float64 {
+	side := 1
+	for _, e := range set {
+		side = max(side, e.Gen.Image.Rect.Dx(), e.Gen.Image.Rect.Dy())
+	}
+	ref := imgview.ScaleNearest(set[0].Gen.Image, side, side)
+	out := make([]float64, len(set))
+	for i, e := range set {
+		out[i], _ = imgview.PSNR(ref, imgview.ScaleNearest(e.Gen.Image, side, side)) // same size by construction
+	}
+	return out
 }
 
 // generate validates the request and starts a job; the work happens in the returned commands.
@@ -571,38 +630,18 @@ func ctxCanceled(err error) bool {
 }
 
 func (m *Model) showSelected() {
+	if m.compare {
+		imgs := make([]image.Image, len(m.cmp))
+		for i, e := range m.cmp {
+			imgs[i] = e.Gen.Image
+		}
+		m.image.SetImage(imgview.Mosaic(imgs))
+		return
+	}
 	sel, ok := m.hist.Selected()
 	if !ok {
 		m.image.SetImage(nil)
 		return
 	}
-	if m.compare {
-		if a, ok := m.hist.Marked(); ok {
-			m.image.SetImage(SideBySide(a.Gen.Image, sel.Gen.Image))
-			return
-		}
-		m.compare = false
-		m.SetSize(m.common.Width, m.common.Height)
-	}
 	m.image.SetImage(sel.Gen.Image)
-}
-
-// SideBySide puts a and b next to each other at the larger one's size, with a dark gap of an eighth
-// of the side between them, so both go through one painter (one sixel, or one half-block box).
-func SideBySide(a, b image.Image) *image.RGBA {
-	side := max(a.Bounds().Dx(), a.Bounds().Dy(), b.Bounds().Dx(), b.Bounds().Dy())
-	gap := max(1, side/8)
-	out := image.NewRGBA(image.Rect(0, 0, 2*side+gap, side))
-	for i := 0; i < len(out.Pix); i += 4 {
-		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = 0, 0, 0, 255
-	}
-	put := func(img image.Image, x0 int) {
-		s := imgview.ScaleNearest(img, side, side)
-		for y := 0; y < s.Rect.Dy(); y++ {
-			copy(out.Pix[out.PixOffset(x0, y):out.PixOffset(x0+s.Rect.Dx(), y)], s.Pix[s.PixOffset(0, y):s.PixOffset(s.Rect.Dx(), y)])
-		}
-	}
-	put(a, 0)
-	put(b, side+gap)
-	return out
 }

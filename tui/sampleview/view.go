@@ -2,6 +2,7 @@ package sampleview
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ func (m *Model) leftView(l layout) string {
 		title = st.Focused.Render("Prompt")
 	}
 	settingsTitle := st.Label.Render("Settings")
-	if !m.promptFocused {
+	if !m.promptFocused && !m.hist.Focused() {
 		settingsTitle = st.Focused.Render("Settings")
 	}
 	parts := []string{
@@ -73,31 +74,76 @@ func (m *Model) rightView(l layout) string {
 	if m.info.Name != "" {
 		header += st.Dim.Render("  " + m.info.Name)
 	}
-	var info1, info2 string
+	var info []string
 	sel, ok := m.hist.Selected()
 	switch {
 	case m.compare:
-		a, _ := m.hist.Marked()
-		header = st.Title.Render(fmt.Sprintf("Compare #%d | #%d", a.ID, sel.ID))
-		if a.Gen.Spec.Options.Seed == sel.Gen.Spec.Options.Seed {
+		header = st.Title.Render("Compare")
+		seeds := map[uint64]bool{}
+		for _, e := range m.cmp {
+			header += st.Title.Render(fmt.Sprintf(" #%d", e.ID))
+			seeds[e.Gen.Spec.Options.Seed] = true
+		}
+		if len(seeds) == 1 {
 			header += st.Dim.Render("  same seed")
 		} else {
 			header += st.Warn.Render("  different seeds")
 		}
-		info1 = st.Timing.Render(fmt.Sprintf("#%d %s", a.ID, a.Timing())) + "  " + st.Dim.Render(a.Settings())
-		info2 = st.Timing.Render(fmt.Sprintf("#%d %s", sel.ID, sel.Timing())) + "  " + st.Dim.Render(sel.Settings())
+		info = m.compareLines()
 	case ok:
-		info1 = st.Timing.Render(sel.Timing())
-		info2 = st.Dim.Render(fmt.Sprintf("#%d %s", sel.ID, sel.Settings()))
+		info = []string{st.Timing.Render(sel.Timing()), st.Dim.Render(fmt.Sprintf("#%d %s", sel.ID, sel.Settings()))}
 	}
-	parts := []string{
-		common.FitLine(header, l.rightW),
-		m.image.View(),
-		common.FitLine(info1, l.rightW),
-		common.FitLine(info2, l.rightW),
-		m.hist.View(),
+	parts := []string{common.FitLine(header, l.rightW), m.image.View()}
+	for i := range l.infoH {
+		line := ""
+		if i < len(info) {
+			line = info[i]
+		}
+		parts = append(parts, common.FitLine(line, l.rightW))
 	}
+	parts = append(parts, m.hist.View())
 	return strings.Join(parts, "\n")
+}
+
+// compareLines is one line per compared sample: its PSNR against the first, its settings with the
+// ones that differ among the samples first and highlighted, and what its toggles did.
+func (m *Model) compareLines() []string {
+	st := m.common.Styles
+	fields := make([][]string, len(m.cmp))
+	for i, e := range m.cmp {
+		fields[i] = e.SettingFields()
+	}
+	differs := func(j int) bool {
+		for _, f := range fields[1:] {
+			if j >= len(f) || f[j] != fields[0][j] {
+				return true
+			}
+		}
+		return false
+	}
+	out := make([]string, len(m.cmp))
+	for i, e := range m.cmp {
+		q := "reference"
+		switch p := m.psnr[i]; {
+		case i == 0:
+		case math.IsInf(p, 1):
+			q = "identical"
+		default:
+			q = fmt.Sprintf("%.1f dB", p)
+		}
+		// Differing settings first: a narrow terminal cuts the line, and they are what the eye wants.
+		var diff, same []string
+		for j, f := range fields[i] {
+			if differs(j) {
+				diff = append(diff, st.Differs.Render(f))
+			} else {
+				same = append(same, st.Dim.Render(f))
+			}
+		}
+		parts := append(diff, same...)
+		out[i] = st.Label.Render(fmt.Sprintf("#%-3d %-9s ", e.ID, q)) + strings.Join(parts, " ") + "  " + st.Timing.Render(e.Timing())
+	}
+	return out
 }
 
 // ShortHelp is the help bar's line for the current focus.
@@ -107,6 +153,9 @@ func (m *Model) ShortHelp() []key.Binding {
 	}
 	if m.fields.Editing() {
 		return []key.Binding{m.fields.Keys.Apply, m.fields.Keys.Cancel}
+	}
+	if m.hist.Focused() {
+		return []key.Binding{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare, m.keys.Save, m.keys.CopyCmd, m.keys.Focus}
 	}
 	return []key.Binding{m.keys.Generate2, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.Edit, m.keys.RandomSeed, m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare}
 }

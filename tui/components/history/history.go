@@ -22,7 +22,10 @@ type Entry struct {
 
 // Settings is the entry's settings in one short line, the toggles spelled so two lines can be
 // compared by eye: R renorm, T trunc, C TeaCache, "–" off.
-func (e Entry) Settings() string {
+func (e Entry) Settings() string { return strings.Join(e.SettingFields(), " ") }
+
+// SettingFields are Settings' parts, one per setting, so a comparison can mark the ones that differ.
+func (e Entry) SettingFields() []string {
 	sp := e.Gen.Spec
 	o := sp.Options
 	r, t, c := "–", "–", "–"
@@ -35,8 +38,8 @@ func (e Entry) Settings() string {
 	if o.TeaCache > 0 {
 		c = trim(o.TeaCache)
 	}
-	return fmt.Sprintf("seed %d %s %dpx %s×%d cfg %s shift %s R%s T%s C%s",
-		o.Seed, sp.System, sp.Width, o.Solver, o.Steps, trim(o.CFG), trim(o.Shift), r, t, c)
+	return []string{fmt.Sprintf("seed %d", o.Seed), sp.System.String(), fmt.Sprintf("%dpx", sp.Width),
+		fmt.Sprintf("%s×%d", o.Solver, o.Steps), "cfg " + trim(o.CFG), "shift " + trim(o.Shift), "R" + r, "T" + t, "C" + c}
 }
 
 // Timing is what the entry's toggles did: model evaluations (NFE), samples forwarded (CFG-Trunc
@@ -83,14 +86,18 @@ type KeyMap struct {
 	Prev, Next, Mark key.Binding
 }
 
-// DefaultKeyMap: [ and ] walk the history, m marks an entry for comparison.
+// DefaultKeyMap: [ and ] walk the history, m marks an entry for comparison. With the strip focused,
+// ↑/↓ walk it too and space marks.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Prev: key.NewBinding(key.WithKeys("["), key.WithHelp("[/]", "history")),
 		Next: key.NewBinding(key.WithKeys("]")),
-		Mark: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mark for compare")),
+		Mark: key.NewBinding(key.WithKeys("m"), key.WithHelp("m/space", "mark for compare")),
 	}
 }
+
+// MaxMarks is how many entries a comparison holds: a 3×3 mosaic is the most a terminal shows legibly.
+const MaxMarks = 9
 
 // SelectedMsg says the selection moved to entry index Index.
 type SelectedMsg struct{ Index int }
@@ -100,12 +107,21 @@ type Model struct {
 	common.Common
 	Keys    KeyMap
 	entries []Entry
-	sel     int // -1 when empty
-	mark    int // -1 when nothing is marked
+	sel     int   // -1 when empty
+	marks   []int // marked entries, in the order they were marked
+	focused bool
+	// Full is set when a mark was refused because MaxMarks are marked already.
+	Full bool
 }
 
 // New makes an empty strip.
-func New(c common.Common) *Model { return &Model{Common: c, Keys: DefaultKeyMap(), sel: -1, mark: -1} }
+func New(c common.Common) *Model { return &Model{Common: c, Keys: DefaultKeyMap(), sel: -1} }
+
+// SetFocused gives the strip ↑/↓ and space.
+func (m *Model) SetFocused(on bool) { m.focused = on }
+
+// Focused reports whether the strip has ↑/↓ and space.
+func (m *Model) Focused() bool { return m.focused }
 
 // Add appends an entry and selects it.
 func (m *Model) Add(e Entry) {
@@ -124,12 +140,41 @@ func (m *Model) Selected() (Entry, bool) {
 	return m.entries[m.sel], true
 }
 
-// Marked is the entry marked for comparison.
-func (m *Model) Marked() (Entry, bool) {
-	if m.mark < 0 {
-		return Entry{}, false
+// Marked are the entries marked for comparison, in the order they were marked.
+func (m *Model) Marked() []Entry {
+	out := make([]Entry, len(m.marks))
+	for i, j := range m.marks {
+		out[i] = m.entries[j]
 	}
-	return m.entries[m.mark], true
+	return out
+}
+
+// ClearMarks unmarks every entry.
+func (m *Model) ClearMarks() { m.marks = nil }
+
+// toggleMark marks the selected entry, or unmarks it; Full says when MaxMarks refused it.
+func (m *Model) toggleMark() {
+	m.Full = false
+	for i, j := range m.marks {
+		if j == m.sel {
+			m.marks = append(m.marks[:i], m.marks[i+1:]...)
+			return
+		}
+	}
+	if len(m.marks) >= MaxMarks {
+		m.Full = true
+		return
+	}
+	m.marks = append(m.marks, m.sel)
+}
+
+func (m *Model) markOf(i int) int {
+	for n, j := range m.marks {
+		if j == i {
+			return n + 1
+		}
+	}
+	return 0
 }
 
 // Update handles the strip's keys.
@@ -139,17 +184,14 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	old := m.sel
+	ks := k.String()
 	switch {
-	case key.Matches(k, m.Keys.Prev):
+	case key.Matches(k, m.Keys.Prev) || m.focused && ks == "up":
 		m.sel = max(0, m.sel-1)
-	case key.Matches(k, m.Keys.Next):
+	case key.Matches(k, m.Keys.Next) || m.focused && ks == "down":
 		m.sel = min(len(m.entries)-1, m.sel+1)
-	case key.Matches(k, m.Keys.Mark):
-		if m.mark == m.sel {
-			m.mark = -1
-		} else {
-			m.mark = m.sel
-		}
+	case key.Matches(k, m.Keys.Mark) || m.focused && ks == "space":
+		m.toggleMark()
 		return nil
 	}
 	if m.sel != old {
@@ -165,7 +207,11 @@ func (m *Model) View() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
-	head := m.Styles.Label.Render(fmt.Sprintf("History (%d)", len(m.entries)))
+	label := fmt.Sprintf("History (%d)", len(m.entries))
+	head := m.Styles.Label.Render(label)
+	if m.focused {
+		head = m.Styles.Focused.Render(label) + m.Styles.Dim.Render("  space marks, c compares")
+	}
 	if len(m.entries) == 0 {
 		return common.FitBlock(head+"\n"+m.Styles.Dim.Render("  no samples yet"), w, h)
 	}
@@ -175,8 +221,8 @@ func (m *Model) View() string {
 	for i := start; i < len(m.entries) && len(lines) < h; i++ {
 		e := m.entries[i]
 		mark := "  "
-		if i == m.mark {
-			mark = m.Styles.Warn.Render("◆ ")
+		if n := m.markOf(i); n > 0 {
+			mark = m.Styles.Warn.Render(fmt.Sprintf("%d ", n))
 		}
 		text := fmt.Sprintf("#%d %s · %s", e.ID, e.Settings(), Round(e.Gen.Result.Total))
 		if i == m.sel {

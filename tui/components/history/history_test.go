@@ -32,7 +32,11 @@ func TestStrip(t *testing.T) {
 	if cmd == nil || cmd().(SelectedMsg).Index != 1 {
 		t.Error("no SelectedMsg for the move")
 	}
-	a, _ := m.Marked()
+	marked := m.Marked()
+	if len(marked) != 1 {
+		t.Fatalf("%d marked, want 1", len(marked))
+	}
+	a := marked[0]
 	b, _ := m.Selected()
 	if a.ID != 1 || b.ID != 2 {
 		t.Errorf("marked %d selected %d", a.ID, b.ID)
@@ -51,7 +55,7 @@ func TestStrip(t *testing.T) {
 		t.Errorf("timing with TeaCache %q", got)
 	}
 	out := ansi.Strip(m.View())
-	if !strings.Contains(out, "◆ #1") || !strings.Contains(out, "History (2)") {
+	if !strings.Contains(out, "1 #1") || !strings.Contains(out, "History (2)") {
 		t.Errorf("view:\n%s", out)
 	}
 }
@@ -67,5 +71,45 @@ func TestRound(t *testing.T) {
 		if got := Round(d).String(); got != want {
 			t.Errorf("Round(%v) = %s, want %s", d, got, want)
 		}
+	}
+}
+
+// Space marks only while the strip is focused; marks keep their order, unmark, and stop at MaxMarks.
+func TestMarks(t *testing.T) {
+	m := New(common.New())
+	m.SetSize(70, 12)
+	for i := range MaxMarks + 1 {
+		m.Add(entry(i+1, uint64(i), 1))
+	}
+	space := tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	up := tea.KeyPressMsg{Code: tea.KeyUp}
+	m.Update(space)
+	m.Update(up)
+	if len(m.Marked()) != 0 {
+		t.Fatal("space marked, or up moved, without focus")
+	}
+	m.SetFocused(true)
+	m.Update(space) // #10
+	m.Update(up)
+	m.Update(space) // #9
+	m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	m.Update(space) // #10 again: unmarked
+	if got := m.Marked(); len(got) != 1 || got[0].ID != 9 {
+		t.Fatalf("marked %v, want #9 only", got)
+	}
+	m.Update(up) // on #9
+	for range MaxMarks - 1 {
+		m.Update(up)
+		m.Update(space) // #8 … #1
+	}
+	for range MaxMarks {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	}
+	m.Update(space) // #10 would be the tenth
+	if got := m.Marked(); len(got) != MaxMarks || !m.Full {
+		t.Errorf("%d marked (full %v), want %d and the last refused", len(got), m.Full, MaxMarks)
+	}
+	if got := m.Marked(); got[0].ID != 9 || got[1].ID != 8 {
+		t.Errorf("marks out of order: #%d #%d", got[0].ID, got[1].ID)
 	}
 }
