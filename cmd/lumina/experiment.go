@@ -130,7 +130,25 @@ and end for a display to follow; each run's metrics.jsonl has its steps.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(collect, list)
+	view := &cobra.Command{
+		Use:   "view DIR",
+		Short: "Open the TUI's Experiments view on an experiment folder: its loss curves and summary",
+		Long: `Opens the workbench on the Experiments view showing the experiment folder DIR (written by ` + "`lumina experiment`" + `),
+read-only: each variant's loss curve over its seeds on one step axis and, once every run has finished, the
+summary table with its intervals. The folders under RUNS/experiments are listed beside it.`,
+		Example: "  lumina experiment view runs/experiments/aux",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			if _, err := os.Stat(filepath.Join(dir, experiment.SourceFile)); err != nil {
+				return fmt.Errorf("DIR %s is not an experiment folder (it has no %s): %w", dir, experiment.SourceFile, err)
+			}
+			deps := tuiDeps()
+			deps.Experiment = dir
+			return runTUI(deps)
+		},
+	}
+	cmd.AddCommand(collect, list, view)
 	rootCmd.AddCommand(cmd)
 }
 

@@ -127,3 +127,11 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// experiment view refuses a folder that is not an experiment's before opening the TUI.
+func TestExperimentViewRefusesOtherFolders(t *testing.T) {
+	msg, err := luminaRun(t, "experiment", "view", t.TempDir())
+	if err == nil || !strings.Contains(err.Error()+msg, "is not an experiment folder (it has no experiment.yaml)") {
+		t.Errorf("got %v: %s", err, msg)
+	}
+}

@@ -1,10 +1,11 @@
-// Package app is the workbench's root model: the tabs (Sample, Train, Data, Runs, Ablate), the status and
+// Package app is the workbench's root model: the tabs (Sample, Train, Data, Runs, Ablate, Experiments), the status and
 // help bars, terminal detection and the one image painter, the too-small message, the quit
 // confirmation while training, and the graceful Ctrl-C that stops running jobs before quitting.
 package app
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,10 +14,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/lumina-workbench/lumina/experiment"
 	"github.com/lumina-workbench/lumina/tui/ablateview"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
 	"github.com/lumina-workbench/lumina/tui/dataview"
+	"github.com/lumina-workbench/lumina/tui/experimentview"
 	imgview "github.com/lumina-workbench/lumina/tui/image"
 	"github.com/lumina-workbench/lumina/tui/runsview"
 	"github.com/lumina-workbench/lumina/tui/sampleview"
@@ -50,6 +53,8 @@ type Deps struct {
 	Watch string
 	// Sweep, when set, is a sweep folder the Ablate view shows from the start.
 	Sweep string
+	// Experiment, when set, is an experiment folder the Experiments view shows from the start.
+	Experiment string
 	// Page is the view to open on (PageSample when 0); Notice a first status line, such as why the
 	// Sample view has no model.
 	Page   int
@@ -68,6 +73,7 @@ const (
 	PageData
 	PageRuns
 	PageAblate
+	PageExperiments
 )
 
 // Model is the root model.
@@ -113,7 +119,11 @@ func New(deps Deps) *Model {
 	m.train.SetRunsRoot(deps.RunsDir)
 	m.train.SetSpawner(deps.Spawner)
 	m.ablate = ablateview.New(c, deps.Sweeper)
-	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs), m.ablate}
+	exps := experimentview.New(c, filepath.Join(runsRoot(deps.RunsDir), experiment.ExperimentsDir))
+	if deps.Experiment != "" {
+		exps.Open(deps.Experiment)
+	}
+	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs), m.ablate, exps}
 	m.help = help.New()
 	m.det = termcap.NewDetector(termcap.EnvFrom(getenv), 0)
 	m.painter = imgview.NewPainter()
@@ -142,6 +152,9 @@ func New(deps Deps) *Model {
 	}
 	if deps.Sweep != "" {
 		m.active = PageAblate
+	}
+	if deps.Experiment != "" {
+		m.active = PageExperiments
 	}
 	if deps.Notice != "" {
 		notices = append([]string{deps.Notice}, notices...)
@@ -428,7 +441,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 	}
-	for i, b := range []key.Binding{keys.Page1, keys.Page2, keys.Page3, keys.Page4, keys.Page5} {
+	for i, b := range []key.Binding{keys.Page1, keys.Page2, keys.Page3, keys.Page4, keys.Page5, keys.Page6} {
 		if key.Matches(k, b) && (!capturing || strings.HasPrefix(k.String(), "alt+")) {
 			m.active = i
 			return nil
@@ -508,7 +521,7 @@ func (m *Model) globalKeys() []key.Binding {
 func (m *Model) shortGlobalKeys() []key.Binding {
 	k := m.common.Keys
 	if m.pages[m.active].Capturing() {
-		return []key.Binding{key.NewBinding(key.WithKeys("alt+1"), key.WithHelp("alt+1-5", "views")), k.ForceQuit}
+		return []key.Binding{key.NewBinding(key.WithKeys("alt+1"), key.WithHelp("alt+1-6", "views")), k.ForceQuit}
 	}
 	return []key.Binding{k.Page1, k.Help, k.Quit}
 }
@@ -538,4 +551,12 @@ func (m *Model) tabBar() string {
 func (m *Model) Shutdown(timeout time.Duration) {
 	m.sample.StopJob()
 	m.train.Shutdown(timeout)
+}
+
+// runsRoot is the runs folder, lumina's default ./runs when Deps leaves it empty.
+func runsRoot(dir string) string {
+	if dir == "" {
+		return "runs"
+	}
+	return dir
 }

@@ -341,6 +341,8 @@ func TestGolden(t *testing.T) {
 		golden.Assert(t, fmt.Sprintf("runs_%dx%d", w, h), hs.m.render(), w, h)
 		hs.keys("5")
 		golden.Assert(t, fmt.Sprintf("ablate_%dx%d", w, h), hs.m.render(), w, h)
+		hs.keys("6")
+		golden.Assert(t, fmt.Sprintf("experiments_%dx%d", w, h), hs.m.render(), w, h)
 		hs.keys("2s")
 		hs.keys("q")
 		golden.Assert(t, fmt.Sprintf("confirmquit_%dx%d", w, h), hs.m.render(), w, h)
@@ -352,7 +354,7 @@ func TestGolden(t *testing.T) {
 		hs.send(ctrlR)
 		golden.Assert(t, fmt.Sprintf("sample_light_%dx%d", w, h), hs.m.render(), w, h)
 		hs.send(escape)
-		for i, name := range []string{"train", "data", "runs", "ablate"} {
+		for i, name := range []string{"train", "data", "runs", "ablate", "experiments"} {
 			hs.keys(fmt.Sprint(i + 2))
 			golden.Assert(t, fmt.Sprintf("%s_light_%dx%d", name, w, h), hs.m.render(), w, h)
 		}

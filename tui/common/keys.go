@@ -15,6 +15,7 @@ type KeyMap struct {
 	Page3     key.Binding
 	Page4     key.Binding
 	Page5     key.Binding
+	Page6     key.Binding
 	Confirm   key.Binding
 	Cancel    key.Binding
 }
@@ -28,11 +29,12 @@ func DefaultKeyMap() *KeyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		NextPage:  key.NewBinding(key.WithKeys("alt+right", "ctrl+right"), key.WithHelp("ctrl+→", "next view")),
 		PrevPage:  key.NewBinding(key.WithKeys("alt+left", "ctrl+left"), key.WithHelp("ctrl+←", "prev view")),
-		Page1:     key.NewBinding(key.WithKeys("1", "alt+1"), key.WithHelp("1-5", "views")),
+		Page1:     key.NewBinding(key.WithKeys("1", "alt+1"), key.WithHelp("1-6", "views")),
 		Page2:     key.NewBinding(key.WithKeys("2", "alt+2")),
 		Page3:     key.NewBinding(key.WithKeys("3", "alt+3")),
 		Page4:     key.NewBinding(key.WithKeys("4", "alt+4")),
 		Page5:     key.NewBinding(key.WithKeys("5", "alt+5")),
+		Page6:     key.NewBinding(key.WithKeys("6", "alt+6")),
 		Confirm:   key.NewBinding(key.WithKeys("y", "enter"), key.WithHelp("y", "yes")),
 		Cancel:    key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
 	}
