@@ -16,6 +16,7 @@ import (
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/filter"
 	imgview "github.com/lumina-workbench/lumina/tui/image"
 )
 
@@ -63,7 +64,9 @@ type Model struct {
 	common  common.Common
 	keys    KeyMap
 	store   backend.RunStore
-	runs    []train.RunInfo
+	filter  *filter.Model
+	all     []train.RunInfo // as listed
+	runs    []train.RunInfo // those the filter keeps
 	err     string
 	loading string
 	run     int
@@ -74,14 +77,14 @@ type Model struct {
 
 // New makes the view; store may be nil.
 func New(c common.Common, store backend.RunStore) *Model {
-	return &Model{common: c, keys: DefaultKeyMap(), store: store}
+	return &Model{common: c, keys: DefaultKeyMap(), store: store, filter: filter.New(c)}
 }
 
 // Title is the tab label.
 func (m *Model) Title() string { return "Runs" }
 
-// Capturing is false: no text input.
-func (m *Model) Capturing() bool { return false }
+// Capturing is true while the filter is typed.
+func (m *Model) Capturing() bool { return m.filter.Typing() }
 
 // Busy is false: a load in flight needs no stopping before quit.
 func (m *Model) Busy() bool { return false }
@@ -114,11 +117,11 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case ListedMsg:
 		m.listed = true
-		m.runs, m.err = msg.Runs, ""
+		m.all, m.err = msg.Runs, ""
 		if msg.Err != nil {
 			m.err = "listing runs: " + msg.Err.Error()
 		}
-		m.run = min(m.run, max(0, len(m.runs)-1))
+		m.refilter()
 		m.ckpt = 0
 	case LoadedMsg:
 		m.loading = ""
@@ -143,6 +146,9 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 func (m *Model) click(c common.Click) tea.Cmd {
 	leftW, _ := m.columns()
 	row := c.Y - 1 // below the column titles
+	if c.X < leftW && m.filter.View(leftW, 0, 0) != "" {
+		row-- // below the filter line
+	}
 	if c.X < leftW {
 		if row < 0 || row >= len(m.runs) {
 			return nil
@@ -180,7 +186,25 @@ func (m *Model) open() tea.Cmd {
 	return func() tea.Msg { return WatchMsg{Dir: r.Dir} }
 }
 
+// refilter keeps the runs whose folder or preset match the filter.
+func (m *Model) refilter() {
+	m.runs = m.runs[:0:0]
+	for _, r := range m.all {
+		if m.filter.Match(r.Dir + " " + r.Preset) {
+			m.runs = append(m.runs, r)
+		}
+	}
+	m.run = min(m.run, max(0, len(m.runs)-1))
+}
+
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if handled, changed, cmd := m.filter.Update(k); handled {
+		if changed {
+			m.run, m.ckpt, m.onCkpts = 0, 0, false
+			m.refilter()
+		}
+		return cmd
+	}
 	switch {
 	case key.Matches(k, m.keys.Refresh):
 		return m.list()
@@ -262,10 +286,16 @@ func (m *Model) View() string {
 		return st.Label.Render(s)
 	}
 	left := []string{title("Runs", !m.onCkpts)}
-	if !m.listed {
+	if f := m.filter.View(leftW, len(m.runs), len(m.all)); f != "" {
+		left = append(left, f)
+	}
+	switch {
+	case !m.listed:
 		left = append(left, st.Dim.Render("listing…"))
-	} else if len(m.runs) == 0 {
+	case len(m.all) == 0:
 		left = append(left, st.Dim.Render("no runs yet (train one in Train)"))
+	case len(m.runs) == 0:
+		left = append(left, st.Dim.Render("no run matches (esc clears)"))
 	}
 	for i, r := range m.runs {
 		s := fmt.Sprintf("%s  %s · %d ckpt", filepath.Base(r.Dir), r.Preset, len(r.Checkpoints))
@@ -313,7 +343,10 @@ func (m *Model) View() string {
 
 // ShortHelp is the help bar's line.
 func (m *Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.Up, m.keys.Switch, m.keys.Open, m.keys.Load, m.keys.Refresh}
+	if m.filter.Typing() {
+		return []key.Binding{m.filter.Keys.Apply, m.filter.Keys.Clear}
+	}
+	return []key.Binding{m.keys.Up, m.keys.Switch, m.keys.Open, m.keys.Load, m.keys.Refresh, m.filter.Keys.Start}
 }
 
 // FullHelp is every key of the view.

@@ -125,3 +125,57 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+func typeKeys(t *testing.T, m *Model, s string) {
+	for _, r := range s {
+		hit(t, m, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+// / filters the runs by folder and preset; while typing the view has the keyboard, enter keeps the
+// filter, esc clears it; enter and l then act on the filtered list.
+func TestFilter(t *testing.T) {
+	m, _ := newView(80, 24)
+	run(t, m, m.Init())
+	typeKeys(t, m, "/SMA")
+	if !m.Capturing() || len(m.runs) != 1 || m.runs[0].Dir != "runs/small-002" {
+		t.Fatalf("capturing %v, runs %v", m.Capturing(), m.runs)
+	}
+	hit(t, m, enter)
+	if m.Capturing() {
+		t.Fatal("enter did not keep the filter")
+	}
+	out := ansi.Strip(m.View())
+	if !strings.Contains(out, "/SMA 1/2") || strings.Contains(out, "tiny-001") {
+		t.Errorf("filtered view:\n%s", out)
+	}
+	if msg := hit(t, m, enter); msg != (WatchMsg{Dir: "runs/small-002"}) {
+		t.Errorf("enter on the filtered run: %#v", msg)
+	}
+	typeKeys(t, m, "/x")
+	hit(t, m, enter)
+	if out := ansi.Strip(m.View()); !strings.Contains(out, "no run matches") {
+		t.Errorf("no match not said:\n%s", out)
+	}
+	hit(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
+	if len(m.runs) != 2 || m.filter.Active() {
+		t.Errorf("esc left %d runs", len(m.runs))
+	}
+}
+
+func TestFilterGolden(t *testing.T) {
+	for _, th := range []struct {
+		name string
+		dark bool
+	}{{"dark", true}, {"light", false}} {
+		for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+			c := common.New()
+			c.Styles.SetDark(th.dark)
+			m := New(c, fake.NewRuns())
+			m.SetSize(sz[0], sz[1])
+			run(t, m, m.Init())
+			typeKeys(t, m, "/tiny")
+			golden.Assert(t, fmt.Sprintf("filter_%s_%dx%d", th.name, sz[0], sz[1]), m.View(), sz[0], sz[1])
+		}
+	}
+}
