@@ -100,3 +100,50 @@ func TestCompareGolden(t *testing.T) {
 		}
 	}
 }
+
+// With the history focused, / filters it by prompt, settings and number; the image follows the
+// selection into the filtered list, and esc shows everything again.
+func TestHistoryFilter(t *testing.T) {
+	m, _ := newView(160, 48)
+	threeSamples(t, m) // #3 is seed 1 and selected
+	hit(t, m, "/")
+	if !m.Capturing() {
+		t.Fatal("the filter does not have the keyboard")
+	}
+	typeText(t, m, "R1")
+	hit(t, m, "enter")
+	if sel, _ := m.hist.Selected(); sel.ID != 1 || m.hist.Shown() != 1 {
+		t.Errorf("filter R1: selected #%d, %d shown", sel.ID, m.hist.Shown())
+	}
+	out := ansi.Strip(m.View())
+	if !strings.Contains(out, "History (1 of 3)") || !strings.Contains(out, "/R1 1/3") || strings.Contains(out, "#2 seed") {
+		t.Errorf("filtered history:\n%s", out)
+	}
+	hit(t, m, "up")
+	if sel, _ := m.hist.Selected(); sel.ID != 1 {
+		t.Errorf("up left the filtered list: #%d", sel.ID)
+	}
+	hit(t, m, "esc")
+	if m.hist.Shown() != 3 || m.histFilter.Active() {
+		t.Error("esc did not clear the filter")
+	}
+}
+
+func TestHistoryFilterGolden(t *testing.T) {
+	for _, th := range []struct {
+		name string
+		dark bool
+	}{{"dark", true}, {"light", false}} {
+		for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+			w, h := sz[0], sz[1]
+			c := common.New()
+			c.Styles.SetDark(th.dark)
+			m := New(c, fake.NewSampler())
+			m.SetSize(w, h)
+			threeSamples(t, m)
+			hit(t, m, "/")
+			typeText(t, m, "R1")
+			golden.Assert(t, fmt.Sprintf("histfilter_%s_%dx%d", th.name, w, h), m.View(), w, h)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/filter"
 	"github.com/lumina-workbench/lumina/tui/components/history"
 	"github.com/lumina-workbench/lumina/tui/components/imagebox"
 	"github.com/lumina-workbench/lumina/tui/components/settings"
@@ -103,6 +104,8 @@ type Model struct {
 	fields *settings.Model
 	image  *imagebox.Model
 	hist   *history.Model
+	// histFilter is the history's / filter (with the history focused).
+	histFilter *filter.Model
 
 	promptFocused bool
 	compare       bool
@@ -138,6 +141,7 @@ func New(c common.Common, sampler backend.Sampler) *Model {
 	m.fields = settings.New(c, nil)
 	m.image = imagebox.New(c)
 	m.hist = history.New(c)
+	m.histFilter = filter.New(c)
 	m.SetSampler(sampler)
 	m.focusPrompt(true)
 	return m
@@ -254,7 +258,9 @@ func (m *Model) focusPrompt(on bool) tea.Cmd {
 func (m *Model) Title() string { return "Sample" }
 
 // Capturing is true while the prompt, or a setting's value editor, has the keyboard.
-func (m *Model) Capturing() bool { return m.promptFocused || m.fields.Editing() }
+func (m *Model) Capturing() bool {
+	return m.promptFocused || m.fields.Editing() || m.histFilter.Typing()
+}
 
 // Busy reports a running job.
 func (m *Model) Busy() bool { return m.running }
@@ -370,6 +376,15 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 }
 
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.hist.Focused() {
+		if handled, changed, cmd := m.histFilter.Update(k); handled {
+			if changed {
+				m.hist.SetQuery(m.histFilter.Query())
+				m.showSelected()
+			}
+			return cmd
+		}
+	}
 	switch {
 	case key.Matches(k, m.keys.Generate):
 		return m.generate()

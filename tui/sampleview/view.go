@@ -48,6 +48,8 @@ func (m *Model) leftView(l layout) string {
 func (m *Model) statusLine(w int) string {
 	st := m.common.Styles
 	switch {
+	case m.histFilter.Typing() || m.histFilter.Active():
+		return m.histFilter.View(w, m.hist.Shown(), m.hist.Len())
 	case m.fields.EditError() != "":
 		return st.Error.Render(common.Wrap(m.fields.EditError(), w))
 	case m.fields.Editing():
@@ -154,8 +156,11 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.fields.Editing() {
 		return []key.Binding{m.fields.Keys.Apply, m.fields.Keys.Cancel}
 	}
+	if m.histFilter.Typing() {
+		return []key.Binding{m.histFilter.Keys.Apply, m.histFilter.Keys.Clear}
+	}
 	if m.hist.Focused() {
-		return []key.Binding{m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare, m.keys.Save, m.keys.CopyCmd, m.keys.Focus}
+		return []key.Binding{m.histFilter.Keys.Start, m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare, m.keys.Save, m.keys.CopyCmd, m.keys.Focus}
 	}
 	return []key.Binding{m.keys.Generate2, m.keys.Focus, m.fields.Keys.Up, m.fields.Keys.Inc, m.fields.Keys.Edit, m.keys.RandomSeed, m.hist.Keys.Prev, m.hist.Keys.Mark, m.keys.Compare}
 }

@@ -5,6 +5,7 @@ package history
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/filter"
 )
 
 // Entry is one finished sample.
@@ -110,6 +112,8 @@ type Model struct {
 	sel     int   // -1 when empty
 	marks   []int // marked entries, in the order they were marked
 	focused bool
+	// query hides the entries whose text (FilterText) lacks one of its words.
+	query string
 	// Full is set when a mark was refused because MaxMarks are marked already.
 	Full bool
 }
@@ -127,6 +131,48 @@ func (m *Model) Focused() bool { return m.focused }
 func (m *Model) Add(e Entry) {
 	m.entries = append(m.entries, e)
 	m.sel = len(m.entries) - 1
+}
+
+// FilterText is what the history's filter searches: the number, the prompt and the settings.
+func (e Entry) FilterText() string {
+	return fmt.Sprintf("#%d %s %s", e.ID, e.Gen.Spec.Prompt, e.Settings())
+}
+
+// SetQuery shows only the entries matching q (filter.Match); a hidden selection moves to the newest
+// shown entry.
+func (m *Model) SetQuery(q string) {
+	m.query = q
+	if m.sel >= 0 && !m.shown(m.sel) {
+		for i := len(m.entries) - 1; i >= 0; i-- {
+			if m.shown(i) {
+				m.sel = i
+				break
+			}
+		}
+	}
+}
+
+// Shown is how many entries the query keeps.
+func (m *Model) Shown() int {
+	n := 0
+	for i := range m.entries {
+		if m.shown(i) {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Model) shown(i int) bool { return filter.Match(m.query, m.entries[i].FilterText()) }
+
+// step is the next shown entry from the selection in direction d, or the selection itself.
+func (m *Model) step(d int) int {
+	for i := m.sel + d; i >= 0 && i < len(m.entries); i += d {
+		if m.shown(i) {
+			return i
+		}
+	}
+	return m.sel
 }
 
 // Len is the number of entries.
@@ -187,9 +233,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	ks := k.String()
 	switch {
 	case key.Matches(k, m.Keys.Prev) || m.focused && ks == "up":
-		m.sel = max(0, m.sel-1)
+		m.sel = m.step(-1)
 	case key.Matches(k, m.Keys.Next) || m.focused && ks == "down":
-		m.sel = min(len(m.entries)-1, m.sel+1)
+		m.sel = m.step(1)
 	case key.Matches(k, m.Keys.Mark) || m.focused && ks == "space":
 		m.toggleMark()
 		return nil
@@ -208,6 +254,15 @@ func (m *Model) View() string {
 		return ""
 	}
 	label := fmt.Sprintf("History (%d)", len(m.entries))
+	var shown []int
+	for i := range m.entries {
+		if m.shown(i) {
+			shown = append(shown, i)
+		}
+	}
+	if len(shown) < len(m.entries) {
+		label = fmt.Sprintf("History (%d of %d)", len(shown), len(m.entries))
+	}
 	head := m.Styles.Label.Render(label)
 	if m.focused {
 		head = m.Styles.Focused.Render(label) + m.Styles.Dim.Render("  space marks, c compares")
@@ -216,9 +271,16 @@ func (m *Model) View() string {
 		return common.FitBlock(head+"\n"+m.Styles.Dim.Render("  no samples yet"), w, h)
 	}
 	rows := h - 1
-	start := max(0, min(m.sel-rows/2, len(m.entries)-rows))
+	at := max(0, slices.Index(shown, m.sel))
+	start := max(0, min(at-rows/2, len(shown)-rows))
 	lines := []string{head}
-	for i := start; i < len(m.entries) && len(lines) < h; i++ {
+	if len(shown) == 0 {
+		lines = append(lines, m.Styles.Dim.Render("  no sample matches the filter"))
+	}
+	for _, i := range shown[min(start, len(shown)):] {
+		if len(lines) >= h {
+			break
+		}
 		e := m.entries[i]
 		mark := "  "
 		if n := m.markOf(i); n > 0 {
