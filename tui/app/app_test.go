@@ -374,3 +374,22 @@ func TestOpensOnASweep(t *testing.T) {
 		t.Errorf("page %d:\n%s", hs.m.Active(), hs.screen())
 	}
 }
+
+// --runs reaches the Sample view: s saves under RUNS/samples, and the Experiments view lists
+// RUNS/experiments.
+func TestRunsDirReachesViews(t *testing.T) {
+	t.Chdir(t.TempDir()) // a short relative path, so the view's message does not wrap it
+	runs := "myruns"
+	hs := newHarnessWith(t, 120, 40, Deps{RunsDir: runs})
+	hs.keys("a red circle")
+	hs.send(ctrlR)
+	hs.send(escape)
+	hs.keys("s")
+	if _, err := os.Stat(filepath.Join(runs, "samples", "sample-000001-seed0.png")); err != nil {
+		t.Errorf("s did not save under --runs: %v", err)
+	}
+	hs.keys("6")
+	if out := hs.screen(); !strings.Contains(out, filepath.Join(runs, "experiments")) {
+		t.Errorf("the Experiments view does not look under --runs:\n%s", out)
+	}
+}
