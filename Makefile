@@ -20,23 +20,15 @@ test:
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -count=1 ./...
 
-# Every fuzz target in turn, FUZZTIME each (`go test -fuzz` takes one target of one package at a time).
-# Minimizing an input is capped at FUZZMINIMIZE calls: at Go's default of 60 s it would take most of a
-# short run. A failure prints the failing input, which go test has written to the package's
-# testdata/fuzz/FUZZNAME/ (commit it there as a regression case once fixed).
+# Every fuzz target in turn for FUZZTIME each (tools/fuzz.sh). Minimizing an input is capped at
+# FUZZMINIMIZE calls: at Go's default of 60 s it would take most of a short run. A failure prints the
+# failing input, which go test has written to the package's testdata/fuzz/FUZZNAME/ (commit it there as a
+# regression case once fixed).
 FUZZTIME ?= 20s
 FUZZMINIMIZE ?= 100x
 FUZZPARALLEL ?= 2
 fuzz:
-	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
-	  dir=$$(dirname $$file); \
-	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
-	    echo "== $$dir $$target"; \
-	    $(GO) test $(TAGS) -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) \
-	      -parallel $(FUZZPARALLEL) $$dir || { \
-	      for c in $$(git ls-files --others -- $$dir/testdata/fuzz/$$target); do echo "-- $$c"; cat $$c; done; exit 1; }; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZMINIMIZE=$(FUZZMINIMIZE) FUZZPARALLEL=$(FUZZPARALLEL) tools/fuzz.sh $(TAGS)
 
 # The Go benchmarks, then the training step and sampling forward against the PyTorch reference,
 # tools/reference/nextdit.py, in the same run (the ratio Go/PyTorch; without python3-torch only the Go figures).
