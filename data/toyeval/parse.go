@@ -36,6 +36,9 @@ func Parse(img image.Image) world.Scene {
 	if raster.Dist(bg, raster.RGB(world.Gray.RGB())) < raster.Dist(bg, raster.RGB(world.Black.RGB())) {
 		s.Background = world.Gray
 	}
+	if noise > maxNoise {
+		return s
+	}
 	m := float64(min(w, h))
 	if noise > 6 {
 		// Heavy pixel noise would break the foreground into specks; a light blur costs a little shape
@@ -94,6 +97,13 @@ func Parse(img image.Image) world.Scene {
 	})
 	return s
 }
+
+// maxNoise is the most pixel noise (borderStats's estimate) an image may have and still be parsed: above
+// it there is no background to find objects against, and the scene is empty. The world's heaviest
+// degradation measures up to about 54 (a 16 px image, where the frame is short); uniform noise measures
+// about 78 and an untrained model's output 80–100. Without the cut, a blur of such noise at 16 px parses
+// as blobs that pass a third of the prompts.
+const maxNoise = 64
 
 // borderStats is the per-channel median of the one-pixel frame (objects rarely cover most of it) and a
 // robust estimate of the pixel noise there (1.4826 × the median absolute deviation).
