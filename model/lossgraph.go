@@ -27,6 +27,9 @@ type FlowLoss struct {
 	Loss      *G.Node // scalar: main + aux
 	MainLoss  *G.Node // scalar
 	AuxLoss   *G.Node // scalar, nil without aux
+	// GradNodes are dLoss/dParam, in Model.Params order: what an executor other than the graph's own
+	// machine computes.
+	GradNodes G.Nodes
 	vm        G.VM
 }
 
@@ -67,7 +70,7 @@ func NewFlowLoss(w *Weights, s Shape, aux bool) (fl *FlowLoss, err error) {
 		fl.AuxLoss = gu.Must(ops.MSE(va, fl.AuxTarget))   // scalar
 		fl.Loss = gu.Must(G.Add(fl.MainLoss, fl.AuxLoss)) // scalar
 	}
-	if _, err := G.Grad(fl.Loss, m.Params...); err != nil {
+	if fl.GradNodes, err = G.Grad(fl.Loss, m.Params...); err != nil {
 		return nil, fmt.Errorf("loss gradients: %w", err)
 	}
 	fl.vm = G.NewTapeMachine(g, G.BindDualValues(m.Params...))
@@ -99,6 +102,11 @@ func (fl *FlowLoss) Step(main Batch, target []float64, aux *Batch, auxTarget []f
 			return LossValues{}, fmt.Errorf("aux loss target: %w", err)
 		}
 	}
+	return fl.RunSet()
+}
+
+// RunSet runs forward and backward on inputs already placed in the graph (by Step, or by hand in tests).
+func (fl *FlowLoss) RunSet() (LossValues, error) {
 	// The tape machine adds into the bound gradients, so they are cleared before every run.
 	for _, p := range fl.Model.Params {
 		if g, err := p.Grad(); err == nil && g != nil {

@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -60,6 +61,17 @@ func Open(index int) (*Device, error) {
 	return d, nil
 }
 
+// Bind makes the device's context current on this goroutine's OS thread, which it keeps until release:
+// the driver's current context is per thread, and Go moves goroutines between threads.
+func (d *Device) Bind() (release func(), err error) {
+	runtime.LockOSThread()
+	if err := cu.SetCurrentContext(d.ctx); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("cuda: binding device %d's context: %w", d.Index, err)
+	}
+	return runtime.UnlockOSThread, nil
+}
+
 // MemInfo is the device's free and total memory in bytes.
 func (d *Device) MemInfo() (free, total int64, err error) { return cu.MemInfo() }
 
@@ -108,8 +120,8 @@ func (d *Device) Download(b Buf) ([]float32, error) {
 // Free releases b.
 func (d *Device) Free(b Buf) { cu.MemFree(b.ptr) }
 
-// Null is a NULL pointer argument (an optional buffer left out).
-var Null = Buf{}
+// NullBuf is a NULL pointer argument (an optional buffer left out).
+var NullBuf = Buf{}
 
 // Launch runs kernel name with geometry l and the arguments in the order of its .cu signature: Buf for
 // pointers, int for C int, int64 for long long, float64 for double.

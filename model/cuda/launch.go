@@ -192,5 +192,5 @@ var Kernels = []Kernel{
 	{"attention", "attn_bwd_dkv", 15}, {"attention", "attn_post", 18},
 	{"patch", "patchify", 7}, {"patch", "unpatchify", 7}, {"patch", "avgpool_fwd", 6}, {"patch", "avgpool_bwd", 6},
 	{"loss", "sq_partial", 4}, {"loss", "sq_final", 4}, {"loss", "mse_bwd", 6},
-	{"optim", "adamw_step", 12}, {"optim", "ema_update", 4},
+	{"optim", "adamw_step", 12}, {"optim", "ema_update", 4}, {"optim", "clip_scale", 5},
 }

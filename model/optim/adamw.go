@@ -96,18 +96,12 @@ func (o *AdamW) Step(params, grads []*tensor.Dense) error {
 			return fmt.Errorf("adamw: %w", err)
 		}
 	}
-	o.step++
-	c := o.Config
-	t := float64(o.step)
-	bc1 := 1 - math.Pow(c.Beta1, t)
-	bc2Sqrt := math.Sqrt(1 - math.Pow(c.Beta2, t))
-	stepSize := c.LR / bc1
-	decay := 1 - c.LR*c.WeightDecay
+	k := o.advance()
 	update := func(p, g, m, v float64) (float64, float64, float64) {
-		p *= decay
-		m += (1 - c.Beta1) * (g - m) // torch's lerp_(grad, 1-β1)
-		v = c.Beta2*v + (1-c.Beta2)*g*g
-		p -= stepSize * m / (math.Sqrt(v)/bc2Sqrt + c.Eps)
+		p *= k.Decay
+		m += (1 - k.Beta1) * (g - m) // torch's lerp_(grad, 1-β1)
+		v = k.Beta2*v + (1-k.Beta2)*g*g
+		p -= k.StepSize * m / (math.Sqrt(v)/k.Bc2Sqrt + k.Eps)
 		return p, m, v
 	}
 	for i := range params {
@@ -126,6 +120,31 @@ func (o *AdamW) Step(params, grads []*tensor.Dense) error {
 		}
 	}
 	return nil
+}
+
+// Coefficients are the constants of one update, the same for every element: p ← p·Decay, the moments
+// with Beta1 and Beta2, p ← p − StepSize·m/(√v/Bc2Sqrt + Eps).
+type Coefficients struct {
+	Beta1, Beta2, Eps        float64
+	Decay, StepSize, Bc2Sqrt float64
+}
+
+// Advance counts one update and returns its coefficients without touching any tensor: for an update
+// that runs elsewhere (a device's kernel) while this optimiser keeps the step count and configuration,
+// so a checkpoint written from it resumes exactly.
+func (o *AdamW) Advance() (Coefficients, error) {
+	if err := o.Config.Validate(); err != nil {
+		return Coefficients{}, err
+	}
+	return o.advance(), nil
+}
+
+func (o *AdamW) advance() Coefficients {
+	o.step++
+	c := o.Config
+	t := float64(o.step)
+	return Coefficients{Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, Decay: 1 - c.LR*c.WeightDecay,
+		StepSize: c.LR / (1 - math.Pow(c.Beta1, t)), Bc2Sqrt: math.Sqrt(1 - math.Pow(c.Beta2, t))}
 }
 
 // State key prefixes and metadata keys used in checkpoints.

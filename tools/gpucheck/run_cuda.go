@@ -160,7 +160,7 @@ var impls = map[string]func(*env) float64{
 		l, le := cuda.Elementwise(int64(B * L * D))
 		e.launch("modulate_fwd", l, le, e.up(x), e.up(sc), y, B, L, D)
 		ls, lse := cuda.Elementwise(int64(B * D))
-		e.launch("sample_sums", ls, lse, e.up(g), e.bufs[0], cuda.Null, ds, B, L, D)
+		e.launch("sample_sums", ls, lse, e.up(g), e.bufs[0], cuda.NullBuf, ds, B, L, D)
 		wy, wds := make([]float64, B*L*D), make([]float64, B*D)
 		for i := range wy {
 			b, dd := i/(L*D), i%D
@@ -195,7 +195,7 @@ var impls = map[string]func(*env) float64{
 		bx, bw, bg := e.up(x), e.up(wt), e.up(g)
 		y, dx, gwx, dw := e.zeros(rows*D), e.zeros(rows*D), e.zeros(rows*D), e.zeros(D)
 		l, le := cuda.Rows(int64(rows), D)
-		e.launch("rmsnorm_fwd", l, le, bx, bw, y, cuda.Null, int64(rows), D, 1e-5)
+		e.launch("rmsnorm_fwd", l, le, bx, bw, y, cuda.NullBuf, int64(rows), D, 1e-5)
 		e.launch("rmsnorm_bwd", l, le, bx, bw, bg, dx, gwx, int64(rows), D, 1e-5)
 		lc, lce := cuda.Elementwise(int64(D))
 		e.launch("col_sum", lc, lce, gwx, dw, int64(rows), D)
@@ -284,7 +284,7 @@ var impls = map[string]func(*env) float64{
 		lr, b1, b2, eps, wd, step := 2e-4, 0.9, 0.95, 1e-8, 0.01, 3.0
 		bc1, bc2 := 1-math.Pow(b1, step), math.Sqrt(1-math.Pow(b2, step))
 		l, le := cuda.Elementwise(int64(n))
-		e.launch("adamw_step", l, le, bp, e.up(g), bm, bv, int64(n), b1, b2, eps, 1-lr*wd, lr/bc1, bc2, cuda.Null)
+		e.launch("adamw_step", l, le, bp, e.up(g), bm, bv, int64(n), b1, b2, eps, 1-lr*wd, lr/bc1, bc2, cuda.NullBuf)
 		wp, wm, wv := make([]float64, n), make([]float64, n), make([]float64, n)
 		for i := range p { // optim.AdamW.Step's update, in float64
 			pp, mm, vv, gg := float64(p[i])*(1-lr*wd), float64(m[i]), float64(v[i]), float64(g[i])

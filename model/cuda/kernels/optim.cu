@@ -23,3 +23,16 @@ extern "C" __global__ void adamw_step(float *p, const float *g, float *m, float 
 extern "C" __global__ void ema_update(float *shadow, const float *w, long long n, double decay) {
 	GRID_STRIDE(i, n) shadow[i] = (float)(decay * shadow[i] + (1 - decay) * w[i]);
 }
+
+// The global-norm clip (torch.nn.utils.clip_grad_norm_), from sq_partial's per-block sums of every
+// gradient: norm[0] = √Σ partial, in order, and factor[0] = maxNorm/(norm + 1e-6) when that is below 1,
+// else 1 (adamw_step's gscale). One thread.
+extern "C" __global__ void clip_scale(const double *partial, int blocks, double maxNorm, double *norm, float *factor) {
+	if (blockIdx.x != 0 || threadIdx.x != 0) return;
+	double s = 0;
+	for (int i = 0; i < blocks; i++) s += partial[i];
+	double n = sqrt(s);
+	norm[0] = n;
+	double c = maxNorm / (n + 1e-6);
+	factor[0] = c < 1 ? (float)c : 1.0f;
+}

@@ -1,0 +1,174 @@
+package cuda
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/arch"
+	"github.com/lumina-workbench/lumina/model/exec"
+)
+
+func trainingStep(t *testing.T, cfg arch.Config, s model.Shape) *model.FlowLoss {
+	t.Helper()
+	fl, err := model.RandomStep(cfg, tensor.Float32, s, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fl.Close() })
+	return fl
+}
+
+// TestLoweredTrainingStepMatchesHost runs a whole training step's lowering (two forwards, the loss,
+// every gradient) on the emulator and compares the loss and every parameter gradient with the host
+// executor, which is bit-identical to Gorgonia's machine: max |device − host| / max |host| per tensor
+// ≤ 1e-4 (float32 sums in another order).
+func TestLoweredTrainingStepMatchesHost(t *testing.T) {
+	cfg, err := arch.LookupConfig("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
+	outs := append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
+	p, err := exec.Compile(outs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := exec.NewHost[float32](p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Run(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Lower(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[StepKind]int{}
+	for _, s := range l.Steps {
+		kinds[s.Kind]++
+	}
+	t.Logf("%d steps (%d kernels, %d gemms, %d copies), %d floats (%d workspace)", len(l.Steps), kinds[KernelStep], kinds[GemmStep], kinds[CopyStep], l.Size, l.Workspace)
+	emu := NewEmulator()
+	if err := emu.Run(l, l.Steps); err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for _, n := range outs {
+		want, err := host.Output(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := p.Index(n)
+		got, err := emu.Read(l, l.Place(v), int64(len(want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var num, den float64
+		for i := range want {
+			num = max(num, math.Abs(float64(got[i])-float64(want[i])))
+			den = max(den, math.Abs(float64(want[i])))
+		}
+		rel := num / max(den, 1e-30)
+		if math.IsNaN(num) || rel > 1e-4 {
+			t.Errorf("%s: relative error %.3g (max |diff| %.3g, max |host| %.3g)", n.Name(), rel, num, den)
+		}
+		worst = max(worst, rel)
+	}
+	t.Logf("worst relative error over the loss and %d gradients: %.2g", len(fl.GradNodes), worst)
+}
+
+// TestLoweredArgumentsMatchKernelSignatures checks every launch of a lowered training step against the
+// parameter types declared in kernels/*.cu: a pointer for each pointer, a Go int for each C int,
+// int64 for long long and float64 for double. A mismatch would pass garbage on a GPU.
+func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
+	sigs := cudaSignatures(t)
+	cfg, _ := arch.LookupConfig("tiny")
+	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
+	p, err := exec.Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Lower(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range l.Steps {
+		if s.Kind != KernelStep {
+			continue
+		}
+		sig, ok := sigs[s.Name]
+		if !ok {
+			t.Fatalf("launch of %s, which kernels/*.cu does not define", s.Name)
+		}
+		if len(sig) != len(s.Args) {
+			t.Fatalf("%s: %d arguments, the kernel declares %d", s.Name, len(s.Args), len(sig))
+		}
+		for i, a := range s.Args {
+			var got string
+			switch a.(type) {
+			case Ptr:
+				got = "ptr"
+			case int:
+				got = "int"
+			case int64:
+				got = "long long"
+			case float64:
+				got = "double"
+			default:
+				got = "?"
+			}
+			if got != sig[i] {
+				t.Fatalf("%s argument %d: %s (%T), the kernel declares %s", s.Name, i, got, a, sig[i])
+			}
+		}
+		seen[s.Name] = true
+	}
+	t.Logf("%d kernels launched", len(seen))
+}
+
+// cudaSignatures parses the parameter types of every extern "C" kernel in kernels/*.cu.
+func cudaSignatures(t *testing.T) map[string][]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("kernels", "*.cu"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no kernels: %v", err)
+	}
+	re := regexp.MustCompile(`extern "C" __global__ void (\w+)\(([^)]*)\)`)
+	out := map[string][]string{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			var types []string
+			for _, prm := range strings.Split(m[2], ",") {
+				prm = strings.Join(strings.Fields(prm), " ")
+				switch {
+				case strings.Contains(prm, "*"):
+					types = append(types, "ptr")
+				case strings.HasPrefix(prm, "long long "):
+					types = append(types, "long long")
+				case strings.HasPrefix(prm, "int "):
+					types = append(types, "int")
+				case strings.HasPrefix(prm, "double "):
+					types = append(types, "double")
+				default:
+					t.Fatalf("%s: parameter %q of an unknown type", m[1], prm)
+				}
+			}
+			out[m[1]] = types
+		}
+	}
+	return out
+}

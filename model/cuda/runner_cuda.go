@@ -1,0 +1,233 @@
+//go:build cuda
+
+package cuda
+
+/*
+#cgo LDFLAGS: -lcublas
+#include <stdint.h>
+#include <cublas_v2.h>
+
+// Device addresses cross from Go as integers; the casts to pointers happen here, in C.
+static cublasStatus_t lumina_sgemm(cublasHandle_t h, int ta, int tb, int m, int n, int k,
+                                   uintptr_t a, int lda, uintptr_t b, int ldb, float beta, uintptr_t c, int ldc) {
+	const float alpha = 1.0f;
+	return cublasSgemm(h, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k,
+	                   &alpha, (const float *)a, lda, (const float *)b, ldb, &beta, (float *)c, ldc);
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"gorgonia.org/cu"
+
+	"github.com/lumina-workbench/lumina/model/exec"
+)
+
+// GPU is the Backend of a CUDA device: kernels through Device.Launch, products through cuBLAS, all on
+// the default stream in step order.
+type GPU struct {
+	D      *Device
+	state  Buf
+	arenas map[*Lowered]Buf
+	blas   C.cublasHandle_t
+}
+
+// OpenGPU opens device index with the project's kernels and a cuBLAS handle.
+func OpenGPU(index int) (*GPU, error) {
+	d, err := Open(index)
+	if err != nil {
+		return nil, err
+	}
+	g := &GPU{D: d, arenas: map[*Lowered]Buf{}}
+	if st := C.cublasCreate(&g.blas); st != C.CUBLAS_STATUS_SUCCESS {
+		d.Close()
+		return nil, fmt.Errorf("cuda: creating a cuBLAS handle: status %d", int(st))
+	}
+	return g, nil
+}
+
+// Name is the device's name and index.
+func (g *GPU) Name() string { return fmt.Sprintf("cuda:%d (%s)", g.D.Index, g.D.Name) }
+
+// Reserve allocates the state space, zeroed.
+func (g *GPU) Reserve(n int64) error {
+	release, err := g.D.Bind()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if g.state.ptr != 0 {
+		return fmt.Errorf("cuda: the state space is already reserved")
+	}
+	b, err := g.D.Alloc(int(n))
+	if err != nil {
+		return fmt.Errorf("cuda: the state space (%d MiB): %w", n*4>>20, err)
+	}
+	g.state = b
+	return nil
+}
+
+// at is the device buffer of n floats at p.
+func (g *GPU) at(l *Lowered, p Ptr, n int64) (Buf, error) {
+	if p.IsNull() {
+		return NullBuf, nil
+	}
+	base := g.state
+	if p.Space == ArenaSpace {
+		var ok bool
+		if base, ok = g.arenas[l]; !ok {
+			b, err := g.D.Alloc(int(l.Size))
+			if err != nil {
+				return Buf{}, fmt.Errorf("cuda: a program's arena (%d MiB): %w", l.Size*4>>20, err)
+			}
+			g.arenas[l], base = b, b
+		}
+	}
+	return Buf{ptr: base.ptr + cu.DevicePtr(p.Off*4), N: int(n)}, nil
+}
+
+// Read copies n floats at p to the host.
+func (g *GPU) Read(l *Lowered, p Ptr, n int64) ([]float32, error) {
+	release, err := g.D.Bind()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	b, err := g.at(l, p, n)
+	if err != nil {
+		return nil, err
+	}
+	return g.D.Download(b)
+}
+
+// Write copies data to p.
+func (g *GPU) Write(l *Lowered, p Ptr, data []float32) error {
+	release, err := g.D.Bind()
+	if err != nil {
+		return err
+	}
+	defer release()
+	b, err := g.at(l, p, int64(len(data)))
+	if err != nil || len(data) == 0 {
+		return err
+	}
+	if err := cu.MemcpyHtoD(b.ptr, unsafe.Pointer(&data[0]), int64(len(data))*4); err != nil {
+		return fmt.Errorf("cuda: upload: %w", err)
+	}
+	return nil
+}
+
+// Release frees l's arena.
+func (g *GPU) Release(l *Lowered) {
+	if release, err := g.D.Bind(); err == nil {
+		defer release()
+	}
+	if b, ok := g.arenas[l]; ok {
+		g.D.Free(b)
+		delete(g.arenas, l)
+	}
+}
+
+// Close frees everything and destroys the context.
+func (g *GPU) Close() error {
+	if release, err := g.D.Bind(); err == nil {
+		defer release()
+	}
+	for l := range g.arenas {
+		g.Release(l)
+	}
+	if g.state.ptr != 0 {
+		g.D.Free(g.state)
+	}
+	C.cublasDestroy(g.blas)
+	return g.D.Close()
+}
+
+// Run executes steps; inputs are read from their nodes' current values.
+func (g *GPU) Run(l *Lowered, steps []Step) error {
+	release, err := g.D.Bind()
+	if err != nil {
+		return err
+	}
+	defer release()
+	for i, s := range steps {
+		if err := g.step(l, s); err != nil {
+			return fmt.Errorf("cuda: %s: %w", describeStep(l, steps, i), err)
+		}
+	}
+	return nil
+}
+
+func (g *GPU) step(l *Lowered, s Step) error {
+	switch s.Kind {
+	case UploadStep:
+		val := l.Prog.Values[s.Value]
+		host := make([]float32, val.Size)
+		if err := exec.Fill(host, val.Node.Value()); err != nil {
+			return err
+		}
+		return g.Write(l, l.Place(s.Value), host)
+	case ZeroStep:
+		b, err := g.at(l, s.Dst, s.N)
+		if err != nil {
+			return err
+		}
+		return cu.MemsetD32(b.ptr, 0, s.N)
+	case CopyStep:
+		dst, err := g.at(l, s.Dst, s.N)
+		if err != nil {
+			return err
+		}
+		src, err := g.at(l, s.Src, s.N)
+		if err != nil {
+			return err
+		}
+		return cu.MemcpyDtoD(dst.ptr, src.ptr, s.N*4)
+	case GemmStep:
+		return g.sgemm(l, s.Gemm.Cublas())
+	case KernelStep:
+		args := make([]any, len(s.Args))
+		for i, a := range s.Args {
+			p, ok := a.(Ptr)
+			if !ok {
+				args[i] = a
+				continue
+			}
+			b, err := g.at(l, p, 0)
+			if err != nil {
+				return err
+			}
+			args[i] = b
+		}
+		return g.D.Launch(s.Name, s.Launch, args...)
+	}
+	return fmt.Errorf("unknown step kind %d", s.Kind)
+}
+
+func (g *GPU) sgemm(l *Lowered, c Cublas) error {
+	var bufs [3]Buf
+	for i, p := range []Ptr{c.A, c.B, c.C} {
+		b, err := g.at(l, p, 0)
+		if err != nil {
+			return err
+		}
+		bufs[i] = b
+	}
+	st := C.lumina_sgemm(g.blas, cbool(c.TransA), cbool(c.TransB), C.int(c.M), C.int(c.N), C.int(c.K),
+		C.uintptr_t(bufs[0].ptr), C.int(c.Lda), C.uintptr_t(bufs[1].ptr), C.int(c.Ldb),
+		C.float(c.Beta), C.uintptr_t(bufs[2].ptr), C.int(c.Ldc))
+	if st != C.CUBLAS_STATUS_SUCCESS {
+		return fmt.Errorf("cublasSgemm: status %d", int(st))
+	}
+	return nil
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}

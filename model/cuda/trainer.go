@@ -1,0 +1,278 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model"
+	"github.com/lumina-workbench/lumina/model/exec"
+	"github.com/lumina-workbench/lumina/model/optim"
+)
+
+// Trainer keeps a Next-DiT's training state resident on a Backend: the weights, their gradients,
+// AdamW's moments and the EMA live in the state space from Load to Sync, and a step moves only the
+// batch in (the programs' input uploads) and the losses and gradient norm out. The host keeps the step
+// count and hyperparameters (optim.AdamW.Advance), so checkpoints are written from host tensors that
+// Sync refreshes, exactly as without a device.
+//
+// A step is two calls, so that the caller decides on skipping between them as the CPU path does:
+// Grads (the program, then the global gradient norm and the clip factor) and Update (AdamW with the
+// clip folded in, then the EMA).
+type Trainer struct {
+	be     Backend
+	params []*tensor.Dense
+	sizes  []int64
+	// Per parameter, in the state space: weight, gradient, moments, EMA.
+	p, g, m, v, e []Ptr
+	hasEMA        bool
+	// The clip: sq_partial's per-block sums of every gradient (parts[i] doubles at partial[i]), the norm
+	// (a double) and the factor.
+	partial      []Ptr
+	parts        []int
+	totalParts   int
+	norm, factor Ptr
+	progs        map[*model.FlowLoss]*trained
+}
+
+type trained struct {
+	l                *Lowered
+	main, aux, total int // output values
+}
+
+// NewTrainer reserves the state for params (float32, in the order the graphs list their parameters)
+// on be; Load must fill it before a step.
+func NewTrainer(be Backend, params []*tensor.Dense, ema bool) (*Trainer, error) {
+	t := &Trainer{be: be, params: params, hasEMA: ema, progs: map[*model.FlowLoss]*trained{}}
+	var off int64
+	take := func(n int64) Ptr {
+		off += off % 2 // doubles stay 8-byte aligned
+		p := Ptr{Off: off, Space: StateSpace}
+		off += n
+		return p
+	}
+	for i, p := range params {
+		if p.Dtype() != tensor.Float32 {
+			return nil, fmt.Errorf("cuda trainer: parameter %d is %v, the device trains float32", i, p.Dtype())
+		}
+		n := int64(p.Shape().TotalSize())
+		t.sizes = append(t.sizes, n)
+		t.p, t.g, t.m, t.v = append(t.p, take(n)), append(t.g, take(n)), append(t.m, take(n)), append(t.v, take(n))
+		if ema {
+			t.e = append(t.e, take(n))
+		}
+		_, parts, err := Reduce(n)
+		if err != nil {
+			return nil, fmt.Errorf("cuda trainer: parameter %d: %w", i, err)
+		}
+		t.parts = append(t.parts, parts)
+		t.totalParts += parts
+	}
+	first := take(2 * int64(t.totalParts))
+	for i := range params {
+		t.partial = append(t.partial, first)
+		first = first.Add(2 * int64(t.parts[i]))
+	}
+	t.norm, t.factor = take(2), take(1)
+	if err := be.Reserve(off); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// StateBytes is the device memory the state takes.
+func (t *Trainer) StateBytes() int64 {
+	var n int64
+	for _, s := range t.sizes {
+		n += s
+	}
+	k := int64(4)
+	if t.hasEMA {
+		k = 5
+	}
+	return 4 * (k*n + 2*int64(t.totalParts) + 3)
+}
+
+// Load writes the host weights, and the moments and EMA given (nil: zero moments, an EMA equal to
+// the weights), into the device state.
+func (t *Trainer) Load(m, v, ema []*tensor.Dense) error {
+	for i, p := range t.params {
+		w := p.Float32s()
+		if err := t.be.Write(nil, t.p[i], w); err != nil {
+			return fmt.Errorf("cuda trainer: weights: %w", err)
+		}
+		for _, s := range []struct {
+			src []*tensor.Dense
+			at  []Ptr
+			def []float32
+		}{{m, t.m, nil}, {v, t.v, nil}, {ema, t.e, w}} {
+			if s.at == nil {
+				continue
+			}
+			x := s.def
+			if s.src != nil {
+				x = s.src[i].Float32s()
+			}
+			if x == nil {
+				x = make([]float32, t.sizes[i])
+			}
+			if int64(len(x)) != t.sizes[i] {
+				return fmt.Errorf("cuda trainer: parameter %d: state of %d floats for %d", i, len(x), t.sizes[i])
+			}
+			if err := t.be.Write(nil, s.at[i], x); err != nil {
+				return fmt.Errorf("cuda trainer: optimiser state: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Sync copies the device's weights into the host tensors, and its moments and EMA into m, v and ema
+// (each may be nil).
+func (t *Trainer) Sync(m, v, ema []*tensor.Dense) error {
+	for i, p := range t.params {
+		for _, s := range []struct {
+			dst *tensor.Dense
+			at  []Ptr
+		}{{p, t.p}, {at(m, i), t.m}, {at(v, i), t.v}, {at(ema, i), t.e}} {
+			if s.dst == nil || s.at == nil {
+				continue
+			}
+			x, err := t.be.Read(nil, s.at[i], t.sizes[i])
+			if err != nil {
+				return fmt.Errorf("cuda trainer: reading the state: %w", err)
+			}
+			copy(s.dst.Float32s(), x)
+		}
+	}
+	return nil
+}
+
+func at(ts []*tensor.Dense, i int) *tensor.Dense {
+	if ts == nil {
+		return nil
+	}
+	return ts[i]
+}
+
+// program is fl compiled and lowered with its parameters and their gradients placed in the state.
+func (t *Trainer) program(fl *model.FlowLoss) (*trained, error) {
+	if tr, ok := t.progs[fl]; ok {
+		return tr, nil
+	}
+	if len(fl.Model.Params) != len(t.params) || len(fl.GradNodes) != len(t.params) {
+		return nil, fmt.Errorf("cuda trainer: the graph has %d parameters, the trainer %d", len(fl.Model.Params), len(t.params))
+	}
+	state := map[*G.Node]Ptr{}
+	for i, n := range fl.Model.Params {
+		if d, ok := n.Value().(*tensor.Dense); !ok || d != t.params[i] {
+			return nil, fmt.Errorf("cuda trainer: the graph's parameter %d (%s) is not the trainer's tensor", i, n.Name())
+		}
+		state[n] = t.p[i]
+		state[fl.GradNodes[i]] = t.g[i]
+	}
+	outs := G.Nodes{fl.Loss, fl.MainLoss}
+	if fl.AuxLoss != nil {
+		outs = append(outs, fl.AuxLoss)
+	}
+	p, err := exec.Compile(append(outs, fl.GradNodes...)...)
+	if err != nil {
+		return nil, err
+	}
+	l, err := Lower(p, state)
+	if err != nil {
+		return nil, err
+	}
+	tr := &trained{l: l, aux: -1}
+	tr.total, _ = p.Index(fl.Loss)
+	tr.main, _ = p.Index(fl.MainLoss)
+	if fl.AuxLoss != nil {
+		tr.aux, _ = p.Index(fl.AuxLoss)
+	}
+	t.progs[fl] = tr
+	return tr, nil
+}
+
+// Forget releases fl's program and its arena (the caller dropped the graph).
+func (t *Trainer) Forget(fl *model.FlowLoss) {
+	if tr, ok := t.progs[fl]; ok {
+		t.be.Release(tr.l)
+		delete(t.progs, fl)
+	}
+}
+
+// Grads runs fl's forward and backward on the inputs set in its nodes, leaving the gradients in the
+// state, then the global norm of all of them and the factor that clips it to maxNorm (+Inf: none).
+func (t *Trainer) Grads(fl *model.FlowLoss, maxNorm float64) (model.LossValues, float64, error) {
+	tr, err := t.program(fl)
+	if err != nil {
+		return model.LossValues{}, 0, err
+	}
+	if err := t.be.Run(tr.l, tr.l.Steps); err != nil {
+		return model.LossValues{}, 0, err
+	}
+	var steps []Step
+	for i := range t.params {
+		l, parts, err := Reduce(t.sizes[i])
+		if err != nil || parts != t.parts[i] {
+			return model.LossValues{}, 0, fmt.Errorf("cuda trainer: clip geometry of parameter %d: %v", i, err)
+		}
+		steps = append(steps, Step{Kind: KernelStep, Name: "sq_partial", Launch: l, Args: []any{t.g[i], Null, t.partial[i], t.sizes[i]}})
+	}
+	one := Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}
+	steps = append(steps, Step{Kind: KernelStep, Name: "clip_scale", Launch: one, Args: []any{t.partial[0], t.totalParts, maxNorm, t.norm, t.factor}})
+	if err := t.be.Run(nil, steps); err != nil {
+		return model.LossValues{}, 0, err
+	}
+	var lv model.LossValues
+	read := func(v int) (float64, error) {
+		x, err := t.be.Read(tr.l, tr.l.Place(v), 1)
+		if err != nil {
+			return 0, err
+		}
+		return float64(x[0]), nil
+	}
+	if lv.Total, err = read(tr.total); err != nil {
+		return lv, 0, err
+	}
+	if lv.Main, err = read(tr.main); err != nil {
+		return lv, 0, err
+	}
+	if tr.aux >= 0 {
+		if lv.Aux, err = read(tr.aux); err != nil {
+			return lv, 0, err
+		}
+	}
+	nb, err := t.be.Read(nil, t.norm, 2)
+	if err != nil {
+		return lv, 0, err
+	}
+	return lv, math.Float64frombits(uint64(math.Float32bits(nb[0])) | uint64(math.Float32bits(nb[1]))<<32), nil
+}
+
+// Update applies AdamW with coefficients k to every parameter, its gradient scaled by the clip factor
+// of the last Grads, then folds the weights into the EMA with decay emaDecay (when the trainer keeps one).
+func (t *Trainer) Update(k optim.Coefficients, emaDecay float64) error {
+	var steps []Step
+	for i := range t.params {
+		l, err := Elementwise(t.sizes[i])
+		if err != nil {
+			return err
+		}
+		steps = append(steps, Step{Kind: KernelStep, Name: "adamw_step", Launch: l, Args: []any{t.p[i], t.g[i], t.m[i], t.v[i], t.sizes[i],
+			k.Beta1, k.Beta2, k.Eps, k.Decay, k.StepSize, k.Bc2Sqrt, t.factor}})
+		if t.hasEMA {
+			steps = append(steps, Step{Kind: KernelStep, Name: "ema_update", Launch: l, Args: []any{t.e[i], t.p[i], t.sizes[i], emaDecay}})
+		}
+	}
+	return t.be.Run(nil, steps)
+}
+
+// Close releases every program's arena (the state stays until the backend closes).
+func (t *Trainer) Close() {
+	for fl := range t.progs {
+		t.Forget(fl)
+	}
+}

@@ -1,0 +1,90 @@
+package exec
+
+import "sort"
+
+// plan sets each buffer's lifetime and its offset in the arena. Inputs and outputs are pinned; any other
+// buffer lives from the instruction that defines it to the last one that reads it (through a view
+// too). Offsets are chosen greedily, largest buffer first, at the lowest place that overlaps no buffer
+// whose lifetime overlaps its own: a value is never written while another live value shares its memory,
+// which the host runner's test checks by comparing with a machine that gives every value its own memory.
+func (p *Program) plan() {
+	end := len(p.Instrs) - 1
+	for i := range p.Buffers {
+		p.Buffers[i].First, p.Buffers[i].Last = -1, -1
+	}
+	for i, ins := range p.Instrs {
+		for _, bi := range p.buffersOf(ins.Out) {
+			b := &p.Buffers[bi]
+			if b.First < 0 {
+				b.First = i
+			}
+			b.Last = max(b.Last, i)
+			if ins.Kind == Input {
+				b.Pinned = true
+			}
+		}
+		if ins.Kind == Alias {
+			continue // reading the packed gradients only names one of them: its own buffer, extended below
+		}
+		for _, v := range ins.In {
+			for _, bi := range p.buffersOf(v) {
+				u := &p.Buffers[bi]
+				u.Last = max(u.Last, i)
+			}
+		}
+	}
+	for _, o := range p.Outputs {
+		p.Buffers[p.Values[o].Buf].Pinned = true
+	}
+	for i := range p.Buffers {
+		if p.Buffers[i].Pinned {
+			p.Buffers[i].First, p.Buffers[i].Last = 0, end
+		}
+		p.BufferTotal += p.Buffers[i].Size
+	}
+	order := make([]int, len(p.Buffers))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return p.Buffers[order[a]].Size > p.Buffers[order[b]].Size })
+	var placed []int
+	for _, i := range order {
+		b := &p.Buffers[i]
+		b.Offset = lowestFree(p.Buffers, placed, b)
+		p.ArenaSize = max(p.ArenaSize, b.Offset+b.Size)
+		placed = append(placed, i)
+	}
+}
+
+// buffersOf is the buffers value v occupies: its own, or its parts'.
+func (p *Program) buffersOf(v int) []int {
+	val := p.Values[v]
+	if val.Buf >= 0 {
+		return []int{val.Buf}
+	}
+	var out []int
+	for _, q := range val.Parts {
+		out = append(out, p.Values[q].Buf)
+	}
+	return out
+}
+
+// lowestFree is the lowest offset where b fits between the placed buffers that are alive with it.
+func lowestFree(all []Buffer, placed []int, b *Buffer) int {
+	var busy [][2]int
+	for _, j := range placed {
+		o := all[j]
+		if o.First <= b.Last && b.First <= o.Last {
+			busy = append(busy, [2]int{o.Offset, o.Offset + o.Size})
+		}
+	}
+	sort.Slice(busy, func(a, c int) bool { return busy[a][0] < busy[c][0] })
+	off := 0
+	for _, r := range busy {
+		if off+b.Size <= r[0] {
+			break
+		}
+		off = max(off, r[1])
+	}
+	return off
+}
