@@ -30,7 +30,7 @@ type FlowLoss struct {
 	// GradNodes are dLoss/dParam, in Model.Params order: what an executor other than the graph's own
 	// machine computes.
 	GradNodes G.Nodes
-	vm        G.VM
+	vm        G.VM // nil until the first RunSet
 }
 
 // NewFlowLoss builds the loss graph for shape s. With aux, s's sides must be multiples of 4·patch.
@@ -73,7 +73,6 @@ func NewFlowLoss(w *Weights, s Shape, aux bool) (fl *FlowLoss, err error) {
 	if fl.GradNodes, err = G.Grad(fl.Loss, m.Params...); err != nil {
 		return nil, fmt.Errorf("loss gradients: %w", err)
 	}
-	fl.vm = G.NewTapeMachine(g, G.BindDualValues(m.Params...))
 	return fl, nil
 }
 
@@ -84,29 +83,41 @@ type LossValues struct{ Total, Main, Aux float64 }
 // target. aux and auxTarget are required exactly when the graph has the aux loss. Gradients are
 // written (not accumulated) into the parameter gradients; read them with Grads.
 func (fl *FlowLoss) Step(main Batch, target []float64, aux *Batch, auxTarget []float64) (LossValues, error) {
-	cfg := fl.Model.Cfg
-	if (aux != nil) != (fl.Aux != nil) {
-		return LossValues{}, fmt.Errorf("flow loss: aux batch given = %v, graph has aux loss = %v", aux != nil, fl.Aux != nil)
-	}
-	if err := fl.Main.Set(cfg, main); err != nil {
-		return LossValues{}, fmt.Errorf("flow loss inputs: %w", err)
-	}
-	if err := gu.Fill(fl.Target, target); err != nil {
-		return LossValues{}, fmt.Errorf("flow loss target: %w", err)
-	}
-	if aux != nil {
-		if err := fl.Aux.Set(cfg, *aux); err != nil {
-			return LossValues{}, fmt.Errorf("aux loss inputs: %w", err)
-		}
-		if err := gu.Fill(fl.AuxTarget, auxTarget); err != nil {
-			return LossValues{}, fmt.Errorf("aux loss target: %w", err)
-		}
+	if err := fl.Set(main, target, aux, auxTarget); err != nil {
+		return LossValues{}, err
 	}
 	return fl.RunSet()
 }
 
+// Set places one batch in the graph's inputs without running it (an executor other than the graph's
+// own machine runs it next).
+func (fl *FlowLoss) Set(main Batch, target []float64, aux *Batch, auxTarget []float64) error {
+	cfg := fl.Model.Cfg
+	if (aux != nil) != (fl.Aux != nil) {
+		return fmt.Errorf("flow loss: aux batch given = %v, graph has aux loss = %v", aux != nil, fl.Aux != nil)
+	}
+	if err := fl.Main.Set(cfg, main); err != nil {
+		return fmt.Errorf("flow loss inputs: %w", err)
+	}
+	if err := gu.Fill(fl.Target, target); err != nil {
+		return fmt.Errorf("flow loss target: %w", err)
+	}
+	if aux != nil {
+		if err := fl.Aux.Set(cfg, *aux); err != nil {
+			return fmt.Errorf("aux loss inputs: %w", err)
+		}
+		if err := gu.Fill(fl.AuxTarget, auxTarget); err != nil {
+			return fmt.Errorf("aux loss target: %w", err)
+		}
+	}
+	return nil
+}
+
 // RunSet runs forward and backward on inputs already placed in the graph (by Step, or by hand in tests).
 func (fl *FlowLoss) RunSet() (LossValues, error) {
+	if fl.vm == nil { // made on first use: a graph run by another executor never needs it
+		fl.vm = G.NewTapeMachine(fl.Graph, G.BindDualValues(fl.Model.Params...))
+	}
 	// The tape machine adds into the bound gradients, so they are cleared before every run.
 	for _, p := range fl.Model.Params {
 		if g, err := p.Grad(); err == nil && g != nil {
@@ -138,7 +149,12 @@ func (fl *FlowLoss) Grads() []*tensor.Dense {
 }
 
 // Close releases the machine.
-func (fl *FlowLoss) Close() error { return fl.vm.Close() }
+func (fl *FlowLoss) Close() error {
+	if fl.vm == nil {
+		return nil
+	}
+	return fl.vm.Close()
+}
 
 func scalar(n *G.Node) float64 {
 	switch v := n.Value().Data().(type) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/lumina-workbench/lumina/internal/device"
+	"github.com/lumina-workbench/lumina/model/cuda"
+	"github.com/lumina-workbench/lumina/train"
 )
 
 // Every command that runs a model refuses --device cuda in a CPU build, with the one-line message, before
@@ -75,5 +79,97 @@ func TestDeviceFlagValues(t *testing.T) {
 	_, err := luminaRun(t, "sample", "--prompt", "x", "--device", "tpu")
 	if err == nil || !strings.Contains(err.Error(), `--device "tpu"`) {
 		t.Fatalf("sample --device tpu: %v", err)
+	}
+}
+
+// A training job on a CUDA device, the device emulated: the job opens the backend, reports the device
+// and the largest stage's exact memory need, trains the text encoder on the CPU and the DiT stages (one
+// with the aux loss) there to the end (checkpoints, final.safetensors), and closes the backend once.
+func TestTrainJobOnDevice(t *testing.T) {
+	closed := 0
+	openBackend = func(d device.Device) (cuda.Backend, error) { return &countClose{cuda.NewEmulator(), &closed}, nil }
+	t.Cleanup(func() { openBackend = func(device.Device) (cuda.Backend, error) { return nil, device.ErrNoCUDA } })
+	cfg := writeTrainConfig(t, `stages:
+  - name: text-encoder
+    steps: 2
+    checkpoint_every: 0
+    batch: 2
+    warmup: 1
+  - name: low-res
+    steps: 2
+    checkpoint_every: 0
+    batch: 2
+    warmup: 1
+  - name: high-res
+    steps: 2
+    checkpoint_every: 0
+    batch: 2
+    warmup: 1
+    resolution: 16
+  - name: hq-tune
+    skip: true
+`)
+	p, err := train.LoadPreset("", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	var out bytes.Buffer
+	job, err := newTrainJob(train.Options{Preset: p, RunDir: run, Stage: train.AllStages, Device: device.Device{Kind: device.CUDA}}, memoryCheck{w: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.run(context.Background(), &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"device: emulator", "device memory: stage 2 (high-res) needs", "finished: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if closed != 1 {
+		t.Errorf("the backend was closed %d times, want once", closed)
+	}
+	r, err := train.ReadRun(run)
+	if err != nil || len(r.Checkpoints) == 0 {
+		t.Fatalf("run folder: %+v, %v", r, err)
+	}
+	if _, err := os.Stat(filepath.Join(run, train.FinalFile)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type countClose struct {
+	cuda.Backend
+	n *int
+}
+
+func (c *countClose) Close() error { *c.n++; return c.Backend.Close() }
+
+// A device too small for the largest DiT stage refuses the run before anything is written, naming the
+// stage, both sizes and the way out; the backend is closed.
+func TestTrainJobRefusedByDeviceMemory(t *testing.T) {
+	closed := 0
+	openBackend = func(d device.Device) (cuda.Backend, error) {
+		e := cuda.NewEmulator()
+		e.Memory = 20 << 20
+		return &countClose{e, &closed}, nil
+	}
+	t.Cleanup(func() { openBackend = func(device.Device) (cuda.Backend, error) { return nil, device.ErrNoCUDA } })
+	p, err := train.LoadPreset("tiny-cpu", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	var out bytes.Buffer
+	_, err = newTrainJob(train.Options{Preset: p, RunDir: run, Stage: train.AllStages, Device: device.Device{Kind: device.CUDA}}, memoryCheck{w: &out})
+	if err == nil || !strings.Contains(err.Error(), "of device memory and emulator has 20 MiB free") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("err %v, want the device-memory refusal", err)
+	}
+	if closed != 1 {
+		t.Errorf("the backend was closed %d times, want once", closed)
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Fatalf("the refused run left %s (%v)", run, err)
 	}
 }

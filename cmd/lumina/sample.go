@@ -20,7 +20,9 @@ import (
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/internal/device"
+	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/cuda"
 )
 
 // DefaultCheckpoint is the shipped checkpoint that sampling, eval and the TUI use unless told otherwise.
@@ -93,10 +95,13 @@ func (f *sampleFlags) options() (infer.SampleOptions, infer.System, error) {
 // load opens the checkpoint, fills in its TeaCache polynomial when TeaCache is on, and warns on warn
 // when --res is outside the resolutions the checkpoint was trained at.
 func (f *sampleFlags) load(o *infer.SampleOptions, warn io.Writer) (*pipeline.Pipeline, error) {
-	if err := f.checkMemory(warn); err != nil {
+	var fits func(free int64) error
+	if o.Device.IsCUDA() {
+		fits = func(free int64) error { return f.checkDeviceMemory(warn, free) }
+	} else if err := f.checkMemory(warn); err != nil {
 		return nil, err
 	}
-	p, err := pipeline.Load(f.ckpt)
+	p, err := loadPipeline(f.ckpt, o.Device, fits)
 	if err != nil {
 		return nil, err
 	}
@@ -112,23 +117,47 @@ func (f *sampleFlags) load(o *infer.SampleOptions, warn io.Writer) (*pipeline.Pi
 	return p, nil
 }
 
+// checkDeviceMemory refuses a sampling forward at --res (a batch of 2 under guidance) that the device's
+// free memory cannot hold, unless --force; the planner counts the weights and one block's activations.
+func (f *sampleFlags) checkDeviceMemory(w io.Writer, free int64) error {
+	cfg, capLen, err := f.forwardShape()
+	if err != nil {
+		return err
+	}
+	plan, err := cuda.SamplePlan(cfg, 2, f.res, f.res, capLen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "device memory: %s needs about %s; %s free\n", plan.Job, gib(plan.Total()), gib(free))
+	return cuda.CheckFits(plan, free, f.force)
+}
+
 // checkMemory estimates a sampling forward at --res (a batch of 2 under guidance, captions as long as
 // the checkpoint allows) from the checkpoint's header alone, and refuses it when the machine has too
 // little memory, unless --force.
 func (f *sampleFlags) checkMemory(w io.Writer) error {
-	meta, err := ckpt.ReadMeta(f.ckpt)
+	cfg, capLen, err := f.forwardShape()
 	if err != nil {
 		return err
 	}
+	return checkMemory(w, fmt.Sprintf("sampling at %d px", f.res), cfg.ForwardBytes(2, f.res, f.res, capLen), f.force)
+}
+
+// forwardShape is the checkpoint's DiT config and longest caption, from its header alone.
+func (f *sampleFlags) forwardShape() (arch.Config, int, error) {
+	meta, err := ckpt.ReadMeta(f.ckpt)
+	if err != nil {
+		return arch.Config{}, 0, err
+	}
 	cfg, err := ckpt.DiTConfig(meta)
 	if err != nil {
-		return fmt.Errorf("--ckpt %s: %w", f.ckpt, err)
+		return arch.Config{}, 0, fmt.Errorf("--ckpt %s: %w", f.ckpt, err)
 	}
 	capLen := pipeline.MaxCaptionTokens
 	if n, err := strconv.Atoi(meta[ckpt.MetaCaptionTokens]); err == nil && n > 0 {
 		capLen = min(n, capLen)
 	}
-	return checkMemory(w, fmt.Sprintf("sampling at %d px", f.res), cfg.ForwardBytes(2, f.res, f.res, capLen), f.force)
+	return cfg, capLen, nil
 }
 
 // warnResolution warns when --res lies outside the resolutions the checkpoint was trained at (trained,

@@ -7,7 +7,6 @@ import (
 
 	"github.com/lumina-workbench/lumina/data/toyeval"
 	"github.com/lumina-workbench/lumina/infer"
-	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 )
 
@@ -49,7 +48,7 @@ metadata (atomically: the old file stays intact if anything fails).`,
 			if err := checkOutFile("--ckpt", sf.ckpt); err != nil {
 				return err
 			}
-			p, err := pipeline.Load(sf.ckpt)
+			p, err := loadPipeline(sf.ckpt, o.Device, nil)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/internal/device"
+	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/train/lumina"
@@ -97,6 +98,16 @@ Presets: ` + strings.Join(train.PresetNames(), ", ") + `.`,
 type trainJob struct {
 	r   *train.Runner
 	dir string
+	// release frees what the job holds beyond the runner (its device); nil when nothing.
+	release func()
+}
+
+// done releases the job's device, once.
+func (j *trainJob) done() {
+	if j.release != nil {
+		j.release()
+		j.release = nil
+	}
 }
 
 // options resolves the flags to a run: the preset (or, when resuming a folder without --preset or
@@ -142,15 +153,40 @@ func newTrainJob(opt train.Options, mem memoryCheck) (*trainJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mem.stages(m, opt); err != nil {
+	var be cuda.Backend
+	if opt.Device.IsCUDA() {
+		if be, err = openBackend(opt.Device); err != nil {
+			return nil, err
+		}
+		m.UseDevice(be)
+	}
+	fail := func(err error) (*trainJob, error) {
+		if be != nil {
+			be.Close()
+		}
 		return nil, err
+	}
+	if err := mem.stages(m, opt); err != nil {
+		return fail(err)
+	}
+	if be != nil {
+		if err := mem.deviceStages(m, opt, be); err != nil {
+			return fail(err)
+		}
 	}
 	m.SampleWith = sampleBundle
 	var tm train.Model = m
 	if wrapTrainModel != nil {
 		tm = wrapTrainModel(tm)
 	}
-	return newTrainJobWith(tm, opt)
+	j, err := newTrainJobWith(tm, opt)
+	if err != nil {
+		return fail(err)
+	}
+	if be != nil {
+		j.release = func() { be.Close() }
+	}
+	return j, nil
 }
 
 // memoryCheck refuses a run whose largest planned stage would not fit in memory (see checkMemory).
@@ -174,6 +210,42 @@ func (c memoryCheck) stages(m *lumina.Model, opt train.Options) error {
 		return nil
 	}
 	return checkMemory(c.w, what, need, c.force)
+}
+
+// deviceStages refuses a run whose largest planned DiT stage would not fit in the device's free memory,
+// counted exactly from the stage's lowered training program (lumina.Model.DeviceStageMemory).
+func (c memoryCheck) deviceStages(m *lumina.Model, opt train.Options, be cuda.Backend) error {
+	var need int64
+	what := ""
+	for i, st := range opt.Preset.Stages {
+		if (opt.Stage == train.AllStages && st.Skip) || (opt.Stage != train.AllStages && opt.Stage != i) {
+			continue
+		}
+		b, err := m.DeviceStageMemory(st)
+		if err != nil {
+			return fmt.Errorf("stage %d (%s) on %s: %w", i, st.Name, be.Name(), err)
+		}
+		if b > need {
+			need, what = b, fmt.Sprintf("stage %d (%s)", i, st.Name)
+		}
+	}
+	free, total, err := be.MemInfo()
+	if err != nil {
+		return err
+	}
+	reportDevice(c.w, be.Name(), free, total)
+	if what == "" {
+		return nil
+	}
+	fmt.Fprintf(c.w, "device memory: %s needs %s at peak; %s free\n", what, gib(need), gib(free))
+	switch {
+	case need > free && !c.force:
+		return fmt.Errorf("%s needs %s of device memory and %s has %s free: lower the batch or the resolution, or --force to try anyway",
+			what, gib(need), be.Name(), gib(free))
+	case need > free:
+		fmt.Fprintf(c.w, "device memory: going ahead (--force); the run may fail with an out-of-memory error\n")
+	}
+	return nil
 }
 
 // wrapTrainModel, when set, wraps the model every train job drives (tests slow its steps down).
@@ -216,6 +288,7 @@ func (j *trainJob) run(ctx context.Context, out io.Writer) error {
 	ran := make(chan struct{})
 	go j.answerSignals(sigs, cancel, prog, ran)
 	sum, err := j.r.Run(ctx)
+	j.done()
 	close(ran)
 	<-done
 	if err != nil {

@@ -118,6 +118,7 @@ func (t *trainerAdapter) Start(ctx context.Context, opt train.Options) (<-chan t
 	evs := job.r.Events()
 	go func() {
 		_, _ = job.r.Run(ctx) // its ErrorEvent carries a failure to the view
+		job.done()
 		t.mu.Lock()
 		t.job = nil
 		t.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/cuda"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
@@ -36,6 +37,93 @@ type Pipeline struct {
 	pre    map[model.Shape]*preGraph
 	main   map[model.Shape]*mainGraph
 	post   map[model.Shape]*postGraph
+	// dev runs the DiT's graphs on a device when set (UseDevice); the text encoder stays on the CPU.
+	dev *cuda.Resident
+	be  cuda.Backend
+}
+
+// UseDevice makes the DiT's graphs run on be with the weights resident there; a forward moves its
+// inputs in and its outputs out. The caption features stay on the CPU, computed once per prompt. It
+// must be called before the first sample; the pipeline owns be from then on and closes it with itself.
+func (p *Pipeline) UseDevice(be cuda.Backend) error {
+	if len(p.pre)+len(p.main)+len(p.post) > 0 {
+		return fmt.Errorf("pipeline: UseDevice after sampling began")
+	}
+	var ws []*tensor.Dense
+	for _, pr := range p.Cfg.ParamShapes() {
+		ws = append(ws, p.Bundle.DiT.T[pr.Name])
+	}
+	r, err := cuda.NewResident(be, ws)
+	if err != nil {
+		return err
+	}
+	p.dev, p.be = r, be
+	return nil
+}
+
+// Device names where the DiT runs: the backend's name, or "cpu".
+func (p *Pipeline) Device() string {
+	if p.be == nil {
+		return "cpu"
+	}
+	return p.be.Name()
+}
+
+// graphRun runs one compiled part of the DiT and reads its outputs: on the CPU through Gorgonia's
+// machine, or on a device through a lowered program.
+type graphRun interface {
+	run(outputs ...*G.Node) ([][]float64, error)
+	close()
+}
+
+type tapeRun struct{ vm G.VM }
+
+func (t tapeRun) run(outputs ...*G.Node) ([][]float64, error) {
+	defer t.vm.Reset()
+	if err := t.vm.RunAll(); err != nil {
+		return nil, err
+	}
+	out := make([][]float64, len(outputs))
+	for i, n := range outputs {
+		out[i] = gu.Float64s(n.Value().(*tensor.Dense))
+	}
+	return out, nil
+}
+
+func (t tapeRun) close() { t.vm.Close() }
+
+type deviceRun struct {
+	r  *cuda.Resident
+	pr *cuda.Program
+}
+
+func (d deviceRun) run(outputs ...*G.Node) ([][]float64, error) {
+	xs, err := d.r.Run(d.pr, outputs...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float64, len(xs))
+	for i, x := range xs {
+		out[i] = make([]float64, len(x))
+		for j, v := range x {
+			out[i][j] = float64(v)
+		}
+	}
+	return out, nil
+}
+
+func (deviceRun) close() {}
+
+// runner is how graph g (holding model m, computing outputs) runs.
+func (p *Pipeline) runner(g *G.ExprGraph, m *model.NextDiT, outputs ...*G.Node) (graphRun, error) {
+	if p.dev == nil {
+		return tapeRun{G.NewTapeMachine(g)}, nil
+	}
+	pr, err := p.dev.Lower(outputs, m.Params)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline on the device: %w", err)
+	}
+	return deviceRun{p.dev, pr}, nil
 }
 
 type captionFeatures struct {
@@ -94,15 +182,18 @@ func (p *Pipeline) Patch() int { return p.Cfg.Patch }
 // Close releases every cached graph.
 func (p *Pipeline) Close() {
 	for _, g := range p.pre {
-		g.vm.Close()
+		g.r.close()
 	}
 	for _, g := range p.main {
-		g.vm.Close()
+		g.r.close()
 	}
 	for _, g := range p.post {
-		g.vm.Close()
+		g.r.close()
 	}
 	p.enc.Close()
+	if p.be != nil {
+		p.be.Close()
+	}
 }
 
 // preGraph runs embedders and refiners and emits the main layers' sequence, SiLU(c), the first main
@@ -111,7 +202,7 @@ type preGraph struct {
 	in            *model.Inputs
 	h, siluC, mod *G.Node
 	text          *G.Node // [B, Lc, D]; nil in the joint model
-	vm            G.VM
+	r             graphRun
 }
 
 type mainGraph struct {
@@ -119,13 +210,13 @@ type mainGraph struct {
 	self     model.Rope  // the main layers' self-attention tables and key mask
 	text     *model.Text // the caption the cross-attention reads; nil in the joint model
 	out      *G.Node
-	vm       G.VM
+	r        graphRun
 }
 
 type postGraph struct {
 	h, siluC *G.Node
 	v        *G.Node
-	vm       G.VM
+	r        graphRun
 }
 
 // pipeState is one forward's state: the main layers' sequence of every sample, host side.
@@ -190,25 +281,25 @@ func (p *Pipeline) Begin(x []float32, shape [4]int, t []float32, cond []infer.Co
 	if err := g.in.Set(p.Cfg, b); err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	if err := g.vm.RunAll(); err != nil {
-		g.vm.Reset()
+	outs := []*G.Node{g.h, g.siluC, g.mod}
+	if g.text != nil {
+		outs = append(outs, g.text)
+	}
+	vals, err := g.r.run(outs...)
+	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	defer g.vm.Reset()
 	st := &pipeState{shape: s, capLens: b.CapLens, cross: p.Cfg.Cross()}
-	st.h = split(g.h, B)
+	st.h, st.siluC, st.mod = split(vals[0], B), split(vals[1], B), split(vals[2], B)
 	if g.text != nil {
-		st.text = split(g.text, B)
+		st.text = split(vals[3], B)
 	}
-	st.siluC = split(g.siluC, B)
-	st.mod = split(g.mod, B)
 	st.hIn = make([][]float64, B)
 	return st, nil
 }
 
-// split copies a node's value into one slice per sample.
-func split(n *G.Node, B int) [][]float64 {
-	all := gu.Float64s(n.Value().(*tensor.Dense))
+// split cuts a batch's values into one slice per sample.
+func split(all []float64, B int) [][]float64 {
 	per := len(all) / B
 	out := make([][]float64, B)
 	for i := range out {
@@ -295,11 +386,11 @@ func (p *Pipeline) Main(s infer.State, samples []int) error {
 	} else if err := tables[2].Fill(g.self); err != nil {
 		return err
 	}
-	defer g.vm.Reset()
-	if err := g.vm.RunAll(); err != nil {
+	vals, err := g.r.run(g.out)
+	if err != nil {
 		return fmt.Errorf("pipeline main layers: %w", err)
 	}
-	out := split(g.out, len(samples))
+	out := split(vals[0], len(samples))
 	for k, i := range samples {
 		st.hIn[i] = st.h[i]
 		st.h[i] = out[k]
@@ -356,11 +447,11 @@ func (p *Pipeline) Finish(s infer.State) ([]float32, error) {
 	if err := gu.Fill(g.siluC, c); err != nil {
 		return nil, err
 	}
-	defer g.vm.Reset()
-	if err := g.vm.RunAll(); err != nil {
+	vals, err := g.r.run(g.v)
+	if err != nil {
 		return nil, fmt.Errorf("pipeline final layer: %w", err)
 	}
-	v := gu.Float64s(g.v.Value().(*tensor.Dense))
+	v := vals[0]
 	out := make([]float32, len(v))
 	for i, x := range v {
 		out[i] = float32(x)
@@ -390,9 +481,14 @@ func (p *Pipeline) preGraphFor(s model.Shape) (*preGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg := &preGraph{in: in, h: st.H, siluC: st.SiLUC, mod: mod, vm: G.NewTapeMachine(g)}
+	pg := &preGraph{in: in, h: st.H, siluC: st.SiLUC, mod: mod}
+	outs := []*G.Node{pg.h, pg.siluC, pg.mod}
 	if st.Text != nil {
 		pg.text = st.Text.Tokens
+		outs = append(outs, pg.text)
+	}
+	if pg.r, err = p.runner(g, m, outs...); err != nil {
+		return nil, err
 	}
 	p.pre[s] = pg
 	return pg, nil
@@ -443,7 +539,9 @@ func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
 	if mg.out, err = m.Main(stream, mg.self); err != nil {
 		return nil, err
 	}
-	mg.vm = G.NewTapeMachine(g)
+	if mg.r, err = p.runner(g, m, mg.out); err != nil {
+		return nil, err
+	}
 	p.main[s] = mg
 	return mg, nil
 }
@@ -460,7 +558,9 @@ func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
 	if pg.v, err = m.Post(pg.h, pg.siluC, s); err != nil {
 		return nil, err
 	}
-	pg.vm = G.NewTapeMachine(g)
+	if pg.r, err = p.runner(g, m, pg.v); err != nil {
+		return nil, err
+	}
 	p.post[s] = pg
 	return pg, nil
 }

@@ -3,6 +3,8 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/lumina-workbench/lumina/model/exec"
 )
@@ -14,12 +16,14 @@ import (
 // turned column-major) and everything built on steps, not the CUDA code: that is tools/gpucheck's job.
 // Fresh memory is NaN, so a read of a place no step wrote shows in the results.
 type Emulator struct {
-	state  []float32
-	arenas map[*Lowered][]float32
+	state, arena []float32
+	// Memory is the device memory MemInfo reports, all of it free (the emulator's own memory is the
+	// host's); NewEmulator sets an H100's 80 GiB.
+	Memory int64
 }
 
 // NewEmulator is an emulated device with no memory yet.
-func NewEmulator() *Emulator { return &Emulator{arenas: map[*Lowered][]float32{}} }
+func NewEmulator() *Emulator { return &Emulator{Memory: 80 << 30} }
 
 func nans(n int64) []float32 {
 	m := make([]float32, n)
@@ -34,48 +38,44 @@ func (e *Emulator) Name() string { return "emulator" }
 
 // Reserve allocates the state space, zeroed.
 func (e *Emulator) Reserve(n int64) error {
-	if e.state != nil {
-		return fmt.Errorf("cuda emulator: the state space is already reserved")
-	}
 	e.state = make([]float32, max(n, 1))
 	return nil
 }
 
 // at is the memory from p on.
-func (e *Emulator) at(l *Lowered, p Ptr) []float32 {
+func (e *Emulator) at(p Ptr) []float32 {
 	if p.Space == StateSpace {
 		return e.state[p.Off:]
 	}
-	a, ok := e.arenas[l]
-	if !ok {
-		a = nans(l.Size)
-		e.arenas[l] = a
-	}
-	return a[p.Off:]
+	return e.arena[p.Off:]
 }
 
 // Read copies n floats at p to the host.
-func (e *Emulator) Read(l *Lowered, p Ptr, n int64) ([]float32, error) {
-	return append([]float32(nil), e.at(l, p)[:n]...), nil
+func (e *Emulator) Read(p Ptr, n int64) ([]float32, error) {
+	return append([]float32(nil), e.at(p)[:n]...), nil
 }
 
 // Write copies data to p.
-func (e *Emulator) Write(l *Lowered, p Ptr, data []float32) error {
-	copy(e.at(l, p)[:len(data)], data)
+func (e *Emulator) Write(p Ptr, data []float32) error {
+	copy(e.at(p)[:len(data)], data)
 	return nil
 }
 
-// Release frees l's arena.
-func (e *Emulator) Release(l *Lowered) { delete(e.arenas, l) }
+// MemInfo reports Memory, all free.
+func (e *Emulator) MemInfo() (free, total int64, err error) { return e.Memory, e.Memory, nil }
 
 // Close frees everything.
 func (e *Emulator) Close() error {
-	e.state, e.arenas = nil, map[*Lowered][]float32{}
+	e.state, e.arena = nil, nil
 	return nil
 }
 
-// Run executes steps; inputs are read from their nodes' current values.
+// Run executes steps; inputs are read from their nodes' current values. A program larger than the
+// arena gets a fresh one, NaN-filled: nothing a step reads may be left over from another program.
 func (e *Emulator) Run(l *Lowered, steps []Step) error {
+	if l != nil && int64(len(e.arena)) < l.Size {
+		e.arena = nans(l.Size)
+	}
 	for i, s := range steps {
 		if err := e.step(l, s); err != nil {
 			return fmt.Errorf("cuda emulator: %s: %w", describeStep(l, steps, i), err)
@@ -97,11 +97,11 @@ func (e *Emulator) step(l *Lowered, s Step) (err error) {
 	switch s.Kind {
 	case UploadStep:
 		val := l.Prog.Values[s.Value]
-		return exec.Fill(e.at(l, l.Place(s.Value))[:val.Size], val.Node.Value())
+		return exec.Fill(e.at(l.Place(s.Value))[:val.Size], val.Node.Value())
 	case ZeroStep:
-		clear(e.at(l, s.Dst)[:s.N])
+		clear(e.at(s.Dst)[:s.N])
 	case CopyStep:
-		copy(e.at(l, s.Dst)[:s.N], e.at(l, s.Src)[:s.N])
+		copy(e.at(s.Dst)[:s.N], e.at(s.Src)[:s.N])
 	case GemmStep:
 		e.sgemm(l, s.Gemm.Cublas())
 	case KernelStep:
@@ -117,21 +117,21 @@ func (e *Emulator) step(l *Lowered, s Step) (err error) {
 				err = fmt.Errorf("%v", r)
 			}
 		}()
-		k(args{func(p Ptr) []float32 { return e.at(l, p) }, s.Args})
+		k(args{e.at, s.Args})
 	}
 	return nil
 }
 
 // sgemm is cuBLAS's column-major C = op(A)·op(B) + beta·C (alpha 1), the reference BLAS loop.
 func (e *Emulator) sgemm(l *Lowered, c Cublas) {
-	a, b, cm := e.at(l, c.A), e.at(l, c.B), e.at(l, c.C)
+	a, b, cm := e.at(c.A), e.at(c.B), e.at(c.C)
 	at := func(m []float32, trans bool, ld, i, j int) float32 { // element (i, j) of op(X), column-major storage
 		if trans {
 			return m[j+i*ld]
 		}
 		return m[i+j*ld]
 	}
-	for j := 0; j < c.N; j++ {
+	col := func(j int) {
 		for i := 0; i < c.M; i++ {
 			var s float32
 			for k := 0; k < c.K; k++ {
@@ -145,6 +145,19 @@ func (e *Emulator) sgemm(l *Lowered, c Cublas) {
 			}
 		}
 	}
+	// Columns are independent: they run on every core.
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := w; j < c.N; j += workers {
+				col(j)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // args reads a launch's arguments with the C types of the kernel's signature; a wrong type panics

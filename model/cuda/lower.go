@@ -130,7 +130,8 @@ func (l *Lowered) Place(v int) Ptr {
 
 // Lower lowers a float32 program. state places some of its nodes in the state space: an input there is
 // resident (read in place, never uploaded); an output there is written there (in place when it has a
-// buffer of its own, else copied there after the last step). It fails on an op with no kernel, naming it.
+// buffer of its own, else copied there after the last step); nodes not in the program are ignored. It
+// fails on an op with no kernel, naming it.
 func Lower(p *exec.Program, state map[*G.Node]Ptr) (*Lowered, error) {
 	if p.Dtype.Name() != "float32" {
 		return nil, fmt.Errorf("cuda: the device runs float32 programs, this one is %v", p.Dtype)
@@ -165,8 +166,8 @@ type stateCopy struct {
 	dst Ptr
 }
 
-// place moves the buffers of state's nodes to their state places; an output that shares its buffer
-// is copied instead.
+// place puts the external buffers of state's nodes at their state places; a node in state whose value
+// shares a buffer is copied there instead. Every external buffer must get a place.
 func (lw *lowerer) place(state map[*G.Node]Ptr) ([]stateCopy, error) {
 	p := lw.l.Prog
 	var copies []stateCopy
@@ -176,16 +177,18 @@ func (lw *lowerer) place(state map[*G.Node]Ptr) ([]stateCopy, error) {
 		}
 		id, ok := p.Index(n)
 		if !ok {
-			return nil, fmt.Errorf("cuda: node %s placed in the state space is not in the program", n.Name())
+			continue // a weight this program does not use
 		}
-		v := p.Values[id]
-		if v.Buf >= 0 && v.Offset == 0 && v.Size == p.Buffers[v.Buf].Size {
-			if _, taken := lw.l.places[v.Buf]; !taken {
-				lw.l.places[v.Buf] = at
-				continue
-			}
+		if b := p.Values[id].Buf; b >= 0 && p.Buffers[b].External {
+			lw.l.places[b] = at
+			continue
 		}
 		copies = append(copies, stateCopy{v: id, dst: at})
+	}
+	for i, b := range p.Buffers {
+		if _, ok := lw.l.places[i]; b.External && !ok {
+			return nil, fmt.Errorf("cuda: an external buffer of %d floats has no place in the state space", b.Size)
+		}
 	}
 	// A deterministic order of the copies, whatever the map's.
 	sort.Slice(copies, func(a, b int) bool { return copies[a].dst.Off < copies[b].dst.Off })

@@ -37,7 +37,7 @@ func TestLoweredTrainingStepMatchesHost(t *testing.T) {
 	}
 	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
 	outs := append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
-	p, err := exec.Compile(outs...)
+	p, err := exec.Compile(outs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestLoweredTrainingStepMatchesHost(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _ := p.Index(n)
-		got, err := emu.Read(l, l.Place(v), int64(len(want)))
+		got, err := emu.Read(l.Place(v), int64(len(want)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 	sigs := cudaSignatures(t)
 	cfg, _ := arch.LookupConfig("tiny")
 	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	p, err := exec.Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...)...)
+	p, err := exec.Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,10 +29,9 @@ import (
 // GPU is the Backend of a CUDA device: kernels through Device.Launch, products through cuBLAS, all on
 // the default stream in step order.
 type GPU struct {
-	D      *Device
-	state  Buf
-	arenas map[*Lowered]Buf
-	blas   C.cublasHandle_t
+	D            *Device
+	state, arena Buf
+	blas         C.cublasHandle_t
 }
 
 // OpenGPU opens device index with the project's kernels and a cuBLAS handle.
@@ -41,7 +40,7 @@ func OpenGPU(index int) (*GPU, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &GPU{D: d, arenas: map[*Lowered]Buf{}}
+	g := &GPU{D: d}
 	if st := C.cublasCreate(&g.blas); st != C.CUBLAS_STATUS_SUCCESS {
 		d.Close()
 		return nil, fmt.Errorf("cuda: creating a cuBLAS handle: status %d", int(st))
@@ -60,7 +59,8 @@ func (g *GPU) Reserve(n int64) error {
 	}
 	defer release()
 	if g.state.ptr != 0 {
-		return fmt.Errorf("cuda: the state space is already reserved")
+		g.D.Free(g.state)
+		g.state = Buf{}
 	}
 	b, err := g.D.Alloc(int(n))
 	if err != nil {
@@ -71,64 +71,68 @@ func (g *GPU) Reserve(n int64) error {
 }
 
 // at is the device buffer of n floats at p.
-func (g *GPU) at(l *Lowered, p Ptr, n int64) (Buf, error) {
+func (g *GPU) at(p Ptr, n int64) Buf {
 	if p.IsNull() {
-		return NullBuf, nil
+		return NullBuf
 	}
 	base := g.state
 	if p.Space == ArenaSpace {
-		var ok bool
-		if base, ok = g.arenas[l]; !ok {
-			b, err := g.D.Alloc(int(l.Size))
-			if err != nil {
-				return Buf{}, fmt.Errorf("cuda: a program's arena (%d MiB): %w", l.Size*4>>20, err)
-			}
-			g.arenas[l], base = b, b
-		}
+		base = g.arena
 	}
-	return Buf{ptr: base.ptr + cu.DevicePtr(p.Off*4), N: int(n)}, nil
+	return Buf{ptr: base.ptr + cu.DevicePtr(p.Off*4), N: int(n)}
 }
 
 // Read copies n floats at p to the host.
-func (g *GPU) Read(l *Lowered, p Ptr, n int64) ([]float32, error) {
+func (g *GPU) Read(p Ptr, n int64) ([]float32, error) {
 	release, err := g.D.Bind()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	b, err := g.at(l, p, n)
-	if err != nil {
-		return nil, err
-	}
-	return g.D.Download(b)
+	return g.D.Download(g.at(p, n))
 }
 
 // Write copies data to p.
-func (g *GPU) Write(l *Lowered, p Ptr, data []float32) error {
+func (g *GPU) Write(p Ptr, data []float32) error {
 	release, err := g.D.Bind()
 	if err != nil {
 		return err
 	}
 	defer release()
-	b, err := g.at(l, p, int64(len(data)))
-	if err != nil || len(data) == 0 {
-		return err
+	if len(data) == 0 {
+		return nil
 	}
-	if err := cu.MemcpyHtoD(b.ptr, unsafe.Pointer(&data[0]), int64(len(data))*4); err != nil {
+	if err := cu.MemcpyHtoD(g.at(p, int64(len(data))).ptr, unsafe.Pointer(&data[0]), int64(len(data))*4); err != nil {
 		return fmt.Errorf("cuda: upload: %w", err)
 	}
 	return nil
 }
 
-// Release frees l's arena.
-func (g *GPU) Release(l *Lowered) {
-	if release, err := g.D.Bind(); err == nil {
-		defer release()
+// MemInfo is the device's free and total memory.
+func (g *GPU) MemInfo() (free, total int64, err error) {
+	release, err := g.D.Bind()
+	if err != nil {
+		return 0, 0, err
 	}
-	if b, ok := g.arenas[l]; ok {
-		g.D.Free(b)
-		delete(g.arenas, l)
+	defer release()
+	return g.D.MemInfo()
+}
+
+// grow makes the arena hold at least n floats.
+func (g *GPU) grow(n int64) error {
+	if int64(g.arena.N) >= n {
+		return nil
 	}
+	if g.arena.ptr != 0 {
+		g.D.Free(g.arena)
+		g.arena = Buf{}
+	}
+	b, err := g.D.Alloc(int(n))
+	if err != nil {
+		return fmt.Errorf("cuda: a program's arena (%d MiB): %w", n*4>>20, err)
+	}
+	g.arena = b
+	return nil
 }
 
 // Close frees everything and destroys the context.
@@ -136,11 +140,10 @@ func (g *GPU) Close() error {
 	if release, err := g.D.Bind(); err == nil {
 		defer release()
 	}
-	for l := range g.arenas {
-		g.Release(l)
-	}
-	if g.state.ptr != 0 {
-		g.D.Free(g.state)
+	for _, b := range []Buf{g.arena, g.state} {
+		if b.ptr != 0 {
+			g.D.Free(b)
+		}
 	}
 	C.cublasDestroy(g.blas)
 	return g.D.Close()
@@ -153,6 +156,11 @@ func (g *GPU) Run(l *Lowered, steps []Step) error {
 		return err
 	}
 	defer release()
+	if l != nil {
+		if err := g.grow(l.Size); err != nil {
+			return err
+		}
+	}
 	for i, s := range steps {
 		if err := g.step(l, s); err != nil {
 			return fmt.Errorf("cuda: %s: %w", describeStep(l, steps, i), err)
@@ -169,25 +177,13 @@ func (g *GPU) step(l *Lowered, s Step) error {
 		if err := exec.Fill(host, val.Node.Value()); err != nil {
 			return err
 		}
-		return g.Write(l, l.Place(s.Value), host)
+		return g.Write(l.Place(s.Value), host)
 	case ZeroStep:
-		b, err := g.at(l, s.Dst, s.N)
-		if err != nil {
-			return err
-		}
-		return cu.MemsetD32(b.ptr, 0, s.N)
+		return cu.MemsetD32(g.at(s.Dst, s.N).ptr, 0, s.N)
 	case CopyStep:
-		dst, err := g.at(l, s.Dst, s.N)
-		if err != nil {
-			return err
-		}
-		src, err := g.at(l, s.Src, s.N)
-		if err != nil {
-			return err
-		}
-		return cu.MemcpyDtoD(dst.ptr, src.ptr, s.N*4)
+		return cu.MemcpyDtoD(g.at(s.Dst, s.N).ptr, g.at(s.Src, s.N).ptr, s.N*4)
 	case GemmStep:
-		return g.sgemm(l, s.Gemm.Cublas())
+		return g.sgemm(s.Gemm.Cublas())
 	case KernelStep:
 		args := make([]any, len(s.Args))
 		for i, a := range s.Args {
@@ -196,26 +192,15 @@ func (g *GPU) step(l *Lowered, s Step) error {
 				args[i] = a
 				continue
 			}
-			b, err := g.at(l, p, 0)
-			if err != nil {
-				return err
-			}
-			args[i] = b
+			args[i] = g.at(p, 0)
 		}
 		return g.D.Launch(s.Name, s.Launch, args...)
 	}
 	return fmt.Errorf("unknown step kind %d", s.Kind)
 }
 
-func (g *GPU) sgemm(l *Lowered, c Cublas) error {
-	var bufs [3]Buf
-	for i, p := range []Ptr{c.A, c.B, c.C} {
-		b, err := g.at(l, p, 0)
-		if err != nil {
-			return err
-		}
-		bufs[i] = b
-	}
+func (g *GPU) sgemm(c Cublas) error {
+	bufs := [3]Buf{g.at(c.A, 0), g.at(c.B, 0), g.at(c.C, 0)}
 	st := C.lumina_sgemm(g.blas, cbool(c.TransA), cbool(c.TransB), C.int(c.M), C.int(c.N), C.int(c.K),
 		C.uintptr_t(bufs[0].ptr), C.int(c.Lda), C.uintptr_t(bufs[1].ptr), C.int(c.Ldb),
 		C.float(c.Beta), C.uintptr_t(bufs[2].ptr), C.int(c.Ldc))

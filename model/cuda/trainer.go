@@ -46,6 +46,18 @@ type trained struct {
 // on be; Load must fill it before a step.
 func NewTrainer(be Backend, params []*tensor.Dense, ema bool) (*Trainer, error) {
 	t := &Trainer{be: be, params: params, hasEMA: ema, progs: map[*model.FlowLoss]*trained{}}
+	n, err := t.layout()
+	if err != nil {
+		return nil, err
+	}
+	if err := be.Reserve(n); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// layout places every parameter's state and the clip's partial sums; it returns the floats they take.
+func (t *Trainer) layout() (int64, error) {
 	var off int64
 	take := func(n int64) Ptr {
 		off += off % 2 // doubles stay 8-byte aligned
@@ -53,33 +65,53 @@ func NewTrainer(be Backend, params []*tensor.Dense, ema bool) (*Trainer, error) 
 		off += n
 		return p
 	}
-	for i, p := range params {
+	for i, p := range t.params {
 		if p.Dtype() != tensor.Float32 {
-			return nil, fmt.Errorf("cuda trainer: parameter %d is %v, the device trains float32", i, p.Dtype())
+			return 0, fmt.Errorf("cuda trainer: parameter %d is %v, the device trains float32", i, p.Dtype())
 		}
 		n := int64(p.Shape().TotalSize())
 		t.sizes = append(t.sizes, n)
 		t.p, t.g, t.m, t.v = append(t.p, take(n)), append(t.g, take(n)), append(t.m, take(n)), append(t.v, take(n))
-		if ema {
+		if t.hasEMA {
 			t.e = append(t.e, take(n))
 		}
 		_, parts, err := Reduce(n)
 		if err != nil {
-			return nil, fmt.Errorf("cuda trainer: parameter %d: %w", i, err)
+			return 0, fmt.Errorf("cuda trainer: parameter %d: %w", i, err)
 		}
 		t.parts = append(t.parts, parts)
 		t.totalParts += parts
 	}
 	first := take(2 * int64(t.totalParts))
-	for i := range params {
+	for i := range t.params {
 		t.partial = append(t.partial, first)
 		first = first.Add(2 * int64(t.parts[i]))
 	}
 	t.norm, t.factor = take(2), take(1)
-	if err := be.Reserve(off); err != nil {
-		return nil, err
+	return off, nil
+}
+
+// TrainingBytes is the device memory a Trainer needs to train on fl's graph: its state (with the EMA
+// when ema) and the arena of fl's lowered program, counted exactly from the program, not estimated.
+func TrainingBytes(fl *model.FlowLoss, ema bool) (int64, error) {
+	var params []*tensor.Dense
+	for _, n := range fl.Model.Params {
+		d, ok := n.Value().(*tensor.Dense)
+		if !ok {
+			return 0, fmt.Errorf("cuda: parameter %s has no tensor", n.Name())
+		}
+		params = append(params, d)
 	}
-	return t, nil
+	t := &Trainer{params: params, hasEMA: ema, progs: map[*model.FlowLoss]*trained{}}
+	state, err := t.layout()
+	if err != nil {
+		return 0, err
+	}
+	tr, err := t.program(fl)
+	if err != nil {
+		return 0, err
+	}
+	return 4 * (state + tr.l.Size), nil
 }
 
 // StateBytes is the device memory the state takes.
@@ -100,7 +132,7 @@ func (t *Trainer) StateBytes() int64 {
 func (t *Trainer) Load(m, v, ema []*tensor.Dense) error {
 	for i, p := range t.params {
 		w := p.Float32s()
-		if err := t.be.Write(nil, t.p[i], w); err != nil {
+		if err := t.be.Write(t.p[i], w); err != nil {
 			return fmt.Errorf("cuda trainer: weights: %w", err)
 		}
 		for _, s := range []struct {
@@ -121,7 +153,7 @@ func (t *Trainer) Load(m, v, ema []*tensor.Dense) error {
 			if int64(len(x)) != t.sizes[i] {
 				return fmt.Errorf("cuda trainer: parameter %d: state of %d floats for %d", i, len(x), t.sizes[i])
 			}
-			if err := t.be.Write(nil, s.at[i], x); err != nil {
+			if err := t.be.Write(s.at[i], x); err != nil {
 				return fmt.Errorf("cuda trainer: optimiser state: %w", err)
 			}
 		}
@@ -140,7 +172,7 @@ func (t *Trainer) Sync(m, v, ema []*tensor.Dense) error {
 			if s.dst == nil || s.at == nil {
 				continue
 			}
-			x, err := t.be.Read(nil, s.at[i], t.sizes[i])
+			x, err := t.be.Read(s.at[i], t.sizes[i])
 			if err != nil {
 				return fmt.Errorf("cuda trainer: reading the state: %w", err)
 			}
@@ -177,7 +209,8 @@ func (t *Trainer) program(fl *model.FlowLoss) (*trained, error) {
 	if fl.AuxLoss != nil {
 		outs = append(outs, fl.AuxLoss)
 	}
-	p, err := exec.Compile(append(outs, fl.GradNodes...)...)
+	external := append(append(G.Nodes{}, fl.Model.Params...), fl.GradNodes...)
+	p, err := exec.Compile(append(outs, fl.GradNodes...), external)
 	if err != nil {
 		return nil, err
 	}
@@ -195,13 +228,8 @@ func (t *Trainer) program(fl *model.FlowLoss) (*trained, error) {
 	return tr, nil
 }
 
-// Forget releases fl's program and its arena (the caller dropped the graph).
-func (t *Trainer) Forget(fl *model.FlowLoss) {
-	if tr, ok := t.progs[fl]; ok {
-		t.be.Release(tr.l)
-		delete(t.progs, fl)
-	}
-}
+// Forget drops fl's program (the caller dropped the graph).
+func (t *Trainer) Forget(fl *model.FlowLoss) { delete(t.progs, fl) }
 
 // Grads runs fl's forward and backward on the inputs set in its nodes, leaving the gradients in the
 // state, then the global norm of all of them and the factor that clips it to maxNorm (+Inf: none).
@@ -228,7 +256,7 @@ func (t *Trainer) Grads(fl *model.FlowLoss, maxNorm float64) (model.LossValues, 
 	}
 	var lv model.LossValues
 	read := func(v int) (float64, error) {
-		x, err := t.be.Read(tr.l, tr.l.Place(v), 1)
+		x, err := t.be.Read(tr.l.Place(v), 1)
 		if err != nil {
 			return 0, err
 		}
@@ -245,7 +273,7 @@ func (t *Trainer) Grads(fl *model.FlowLoss, maxNorm float64) (model.LossValues, 
 			return lv, 0, err
 		}
 	}
-	nb, err := t.be.Read(nil, t.norm, 2)
+	nb, err := t.be.Read(t.norm, 2)
 	if err != nil {
 		return lv, 0, err
 	}
@@ -270,9 +298,5 @@ func (t *Trainer) Update(k optim.Coefficients, emaDecay float64) error {
 	return t.be.Run(nil, steps)
 }
 
-// Close releases every program's arena (the state stays until the backend closes).
-func (t *Trainer) Close() {
-	for fl := range t.progs {
-		t.Forget(fl)
-	}
-}
+// Close drops every program (the memory stays with the backend until it closes).
+func (t *Trainer) Close() { clear(t.progs) }

@@ -40,11 +40,11 @@ func TestHostMatchesTapeMachine(t *testing.T) {
 		name string
 		run  func(t *testing.T)
 	}{
-		{"tiny-f32", func(t *testing.T) {
-			hostMatches[float32](t, flowLossCase(t, tiny, tensor.Float32, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8}))
+		{"tiny-f32, weights and gradients external", func(t *testing.T) {
+			hostMatches[float32](t, flowLossCase(t, tiny, tensor.Float32, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8}), true)
 		}},
 		{"cross-f64", func(t *testing.T) {
-			hostMatches[float64](t, flowLossCase(t, cross, tensor.Float64, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8}))
+			hostMatches[float64](t, flowLossCase(t, cross, tensor.Float64, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8}), false)
 		}},
 	}
 	for _, c := range cases {
@@ -52,12 +52,27 @@ func TestHostMatchesTapeMachine(t *testing.T) {
 	}
 }
 
-func hostMatches[T float32 | float64](t *testing.T, fl *model.FlowLoss) {
+func hostMatches[T float32 | float64](t *testing.T, fl *model.FlowLoss, external bool) {
 	t.Helper()
 	outs := append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
-	p, err := Compile(outs...)
+	var ext G.Nodes
+	if external {
+		ext = append(append(ext, fl.Model.Params...), fl.GradNodes...)
+	}
+	p, err := Compile(outs, ext)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if external {
+		n := 0
+		for _, b := range p.Buffers {
+			if b.External {
+				n++
+			}
+		}
+		if n < len(fl.Model.Params) {
+			t.Errorf("%d external buffers for %d parameters and their gradients", n, len(fl.Model.Params))
+		}
 	}
 	if p.ArenaSize >= p.BufferTotal {
 		t.Errorf("arena of %d elements for %d in buffers: nothing reused", p.ArenaSize, p.BufferTotal)
@@ -102,7 +117,7 @@ func hostMatches[T float32 | float64](t *testing.T, fl *model.FlowLoss) {
 func TestPlanNeverSharesLiveMemory(t *testing.T) {
 	tiny, _ := arch.LookupConfig("tiny")
 	fl := flowLossCase(t, tiny, tensor.Float32, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	p, err := Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...)...)
+	p, err := Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +185,7 @@ func TestMoveRuns(t *testing.T) {
 	if _, err := G.Grad(sum, x); err != nil { // x's gradient goes through a slice increment
 		t.Fatal(err)
 	}
-	p, err := Compile(cat)
+	p, err := Compile(G.Nodes{cat}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +206,7 @@ func TestMoveRuns(t *testing.T) {
 		t.Errorf("concat runs %v, want %v", got, want)
 	}
 	// The sum's gradient uses ops this executor does not run: the error names the op.
-	if _, err := Compile(x.Deriv()); err == nil || !strings.Contains(err.Error(), "not one the executor runs") {
+	if _, err := Compile(G.Nodes{x.Deriv()}, nil); err == nil || !strings.Contains(err.Error(), "not one the executor runs") {
 		t.Errorf("compiling a graph with an unsupported op: %v", err)
 	}
 }

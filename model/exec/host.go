@@ -12,6 +12,8 @@ import (
 type Host[T float32 | float64] struct {
 	p     *Program
 	arena []T
+	// ext are the external buffers' offsets, past the arena.
+	ext map[int]int
 }
 
 // NewHost allocates the arena of p; T must be p's dtype.
@@ -20,7 +22,16 @@ func NewHost[T float32 | float64](p *Program) (*Host[T], error) {
 	if want := p.Dtype; (want == tensor.Float32) != isF32(z) {
 		return nil, fmt.Errorf("exec: host of %T for a %v program", z, want)
 	}
-	return &Host[T]{p: p, arena: make([]T, p.ArenaSize)}, nil
+	h := &Host[T]{p: p, ext: map[int]int{}}
+	n := p.ArenaSize
+	for i, b := range p.Buffers {
+		if b.External {
+			h.ext[i] = n
+			n += b.Size
+		}
+	}
+	h.arena = make([]T, n)
+	return h, nil
 }
 
 func isF32(v any) bool { _, ok := v.(float32); return ok }
@@ -29,6 +40,9 @@ func isF32(v any) bool { _, ok := v.(float32); return ok }
 func (h *Host[T]) Data(v int) []T {
 	val := h.p.Values[v]
 	off := h.p.Buffers[val.Buf].Offset + val.Offset
+	if at, ok := h.ext[val.Buf]; ok {
+		off = at + val.Offset
+	}
 	return h.arena[off : off+val.Size]
 }
 

@@ -40,7 +40,9 @@ func (p *Program) plan() {
 		if p.Buffers[i].Pinned {
 			p.Buffers[i].First, p.Buffers[i].Last = 0, end
 		}
-		p.BufferTotal += p.Buffers[i].Size
+		if !p.Buffers[i].External {
+			p.BufferTotal += p.Buffers[i].Size
+		}
 	}
 	order := make([]int, len(p.Buffers))
 	for i := range order {
@@ -50,6 +52,10 @@ func (p *Program) plan() {
 	var placed []int
 	for _, i := range order {
 		b := &p.Buffers[i]
+		if b.External {
+			b.Offset = -1
+			continue
+		}
 		b.Offset = lowestFree(p.Buffers, placed, b)
 		p.ArenaSize = max(p.ArenaSize, b.Offset+b.Size)
 		placed = append(placed, i)

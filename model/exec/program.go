@@ -67,11 +67,13 @@ type Instr struct {
 }
 
 // Buffer is one allocation of the arena: Size elements at Offset, live from instruction First to Last
-// (inclusive). Pinned buffers (inputs and outputs) live through the whole program.
+// (inclusive). Pinned buffers (inputs and outputs) live through the whole program. An External buffer
+// is not in the arena (Offset −1): whoever runs the program places it (a device's resident weights).
 type Buffer struct {
 	Size, Offset int
 	First, Last  int
 	Pinned       bool
+	External     bool
 }
 
 // Program is a compiled graph.
@@ -95,7 +97,10 @@ func (p *Program) Index(n *G.Node) (int, bool) {
 
 // Compile makes the program that computes outputs (and every value they need) from the graph's
 // inputs. Every output's buffer stays valid after a run; other values may be overwritten by later ops.
-func Compile(outputs ...*G.Node) (*Program, error) {
+// The values of external nodes (inputs or outputs) that own their buffer get no arena space: they
+// live where the runner keeps them, across runs and programs. External nodes the outputs do not need
+// are ignored (a part of a model uses some of its weights).
+func Compile(outputs, external []*G.Node) (*Program, error) {
 	if len(outputs) == 0 {
 		return nil, fmt.Errorf("exec: no outputs to compute")
 	}
@@ -110,6 +115,16 @@ func Compile(outputs ...*G.Node) (*Program, error) {
 	}
 	for _, o := range outputs {
 		c.p.Outputs = append(c.p.Outputs, c.p.index[o])
+	}
+	for _, n := range external {
+		v, ok := c.p.index[n]
+		if !ok {
+			continue
+		}
+		val := c.p.Values[v]
+		if val.Buf >= 0 && val.Offset == 0 && val.Size == c.p.Buffers[val.Buf].Size {
+			c.p.Buffers[val.Buf].External = true
+		}
 	}
 	c.p.plan()
 	return c.p, nil

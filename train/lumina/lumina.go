@@ -23,6 +23,7 @@ import (
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/model/flow"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/optim"
@@ -80,6 +81,32 @@ type Model struct {
 
 	// resolutions are the image sides the DiT has trained at, in this process or the checkpoints loaded.
 	resolutions []int
+
+	// dev runs the DiT stages on a device when set (UseDevice).
+	dev *deviceState
+}
+
+// deviceState is the device side of DiT training: the backend, the trainer of the stage begun, and
+// which copy of the weights and optimiser state is newer.
+type deviceState struct {
+	be cuda.Backend
+	tr *cuda.Trainer // nil outside a DiT stage
+	// dirty: the device has stepped since the host tensors were last synced; stale: the host tensors
+	// were loaded (a checkpoint) after the device state was.
+	dirty, stale bool
+}
+
+// UseDevice makes the DiT stages train on be: the weights, gradients, moments and EMA stay on the
+// device, and a step moves only the batch in and the losses out (cuda.Trainer). The text encoder's
+// stage stays on the CPU: its embedding and next-token loss have no device kernels.
+func (m *Model) UseDevice(be cuda.Backend) { m.dev = &deviceState{be: be} }
+
+// Device names where the DiT stages train: the backend's name, or "cpu".
+func (m *Model) Device() string {
+	if m.dev == nil {
+		return "cpu"
+	}
+	return m.dev.be.Name()
 }
 
 type capFeat struct {
@@ -133,7 +160,12 @@ func New(p *train.Preset) (*Model, error) {
 		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
 	}
 	m := &Model{preset: p.Name, DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens, promptOnly: promptOnly}
-	m.flows.close = func(f *model.FlowLoss) { f.Close() }
+	m.flows.close = func(f *model.FlowLoss) {
+		if m.dev != nil && m.dev.tr != nil {
+			m.dev.tr.Forget(f)
+		}
+		f.Close()
+	}
 	m.lms.close = func(l *lmTrainer) { l.vm.Close() }
 	return m, nil
 }
@@ -187,6 +219,9 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 			return fmt.Errorf("stage %s: %w", st.Stage.Name, err)
 		}
 	}
+	if err := m.beginDevice(st); err != nil {
+		return fmt.Errorf("stage %s: %w", st.Stage.Name, err)
+	}
 	// The text encoder may have changed (stage 0) or been reloaded: cached features are stale.
 	m.capCache = map[string]capFeat{}
 	if m.enc != nil {
@@ -199,6 +234,75 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 	return nil
 }
 
+// beginDevice gives a DiT stage its device trainer, the state starting from the host tensors (fresh
+// moments, the EMA at the weights, as optim starts them).
+func (m *Model) beginDevice(st train.StageInfo) error {
+	if m.dev == nil {
+		return nil
+	}
+	if m.dev.tr != nil {
+		m.dev.tr.Close()
+		m.dev.tr = nil
+	}
+	m.dev.dirty, m.dev.stale = false, false
+	if st.Stage.Kind != train.KindDiT {
+		return nil
+	}
+	tr, err := cuda.NewTrainer(m.dev.be, m.params, m.ema != nil)
+	if err != nil {
+		return err
+	}
+	m.dev.tr = tr
+	return tr.Load(nil, nil, nil)
+}
+
+// deviceMoments are the host tensors the device state mirrors: AdamW's moments and the EMA.
+func (m *Model) deviceMoments() (mm, vv, ema []*tensor.Dense, err error) {
+	for i := range m.params {
+		a, b := m.opt.Moments(i)
+		mm, vv = append(mm, a), append(vv, b)
+	}
+	if m.ema != nil {
+		if ema, err = m.ema.Weights(); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return mm, vv, ema, nil
+}
+
+// syncHost brings the host tensors up to date with the device after steps there, before anything
+// reads them (a checkpoint, a sample, the export).
+func (m *Model) syncHost() error {
+	if m.dev == nil || m.dev.tr == nil || !m.dev.dirty {
+		return nil
+	}
+	mm, vv, ema, err := m.deviceMoments()
+	if err != nil {
+		return err
+	}
+	if err := m.dev.tr.Sync(mm, vv, ema); err != nil {
+		return err
+	}
+	m.dev.dirty = false
+	return nil
+}
+
+// syncDevice brings the device state up to date with host tensors loaded from a checkpoint.
+func (m *Model) syncDevice() error {
+	if !m.dev.stale {
+		return nil
+	}
+	mm, vv, ema, err := m.deviceMoments()
+	if err != nil {
+		return err
+	}
+	if err := m.dev.tr.Load(mm, vv, ema); err != nil {
+		return err
+	}
+	m.dev.stale = false
+	return nil
+}
+
 // Step is one optimisation step on b. A cancelled ctx ends it at the next safe point (before the
 // forward, before the update) with ctx's error and the model as it was.
 func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, error) {
@@ -207,6 +311,9 @@ func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, err
 	}
 	if err := ctx.Err(); err != nil {
 		return train.StepResult{}, err
+	}
+	if b.Kind == train.KindDiT && m.dev != nil && m.dev.tr != nil {
+		return m.deviceStep(ctx, b)
 	}
 	var res train.StepResult
 	var grads []*tensor.Dense
@@ -227,11 +334,7 @@ func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, err
 	if !finite(res.Loss) || !finite(res.AuxLoss) {
 		return train.StepResult{Loss: res.Loss, AuxLoss: res.AuxLoss, GradNorm: math.NaN(), Skipped: true}, nil
 	}
-	clip := m.optCfg.GradClip
-	if clip <= 0 {
-		clip = math.Inf(1)
-	}
-	norm, err := optim.ClipGradNorm(grads, clip)
+	norm, err := optim.ClipGradNorm(grads, m.clip())
 	if errors.Is(err, optim.ErrNonFiniteNorm) {
 		res.GradNorm, res.Skipped = norm, true
 		return res, nil
@@ -252,9 +355,74 @@ func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, err
 	return res, nil
 }
 
+// deviceStep is Step on the device: the same decisions (skip on a non-finite loss or gradient norm,
+// clip, AdamW, EMA) with the arithmetic in cuda.Trainer.
+func (m *Model) deviceStep(ctx context.Context, b *train.Batch) (train.StepResult, error) {
+	if err := m.syncDevice(); err != nil {
+		return train.StepResult{}, err
+	}
+	fl, err := m.ditGraph(ctx, b)
+	if err != nil {
+		return train.StepResult{}, err
+	}
+	lv, norm, err := m.dev.tr.Grads(fl, m.clip())
+	if err != nil {
+		return train.StepResult{}, err
+	}
+	res := train.StepResult{Loss: lv.Main, AuxLoss: lv.Aux}
+	// The same safe point as the CPU's: nothing has changed the weights yet.
+	if err := ctx.Err(); err != nil {
+		return train.StepResult{}, err
+	}
+	if !finite(res.Loss) || !finite(res.AuxLoss) {
+		return train.StepResult{Loss: res.Loss, AuxLoss: res.AuxLoss, GradNorm: math.NaN(), Skipped: true}, nil
+	}
+	res.GradNorm = norm
+	if !finite(norm) {
+		res.Skipped = true
+		return res, nil
+	}
+	m.opt.Config.LR = b.LR
+	k, err := m.opt.Advance()
+	if err != nil {
+		return train.StepResult{}, err
+	}
+	decay := 0.0
+	if m.ema != nil {
+		decay = m.ema.Decay
+	}
+	m.dev.dirty = true
+	if err := m.dev.tr.Update(k, decay); err != nil {
+		return train.StepResult{}, err
+	}
+	return res, nil
+}
+
+// clip is the global-norm bound of the optimiser (+Inf: none).
+func (m *Model) clip() float64 {
+	if m.optCfg.GradClip <= 0 {
+		return math.Inf(1)
+	}
+	return m.optCfg.GradClip
+}
+
 // ditStep runs the flow-matching forward and backward (and the aux forward) on one batch; it returns
 // ctx's error between the caption features and the forward.
 func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, []*tensor.Dense, error) {
+	fl, err := m.ditGraph(ctx, b)
+	if err != nil {
+		return train.StepResult{}, nil, err
+	}
+	lv, err := fl.RunSet()
+	if err != nil {
+		return train.StepResult{}, nil, err
+	}
+	return train.StepResult{Loss: lv.Main, AuxLoss: lv.Aux}, fl.Grads(), nil
+}
+
+// ditGraph is the training graph for b's shape with b placed in its inputs: x_t, t, the caption
+// features (computed first; ctx is checked after them) and the targets, main and aux.
+func (m *Model) ditGraph(ctx context.Context, b *train.Batch) (*model.FlowLoss, error) {
 	cfg := m.DiT.Cfg
 	B := len(b.Captions)
 	feats := make([]capFeat, B)
@@ -262,7 +430,7 @@ func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, 
 	for i, c := range b.Captions {
 		f, err := m.captionFeatures(b.Items[i].Caption.Key, c)
 		if err != nil {
-			return train.StepResult{}, nil, err
+			return nil, err
 		}
 		feats[i] = f
 		capLen = max(capLen, f.n)
@@ -270,7 +438,7 @@ func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, 
 	// A safe point: the features are cached per caption and computed alone, so what is cached does
 	// not change any result.
 	if err := ctx.Err(); err != nil {
-		return train.StepResult{}, nil, err
+		return nil, err
 	}
 	capLen = (capLen + capBucket - 1) / capBucket * capBucket
 	cap := make([]float64, B*capLen*cfg.CapDim)
@@ -284,7 +452,7 @@ func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, 
 	}
 	main, target, err := flowBatch(b.Images, b.Noise, b.T, cap, lens)
 	if err != nil {
-		return train.StepResult{}, nil, err
+		return nil, err
 	}
 	s := model.Shape{Batch: B, Height: b.Height, Width: b.Width, CapLen: capLen}
 	var aux *model.Batch
@@ -292,19 +460,18 @@ func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, 
 	if b.Aux != nil {
 		a, t, err := flowBatch(b.Aux.Images, b.Aux.Noise, b.Aux.T, cap, lens)
 		if err != nil {
-			return train.StepResult{}, nil, err
+			return nil, err
 		}
 		aux, auxTarget = &a, t
 	}
 	fl, err := m.flows.get(s, aux != nil, func() (*model.FlowLoss, error) { return model.NewFlowLoss(m.DiT, s, aux != nil) })
 	if err != nil {
-		return train.StepResult{}, nil, err
+		return nil, err
 	}
-	lv, err := fl.Step(main, target, aux, auxTarget)
-	if err != nil {
-		return train.StepResult{}, nil, err
+	if err := fl.Set(main, target, aux, auxTarget); err != nil {
+		return nil, err
 	}
-	return train.StepResult{Loss: lv.Main, AuxLoss: lv.Aux}, fl.Grads(), nil
+	return fl, nil
 }
 
 // flowBatch is the model's input for one forward of the flow objective: x_t with its times and caption
@@ -444,12 +611,18 @@ func (m *Model) Sample(ctx context.Context, prompts []string, w, h int, seed uin
 	if m.SampleWith == nil {
 		return nil, errors.New("no sampler wired in")
 	}
+	if err := m.syncHost(); err != nil {
+		return nil, err
+	}
 	return m.SampleWith(ctx, m.Bundle(true), prompts, w, h, seed)
 }
 
 // SaveCheckpoint writes a bundle (loadable by `lumina sample`) plus the optimiser and EMA state under
 // ckpt.TrainPrefix.
 func (m *Model) SaveCheckpoint(w io.Writer, meta map[string]string) error {
+	if err := m.syncHost(); err != nil {
+		return err
+	}
 	ts, bm, err := ckpt.BundleFile(m.Bundle(false))
 	if err != nil {
 		return err
@@ -502,6 +675,9 @@ func (m *Model) addTrainState(ts map[string]*tensor.Dense, md map[string]string)
 // Export writes the sampling checkpoint of a finished run: the EMA weights (when the stage kept them),
 // the text encoder and tokenizer, and the preset's name; no training state.
 func (m *Model) Export(w io.Writer) error {
+	if err := m.syncHost(); err != nil {
+		return err
+	}
 	b := m.Bundle(true)
 	b.Meta["preset"] = m.preset
 	return ckpt.WriteBundle(w, b)
@@ -571,6 +747,9 @@ func (m *Model) LoadCheckpoint(r io.Reader) (map[string]string, error) {
 	}
 	m.resolutions = ckpt.WithResolutions(m.resolutions, ckpt.Resolutions(f.Meta)...)
 	m.capCache = map[string]capFeat{}
+	if m.dev != nil && m.dev.tr != nil {
+		m.dev.stale, m.dev.dirty = true, false
+	}
 	return f.Meta, nil
 }
 
@@ -634,6 +813,9 @@ func (c *graphCache[K, V]) get(k K, aux bool, build func() (V, error)) (V, error
 // buckets, each with its activations) and the cache of caption features. An estimate made before any
 // graph exists, so that a stage too large for the machine is refused before it starts.
 func (m *Model) StageMemory(st train.Stage) int64 {
+	if st.Kind == train.KindDiT && m.dev != nil {
+		return 0 // the DiT's tensors live on the device (DeviceStageMemory); its graphs never run here
+	}
 	if st.Kind == train.KindTextEncoder {
 		l := m.TextCfg.MaxLen
 		total := m.TextCfg.TrainStepBytes(st.Batch, l)
@@ -653,4 +835,32 @@ func (m *Model) StageMemory(st train.Stage) int64 {
 		total += cfg.TrainGraphBytes(st.Batch, h, w, top-k*capBucket, st.AuxLoss)
 	}
 	return total + int64(m.capMax)*int64(m.capTokens)*int64(cfg.CapDim)*4
+}
+
+// cublasSlack is device memory the driver side takes beyond the program's buffers (cuBLAS's
+// workspace and the allocator's rounding).
+const cublasSlack = 64 << 20
+
+// DeviceStageMemory is the device memory a DiT stage trains in: the trainer's state and the arena of
+// the stage's largest graph (the longest caption bucket, the aux loss when on), counted exactly from
+// the lowered program, plus cublasSlack. A text-encoder stage needs none (it trains on the CPU).
+func (m *Model) DeviceStageMemory(st train.Stage) (int64, error) {
+	if st.Kind != train.KindDiT {
+		return 0, nil
+	}
+	h, w := st.Resolution, st.Resolution
+	if st.DualPanel != nil {
+		h *= 2
+	}
+	top := (m.capTokens + capBucket - 1) / capBucket * capBucket
+	fl, err := model.NewFlowLoss(m.DiT, model.Shape{Batch: st.Batch, Height: h, Width: w, CapLen: top}, st.AuxLoss)
+	if err != nil {
+		return 0, err
+	}
+	defer fl.Close()
+	b, err := cuda.TrainingBytes(fl, st.EMADecay > 0)
+	if err != nil {
+		return 0, err
+	}
+	return b + cublasSlack, nil
 }
