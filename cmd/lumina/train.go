@@ -18,8 +18,8 @@ import (
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
 	"github.com/lumina-workbench/lumina/internal/device"
-	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/train/lumina"
 )
