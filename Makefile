@@ -51,14 +51,16 @@ CUDA_ENV = CGO_CFLAGS="-I$(CUDA_DECLS)" CGO_LDFLAGS="-L$(CUDA_LIBS)"
 cuda-stubs:
 	tools/cuda/stubs.sh $(CURDIR)/build/cuda-stubs
 
+# Stripped (no symbol table or DWARF): both binaries are usually copied to the GPU machine.
 cuda: cuda-stubs
-	$(CUDA_ENV) $(GO) build -tags cuda -o bin/lumina-cuda ./cmd/lumina
-	$(CUDA_ENV) $(GO) build -tags cuda -o bin/gpucheck ./tools/gpucheck
+	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "-s -w" -o bin/lumina-cuda ./cmd/lumina
+	$(CUDA_ENV) $(GO) build -tags cuda -ldflags "-s -w" -o bin/gpucheck ./tools/gpucheck
 
 cuda-vet: cuda-stubs
 	$(CUDA_ENV) $(GO) vet -tags cuda ./...
 	$(CUDA_ENV) $(GO) build -tags cuda ./...
 
-# The device verification, on a machine with a GPU (tools/gpu-check.sh; --dry-run lists the checks).
+# The device verification, on a machine with a GPU (tools/gpu-check.sh; --dry-run lists the checks):
+# every kernel and whole program against the CPU, then the speed ratios against the PyTorch reference.
 gpu-check: cuda
 	tools/gpu-check.sh

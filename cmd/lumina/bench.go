@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/ablation"
@@ -27,6 +29,7 @@ import (
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
+	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/model/optim"
 )
 
@@ -36,11 +39,14 @@ func init() {
 		Use:   "train",
 		Short: "Time one training step and one sampling forward of the Go Next-DiT against the PyTorch reference",
 		Long: `Times a training step (forward + backward + AdamW, float32) of the Go Next-DiT and, in the same run,
-the repository's PyTorch reference (tools/reference/nextdit.py) on identical shapes (the tiny config: dim 128,
-4 layers, 4 heads, 2 KV heads, 1+1 refiners, 32×32 pixels, patch 4, 48 caption tokens), then the sampling
-forward at batch 2, and prints the ratios Go/PyTorch and the Go process's peak RSS. PyTorch runs with 1 and 2
-threads and its best is kept. Without /usr/bin/python3 and torch, only the Go figures are printed.`,
-		Args: cobra.NoArgs,
+the repository's PyTorch reference (tools/reference/nextdit.py) on identical shapes (by default the tiny config:
+dim 128, 4 layers, 4 heads, 2 KV heads, 1+1 refiners, 32×32 pixels, patch 4, 48 caption tokens; --model and
+--res choose others), then the sampling forward at batch 2, and prints the ratios Go/PyTorch and the Go
+process's peak RSS. On the CPU PyTorch runs with 1 and 2 threads and its best is kept; with --device cuda both
+run on that GPU (the Go step keeps everything on the device: weights, gradients, AdamW, the gradient-norm
+clip). Without /usr/bin/python3 and torch, only the Go figures are printed.`,
+		Example: "  lumina bench train\n  lumina bench train --device cuda --batch 64\n  lumina bench train --device cuda --model base --res 64 --batch 16",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
 				return err
@@ -50,8 +56,11 @@ threads and its best is kept. Without /usr/bin/python3 and torch, only the Go fi
 	}
 	train.Flags().IntVar(&o.batch, "batch", 16, "training batch size (≥ 1)")
 	train.Flags().IntVar(&o.steps, "steps", 10, "timed steps (≥ 1); the sampling forward is timed 3× as often")
+	train.Flags().StringVar(&o.model, "model", "tiny", "model config: "+strings.Join(arch.ConfigNames(), ", "))
+	train.Flags().IntVar(&o.res, "res", benchShape.res, "image side in pixels (a multiple of the model's patch)")
 	train.Flags().StringVar(&o.ref, "ref", "", "path of the PyTorch reference (default: "+refScript+" in the working directory or a parent)")
 	train.Flags().BoolVar(&o.noRef, "no-ref", false, "skip the PyTorch reference")
+	train.Flags().StringVar(&o.python, "python", "", "Python with torch that runs the reference (default: /usr/bin/python3, else python3 on PATH)")
 	train.Flags().StringVar(&o.device, "device", "cpu", device.Flag)
 	bench := &cobra.Command{Use: "bench", Short: "Benchmarks that print a ratio against a reference measured in the same run"}
 	bench.AddCommand(train, newBenchSampleCmd())
@@ -60,13 +69,18 @@ threads and its best is kept. Without /usr/bin/python3 and torch, only the Go fi
 
 type trainBenchOpts struct {
 	batch, steps int
-	ref          string
+	model        string
+	res          int
+	ref, python  string
 	noRef        bool
 	device       string
+	dev          device.Device
+	cfg          arch.Config
 }
 
-func (o trainBenchOpts) validate() error {
-	if _, err := parseDevice(o.device); err != nil {
+func (o *trainBenchOpts) validate() error {
+	var err error
+	if o.dev, err = parseDevice(o.device); err != nil {
 		return err
 	}
 	if o.batch < 1 || o.batch > 256 {
@@ -74,6 +88,13 @@ func (o trainBenchOpts) validate() error {
 	}
 	if o.steps < 1 || o.steps > 10000 {
 		return fmt.Errorf("--steps %d out of range: want 1..10000", o.steps)
+	}
+	if o.cfg, err = arch.LookupConfig(o.model); err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	o.cfg.CapDim = o.cfg.Dim // the reference feeds caption features of the model's width
+	if o.res < o.cfg.Patch || o.res > infer.MaxSide || o.res%o.cfg.Patch != 0 {
+		return fmt.Errorf("--res %d: want a multiple of the patch %d up to %d", o.res, o.cfg.Patch, infer.MaxSide)
 	}
 	return nil
 }
@@ -85,22 +106,35 @@ var refScript = filepath.Join("tools", "reference", "nextdit.py")
 var benchShape = struct{ res, capLen, capReal int }{32, 48, 36}
 
 func runTrainBench(out io.Writer, o trainBenchOpts) error {
-	cfg, err := arch.LookupConfig("tiny")
-	if err != nil {
-		return err
-	}
-	cfg.CapDim = cfg.Dim // the reference feeds caption features of the model's width
-	trainMs, err := goTrainStep(cfg, o.batch, o.steps)
-	if err != nil {
-		return err
-	}
-	fwdMs, err := goSampleForward(cfg, o.steps*3)
-	if err != nil {
-		return err
+	cfg := o.cfg
+	s := model.Shape{Batch: o.batch, Height: o.res, Width: o.res, CapLen: benchShape.capLen}
+	var trainMs, fwdMs float64
+	var err error
+	where := "CPU"
+	if o.dev.IsCUDA() {
+		var be cuda.Backend
+		if be, err = openBackend(o.dev); err != nil {
+			return err
+		}
+		defer be.Close()
+		where = be.Name()
+		if trainMs, err = deviceTrainStep(be, cfg, s, o.steps); err != nil {
+			return err
+		}
+		if fwdMs, err = deviceSampleForward(be, cfg, o.res, o.steps*3); err != nil {
+			return err
+		}
+	} else {
+		if trainMs, err = goTrainStep(cfg, s, o.steps); err != nil {
+			return err
+		}
+		if fwdMs, err = goSampleForward(cfg, o.res, o.steps*3); err != nil {
+			return err
+		}
 	}
 	rss := peakRSSMiB()
-	fmt.Fprintf(out, "Go   (tiny, %d params, float32, batch %d): train step %.1f ms, sampling forward (batch 2) %.2f ms, peak RSS %.0f MiB\n",
-		cfg.ParamCount(), o.batch, trainMs, fwdMs, rss)
+	fmt.Fprintf(out, "Go   (%s, %d params, float32, batch %d, %d px, %s): train step %.1f ms, sampling forward (batch 2) %.2f ms, peak RSS %.0f MiB\n",
+		cfg.Name, cfg.ParamCount(), o.batch, o.res, where, trainMs, fwdMs, rss)
 	if o.noRef {
 		return nil
 	}
@@ -113,13 +147,17 @@ func runTrainBench(out io.Writer, o trainBenchOpts) error {
 		return nil
 	}
 	best := refResult{trainMs: -1}
-	for _, threads := range []int{1, 2} {
-		r, err := runRef(ref, o.batch, o.steps, threads)
+	threadSettings := []int{1, 2}
+	if o.dev.IsCUDA() {
+		threadSettings = []int{1} // the GPU does the work
+	}
+	for _, threads := range threadSettings {
+		r, err := runRef(o.python, ref, refArgs(o, threads))
 		if err != nil {
 			fmt.Fprintf(out, "PyTorch reference (%d threads) did not run: %v\n", threads, err)
 			continue
 		}
-		fmt.Fprintf(out, "PyTorch (%d thread(s)): train step %.1f ms, sampling forward (batch 2) %.2f ms\n", threads, r.trainMs, r.fwdMs)
+		fmt.Fprintf(out, "PyTorch (%s, %d thread(s)): train step %.1f ms, sampling forward (batch 2) %.2f ms\n", refDevice(o.dev), threads, r.trainMs, r.fwdMs)
 		if best.trainMs < 0 || r.trainMs < best.trainMs {
 			best.trainMs = r.trainMs
 		}
@@ -135,13 +173,117 @@ func runTrainBench(out io.Writer, o trainBenchOpts) error {
 	return nil
 }
 
-// goTrainStep times forward + backward + AdamW on random data, after three warm-up steps.
-func goTrainStep(cfg arch.Config, batch, steps int) (float64, error) {
+// refDevice is the reference's --device for ours.
+func refDevice(d device.Device) string {
+	if d.IsCUDA() {
+		return d.String()
+	}
+	return "cpu"
+}
+
+// refArgs are the reference's flags for the benchmark's model and shapes.
+func refArgs(o trainBenchOpts, threads int) []string {
+	c := o.cfg
+	axes := fmt.Sprintf("%d,%d,%d", c.AxesDims[0], c.AxesDims[1], c.AxesDims[2])
+	return []string{"--dim", strconv.Itoa(c.Dim), "--layers", strconv.Itoa(c.Layers), "--heads", strconv.Itoa(c.Heads),
+		"--kv", strconv.Itoa(c.KVHeads), "--refiners", strconv.Itoa(c.Refiners), "--axes", axes,
+		"--multiple-of", strconv.Itoa(c.MultipleOf), "--patch", strconv.Itoa(c.Patch), "--channels", strconv.Itoa(c.Channels),
+		"--res", strconv.Itoa(o.res), "--cap", strconv.Itoa(benchShape.capLen), "--cap-real", strconv.Itoa(benchShape.capReal),
+		"--batch", strconv.Itoa(o.batch), "--steps", strconv.Itoa(o.steps), "--threads", strconv.Itoa(threads),
+		"--device", refDevice(o.dev)}
+}
+
+// deviceTrainStep times a training step on the device (cuda.Trainer: forward, backward, the global
+// norm, AdamW; no EMA, as the reference keeps none), after three warm-up steps.
+func deviceTrainStep(be cuda.Backend, cfg arch.Config, s model.Shape, steps int) (float64, error) {
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		return 0, err
 	}
-	s := model.Shape{Batch: batch, Height: benchShape.res, Width: benchShape.res, CapLen: benchShape.capLen}
+	fl, err := model.NewFlowLoss(w, s, false)
+	if err != nil {
+		return 0, err
+	}
+	defer fl.Close()
+	params := paramTensors(w, cfg)
+	tr, err := cuda.NewTrainer(be, params, false)
+	if err != nil {
+		return 0, err
+	}
+	defer tr.Close()
+	if err := tr.Load(nil, nil, nil); err != nil {
+		return 0, err
+	}
+	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, params)
+	if err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := randomBatch(rng, cfg, s)
+	if err := fl.Set(b, randn(rng, len(b.X)), nil, nil); err != nil {
+		return 0, err
+	}
+	step := func() error {
+		if _, _, err := tr.Grads(fl, math.Inf(1)); err != nil {
+			return err
+		}
+		k, err := opt.Advance()
+		if err != nil {
+			return err
+		}
+		return tr.Update(k, 0)
+	}
+	return timeSteps(step, steps)
+}
+
+// deviceSampleForward times one sampling forward at batch 2 with the weights resident on the device.
+func deviceSampleForward(be cuda.Backend, cfg arch.Config, res, runs int) (float64, error) {
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		return 0, err
+	}
+	s := model.Shape{Batch: 2, Height: res, Width: res, CapLen: benchShape.capLen}
+	f, err := model.NewForwardGraph(w, s)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r, err := cuda.NewResident(be, paramTensors(w, cfg))
+	if err != nil {
+		return 0, err
+	}
+	pr, err := r.Lower([]*G.Node{f.V}, f.Model.Params)
+	if err != nil {
+		return 0, err
+	}
+	if err := f.In.Set(cfg, randomBatch(rand.New(rand.NewPCG(3, 4)), cfg, s)); err != nil {
+		return 0, err
+	}
+	return timeSteps(func() error { _, err := r.Run(pr, f.V); return err }, runs)
+}
+
+// timeSteps runs step three times to warm up, then n times, and returns the mean time in ms.
+func timeSteps(step func() error, n int) (float64, error) {
+	for i := 0; i < 3; i++ {
+		if err := step(); err != nil {
+			return 0, err
+		}
+	}
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		if err := step(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(t0).Microseconds()) / 1000 / float64(n), nil
+}
+
+// goTrainStep times forward + backward + AdamW on random data, after three warm-up steps.
+func goTrainStep(cfg arch.Config, s model.Shape, steps int) (float64, error) {
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		return 0, err
+	}
 	fl, err := model.NewFlowLoss(w, s, false)
 	if err != nil {
 		return 0, err
@@ -175,12 +317,12 @@ func goTrainStep(cfg arch.Config, batch, steps int) (float64, error) {
 	return float64(time.Since(t0).Microseconds()) / 1000 / float64(steps), nil
 }
 
-func goSampleForward(cfg arch.Config, runs int) (float64, error) {
+func goSampleForward(cfg arch.Config, res, runs int) (float64, error) {
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
 		return 0, err
 	}
-	s := model.Shape{Batch: 2, Height: benchShape.res, Width: benchShape.res, CapLen: benchShape.capLen}
+	s := model.Shape{Batch: 2, Height: res, Width: res, CapLen: benchShape.capLen}
 	f, err := model.NewForwardGraph(w, s)
 	if err != nil {
 		return 0, err
@@ -233,12 +375,16 @@ type refResult struct{ trainMs, fwdMs float64 }
 
 var refLine = regexp.MustCompile(`train_step_ms=([0-9.]+) sample_fwd_b2_ms=([0-9.]+)`)
 
-func runRef(path string, batch, steps, threads int) (refResult, error) {
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		return refResult{}, fmt.Errorf("%s not found", py)
+func runRef(py, path string, args []string) (refResult, error) {
+	if py == "" {
+		py = "/usr/bin/python3"
+		if _, err := os.Stat(py); err != nil {
+			if py, err = exec.LookPath("python3"); err != nil {
+				return refResult{}, errors.New("no /usr/bin/python3 and no python3 on PATH (pass --python)")
+			}
+		}
 	}
-	cmd := exec.Command(py, path, "--batch", strconv.Itoa(batch), "--steps", strconv.Itoa(steps), "--threads", strconv.Itoa(threads))
+	cmd := exec.Command(py, append([]string{path}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	outb, err := cmd.Output()

@@ -210,9 +210,12 @@ func (lw *lowerer) add(s Step) {
 // ptr is value v's place.
 func (lw *lowerer) ptr(v int) Ptr { return lw.l.Place(v) }
 
-// scratch takes n floats of workspace for the current instruction, 8-byte aligned (doubles live there).
+// scratch takes n floats of workspace for the current instruction, at an even offset of the arena
+// (8-byte aligned: doubles live there too).
 func (lw *lowerer) scratch(n int64) Ptr {
-	lw.ws += lw.ws % 2
+	if (int64(lw.l.Prog.ArenaSize)+lw.ws)%2 != 0 {
+		lw.ws++
+	}
 	p := Ptr{Off: int64(lw.l.Prog.ArenaSize) + lw.ws}
 	lw.ws += max(n, 1)
 	return p

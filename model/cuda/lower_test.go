@@ -87,8 +87,9 @@ func TestLoweredTrainingStepMatchesHost(t *testing.T) {
 }
 
 // TestLoweredArgumentsMatchKernelSignatures checks every launch of a lowered training step against the
-// parameter types declared in kernels/*.cu: a pointer for each pointer, a Go int for each C int,
-// int64 for long long and float64 for double. A mismatch would pass garbage on a GPU.
+// parameter types declared in kernels/*.cu: a pointer for each pointer (a double array at an even
+// offset), a Go int for each C int, int64 for long long and float64 for double. A mismatch would pass
+// garbage, or a misaligned address, on a GPU.
 func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 	sigs := cudaSignatures(t)
 	cfg, _ := arch.LookupConfig("tiny")
@@ -96,6 +97,9 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 	p, err := exec.Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p.ArenaSize%2 == 0 {
+		p.ArenaSize++ // an odd arena: the workspace after it must still hold doubles at even offsets
 	}
 	l, err := Lower(p, nil)
 	if err != nil {
@@ -115,9 +119,15 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 		}
 		for i, a := range s.Args {
 			var got string
-			switch a.(type) {
+			switch a := a.(type) {
 			case Ptr:
 				got = "ptr"
+				if sig[i] == "double ptr" && !a.IsNull() && a.Off%2 != 0 {
+					t.Fatalf("%s argument %d: a double array at odd offset %d (misaligned on a GPU)", s.Name, i, a.Off)
+				}
+				if sig[i] == "double ptr" {
+					got = "double ptr"
+				}
 			case int:
 				got = "int"
 			case int64:
@@ -155,6 +165,8 @@ func cudaSignatures(t *testing.T) map[string][]string {
 			for _, prm := range strings.Split(m[2], ",") {
 				prm = strings.Join(strings.Fields(prm), " ")
 				switch {
+				case strings.Contains(prm, "double *"):
+					types = append(types, "double ptr")
 				case strings.Contains(prm, "*"):
 					types = append(types, "ptr")
 				case strings.HasPrefix(prm, "long long "):

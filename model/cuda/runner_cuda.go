@@ -41,6 +41,12 @@ func OpenGPU(index int) (*GPU, error) {
 		return nil, err
 	}
 	g := &GPU{D: d}
+	release, err := d.Bind()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	defer release()
 	if st := C.cublasCreate(&g.blas); st != C.CUBLAS_STATUS_SUCCESS {
 		d.Close()
 		return nil, fmt.Errorf("cuda: creating a cuBLAS handle: status %d", int(st))

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/lumina-workbench/lumina/model/cuda"
 )
 
 // check is one row of the table.
@@ -20,8 +22,6 @@ type check struct {
 	// Pending says why the check cannot run yet; it is reported as SKIP, never as a pass.
 	Pending string
 }
-
-const notWired = "needs the model's graphs on the GPU executor, which does not exist yet"
 
 var checks = []check{
 	{"silu", []string{"silu_fwd", "silu_bwd"}, 1e-5, "SiLU forward and backward vs ops.SiLU's kernels", ""},
@@ -36,13 +36,24 @@ var checks = []check{
 	{"patchify", []string{"patchify", "unpatchify"}, 1e-5, "Patchify and its inverse vs the token layout of §2", ""},
 	{"avgpool", []string{"avgpool_fwd", "avgpool_bwd"}, 1e-5, "AvgPool4 forward and backward vs float64 block means", ""},
 	{"loss", []string{"sq_partial", "sq_final", "mse_bwd"}, 1e-5, "flow loss (MSE) and its gradient vs float64", ""},
-	{"linear", []string{"bias_add", "col_sum"}, 1e-4, "Linear (cuBLAS sgemm) with bias, forward and backward vs float64", notWired + " (cuBLAS handle)"},
+	{"linear", []string{"bias_add", "col_sum"}, 1e-4, "Linear (cuBLAS sgemm) with bias, forward and backward vs ops.Linear's", ""},
 	{"adamw", []string{"adamw_step", "scale_inplace"}, 1e-5, "AdamW step vs optim.AdamW's update rule", ""},
 	{"ema", []string{"ema_update"}, 1e-5, "EMA update vs optim.EMA's", ""},
-	{"model-grads", nil, 1e-4, "whole-model loss and gradients vs the CPU model", notWired},
-	{"loss-curve", nil, 1e-3, "200 training steps' loss curve vs the CPU's", notWired},
-	{"speed", nil, 0, "training step time vs tools/reference/nextdit.py --device cuda", notWired},
+	{"model-grads", nil, 1e-4, "whole training step (tiny, aux loss): loss and every gradient vs the CPU executor", ""},
+	{"sample-fwd", nil, 1e-4, "sampling forward with resident weights vs Gorgonia's machine", ""},
+	{"loss-curve", []string{"clip_scale"}, 1e-3, "200 training steps (clip, AdamW, EMA on the device) vs the CPU's loss curve", ""},
 }
+
+// programChecks are the checks of whole programs (checks_model.go), on any Backend.
+var programChecks = map[string]func(be cuda.Backend, seed uint64) (float64, error){
+	"linear":      checkLinear,
+	"model-grads": checkModelGrads,
+	"sample-fwd":  checkSampleForward,
+	"loss-curve":  func(be cuda.Backend, seed uint64) (float64, error) { return checkLossCurve(be, curveSteps, seed) },
+}
+
+// curveSteps is the loss-curve check's length.
+const curveSteps = 200
 
 func main() {
 	dry := flag.Bool("dry-run", false, "list the checks and exit")

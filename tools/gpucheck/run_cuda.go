@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/model/ops"
@@ -64,41 +65,15 @@ func (e *env) free() {
 	}
 }
 
-// relErr is max|got − want| / max|want| over pairs of outputs, the worst pair.
-func relErr(pairs ...[2][]float64) float64 {
-	worst := 0.0
-	for _, p := range pairs {
-		var num, den float64
-		if len(p[0]) != len(p[1]) {
-			return math.Inf(1)
-		}
-		for i := range p[1] {
-			num = max(num, math.Abs(p[0][i]-p[1][i]))
-			den = max(den, math.Abs(p[1][i]))
-		}
-		worst = max(worst, num/max(den, 1e-30))
-	}
-	return worst
-}
-
-func f64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-func pair(got, want []float32) [2][]float64 { return [2][]float64{f64(got), f64(want)} }
-
 func run(w io.Writer, index int, only map[string]bool, seed uint64) error {
-	d, err := cuda.Open(index)
+	runtime.LockOSThread() // the kernel checks drive the context from this goroutine
+	g, err := cuda.OpenGPU(index)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	free, total, _ := d.MemInfo()
-	fmt.Fprintf(w, "device %d: %s, %.1f GiB free of %.1f GiB\n\n", index, d.Name, float64(free)/(1<<30), float64(total)/(1<<30))
+	defer g.Close()
+	free, total, _ := g.MemInfo()
+	fmt.Fprintf(w, "device %d: %s, %.1f GiB free of %.1f GiB\n\n", index, g.D.Name, float64(free)/(1<<30), float64(total)/(1<<30))
 	var rs []result
 	for _, c := range checks {
 		if len(only) > 0 && !only[c.Name] {
@@ -108,9 +83,19 @@ func run(w io.Writer, index int, only map[string]bool, seed uint64) error {
 			rs = append(rs, result{name: c.Name, skip: c.Pending})
 			continue
 		}
-		e := &env{d: d, rng: rand.New(rand.NewPCG(seed, uint64(len(rs))))}
+		if pc, ok := programChecks[c.Name]; ok {
+			rel, err := pc(g, seed)
+			rs = append(rs, result{name: c.Name, relErr: rel, err: err, tol: c.Tol})
+			continue
+		}
+		release, err := g.D.Bind()
+		if err != nil {
+			return err
+		}
+		e := &env{d: g.D, rng: rand.New(rand.NewPCG(seed, uint64(len(rs))))}
 		rel := impls[c.Name](e)
 		e.free()
+		release()
 		rs = append(rs, result{name: c.Name, relErr: rel, err: e.err, tol: c.Tol})
 	}
 	if printTable(w, rs) > 0 {
