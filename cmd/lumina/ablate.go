@@ -17,6 +17,7 @@ import (
 	"github.com/lumina-workbench/lumina/data/dataset"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 )
 
@@ -144,7 +145,7 @@ images made so far; R resumes it.`,
 			if _, err := os.Stat(filepath.Join(dir, ablation.GridFile)); err != nil {
 				return fmt.Errorf("DIR %s is not a sweep folder (it has no %s): %w", dir, ablation.GridFile, err)
 			}
-			deps := tuiDeps()
+			deps := tuiDeps(device.Device{})
 			deps.Sweep = dir
 			return runTUI(deps)
 		},

@@ -28,6 +28,8 @@ func TestDeviceCUDARefusedByCPUBuild(t *testing.T) {
 		{"eval", "--ckpt", ck, "--suite", "quick", "--outdir", filepath.Join(dir, "eval")},
 		{"bench", "train", "--no-ref"},
 		{"bench", "sample", "--ckpt", ck, "--out", filepath.Join(dir, "bench")},
+		{"--ckpt", ck, "--runs", filepath.Join(dir, "runs")}, // the TUI
+		{"teacache", "fit", "--ckpt", ck},
 	}
 	for _, args := range cases {
 		for _, dev := range []string{"cuda", "cuda:1"} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/experiment"
 	"github.com/lumina-workbench/lumina/experiment/plots"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/sweep"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/train/lumina"
@@ -143,7 +144,7 @@ summary table with its intervals. The folders under RUNS/experiments are listed 
 			if _, err := os.Stat(filepath.Join(dir, experiment.SourceFile)); err != nil {
 				return fmt.Errorf("DIR %s is not an experiment folder (it has no %s): %w", dir, experiment.SourceFile, err)
 			}
-			deps := tuiDeps()
+			deps := tuiDeps(device.Device{})
 			deps.Experiment = dir
 			return runTUI(deps)
 		},

@@ -3,12 +3,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/tui"
 	"github.com/lumina-workbench/lumina/tui/app"
 	"github.com/lumina-workbench/lumina/tui/state"
@@ -26,9 +28,13 @@ it (LUMINA_IMAGES=sixel|halfblock|none overrides the detection), as half-blocks 
 	SilenceErrors: true,
 	Args:          cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		deps := tuiDeps()
+		dev, err := parseDevice(rootDevice)
+		if err != nil {
+			return err
+		}
+		deps := tuiDeps(dev)
 		if rootCkpt != "" {
-			s, err := loadSampler(rootCkpt)
+			s, err := loadSampler(rootCkpt, dev)
 			if err != nil {
 				// Started outside the repository, or with a checkpoint that does not load: the rest of the
 				// workbench still works, and a run's checkpoint can be loaded from the Runs view.
@@ -42,21 +48,34 @@ it (LUMINA_IMAGES=sixel|halfblock|none overrides the detection), as half-blocks 
 	},
 }
 
-// tuiDeps are the backends every TUI command opens with.
-func tuiDeps() tui.Deps {
+// tuiDeps are the backends every TUI command opens with; on a CUDA device the sample view's model and
+// the train view's jobs run there, and the status line shows it.
+func tuiDeps(dev device.Device) tui.Deps {
 	ckpt := rootCkpt
 	if ckpt == "" {
 		ckpt = DefaultCheckpoint
 	}
-	return tui.Deps{Trainer: &trainerAdapter{}, Runs: runStore{root: rootRuns}, Spawner: processSpawner{}, RunsDir: rootRuns,
+	deps := tui.Deps{Trainer: &trainerAdapter{device: dev}, Runs: runStore{root: rootRuns, device: dev}, Spawner: processSpawner{}, RunsDir: rootRuns,
 		Sweeper: sweeper{root: filepath.Join(rootRuns, "sweeps"), ckpt: ckpt}, StateDir: state.Dir(os.Getenv)}
+	if dev.IsCUDA() {
+		deps.Device = smiMonitor{dev}
+	}
+	return deps
 }
 
-var rootCkpt, rootRuns string
+// smiMonitor is the status line's device report, from nvidia-smi.
+type smiMonitor struct{ d device.Device }
+
+func (m smiMonitor) Stats(ctx context.Context) (device.Stats, error) {
+	return device.NvidiaSMI(ctx, m.d)
+}
+
+var rootCkpt, rootRuns, rootDevice string
 
 func init() {
 	rootCmd.Flags().StringVar(&rootCkpt, "ckpt", DefaultCheckpoint, "checkpoint the sample view opens with (\"\" for none)")
 	rootCmd.Flags().StringVar(&rootRuns, "runs", "runs", "folder of run folders for the train and runs views")
+	rootCmd.Flags().StringVar(&rootDevice, "device", "cpu", device.Flag)
 }
 
 func main() {

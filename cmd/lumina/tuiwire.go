@@ -18,6 +18,7 @@ import (
 	"github.com/lumina-workbench/lumina/ablation/plots"
 	"github.com/lumina-workbench/lumina/infer"
 	"github.com/lumina-workbench/lumina/infer/pipeline"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
@@ -30,8 +31,8 @@ type pipelineSampler struct {
 	path string
 }
 
-func loadSampler(path string) (*pipelineSampler, error) {
-	p, err := pipeline.Load(path)
+func loadSampler(path string, dev device.Device) (*pipelineSampler, error) {
+	p, err := loadPipeline(path, dev, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +66,8 @@ func (s *pipelineSampler) Sample(ctx context.Context, spec infer.Spec) (*infer.G
 type trainerAdapter struct {
 	mu  sync.Mutex
 	job *trainJob
+	// device is where jobs train (lumina --device).
+	device device.Device
 }
 
 // Presets lists the embedded presets, the CPU default first (the view preselects the first).
@@ -95,6 +98,9 @@ func (t *trainerAdapter) Start(ctx context.Context, opt train.Options) (<-chan t
 	}
 	if opt.Preset == nil {
 		return nil, errors.New("no preset to train: pick one")
+	}
+	if !opt.Device.IsCUDA() {
+		opt.Device = t.device
 	}
 	if opt.RunDir == "" {
 		opt.RunDir = filepath.Join("runs", opt.Preset.Name)
@@ -138,8 +144,12 @@ func (t *trainerAdapter) Pause()  { t.with((*train.Runner).Pause) }
 func (t *trainerAdapter) Resume() { t.with((*train.Runner).Resume) }
 func (t *trainerAdapter) Stop()   { t.with((*train.Runner).Stop) }
 
-// runStore implements backend.RunStore over a folder of run folders.
-type runStore struct{ root string }
+// runStore implements backend.RunStore over a folder of run folders; checkpoints load for sampling on
+// device.
+type runStore struct {
+	root   string
+	device device.Device
+}
 
 func (rs runStore) List(ctx context.Context) ([]train.RunInfo, error) { return train.ListRuns(rs.root) }
 
@@ -147,7 +157,7 @@ func (rs runStore) LoadSampler(ctx context.Context, path string) (backend.Sample
 	if !strings.HasSuffix(path, train.DefaultCheckpointExt) {
 		return nil, fmt.Errorf("%s is not a %s checkpoint", path, train.DefaultCheckpointExt)
 	}
-	return loadSampler(path)
+	return loadSampler(path, rs.device)
 }
 
 // sweeper implements backend.Sweeper with the engine and loader of `lumina ablate`, so a sweep started in

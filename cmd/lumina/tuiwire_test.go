@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/ckpt/ckpttest"
 	"github.com/lumina-workbench/lumina/train"
@@ -17,7 +18,7 @@ import (
 
 func TestPipelineSamplerAdapter(t *testing.T) {
 	ck := ckpttest.Save(t)
-	s, err := loadSampler(ck)
+	s, err := loadSampler(ck, device.Device{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +45,12 @@ func TestPipelineSamplerAdapter(t *testing.T) {
 
 func TestRunStoreRefusesWhatIsNotACheckpoint(t *testing.T) {
 	root := t.TempDir()
-	if runs, err := (runStore{filepath.Join(root, "missing")}).List(context.Background()); err != nil || len(runs) != 0 {
+	if runs, err := (runStore{root: filepath.Join(root, "missing")}).List(context.Background()); err != nil || len(runs) != 0 {
 		t.Fatalf("missing root: %v %v", runs, err)
 	}
 	notes := filepath.Join(root, "notes.txt")
 	os.WriteFile(notes, []byte("x"), 0o644)
-	if _, err := (runStore{root}).LoadSampler(context.Background(), notes); err == nil || !strings.Contains(err.Error(), "not a .safetensors") {
+	if _, err := (runStore{root: root}).LoadSampler(context.Background(), notes); err == nil || !strings.Contains(err.Error(), "not a .safetensors") {
 		t.Fatalf("a non-checkpoint loaded: %v", err)
 	}
 }
@@ -103,7 +104,7 @@ func TestTrainFromTUIStopLeavesLoadableCheckpoint(t *testing.T) {
 	if _, err := ckpt.LoadBundle(last, tensor.Float32); err != nil {
 		t.Fatalf("stop checkpoint does not load: %v", err)
 	}
-	if _, err := loadSampler(last); err == nil || !strings.Contains(err.Error(), "stage-0 checkpoint") {
+	if _, err := loadSampler(last, device.Device{}); err == nil || !strings.Contains(err.Error(), "stage-0 checkpoint") {
 		t.Fatalf("sampling from a stage-0 checkpoint: want a refusal, got %v", err)
 	}
 }

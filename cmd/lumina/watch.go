@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lumina-workbench/lumina/internal/device"
 )
 
 func init() {
@@ -33,13 +35,13 @@ host to stop (as Ctrl-C in its terminal: it saves a checkpoint first).`,
 			case !st.IsDir():
 				return fmt.Errorf("RUN_DIR %s is not a folder", dir)
 			}
-			deps := tuiDeps()
+			deps := tuiDeps(device.Device{})
 			deps.Runs = runStore{root: runs}
 			deps.RunsDir = runs
 			deps.Sweeper = sweeper{root: filepath.Join(runs, "sweeps"), ckpt: DefaultCheckpoint}
 			deps.Watch = dir
 			if ckpt != "" {
-				s, err := loadSampler(ckpt)
+				s, err := loadSampler(ckpt, device.Device{})
 				if err != nil {
 					return fmt.Errorf("--ckpt: %w", err)
 				}

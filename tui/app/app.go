@@ -14,10 +14,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/experiment"
 	"github.com/lumina-workbench/lumina/tui/ablateview"
 	"github.com/lumina-workbench/lumina/tui/backend"
 	"github.com/lumina-workbench/lumina/tui/common"
+	"github.com/lumina-workbench/lumina/tui/components/devicestat"
 	"github.com/lumina-workbench/lumina/tui/dataview"
 	"github.com/lumina-workbench/lumina/tui/experimentview"
 	imgview "github.com/lumina-workbench/lumina/tui/image"
@@ -47,6 +49,9 @@ type Deps struct {
 	Spawner backend.Spawner
 	// Sweeper runs sampler sweeps for the Ablate view; nil leaves that view empty.
 	Sweeper backend.Sweeper
+	// Device reports the GPU the model runs on, shown at the right of the status line; nil (the CPU)
+	// shows nothing there.
+	Device backend.DeviceMonitor
 	// RunsDir is the folder of run folders (lumina --runs): where the Train view puts new runs.
 	RunsDir string
 	// Watch, when set, is a run folder the Train view follows from the start.
@@ -82,6 +87,7 @@ type Model struct {
 	deps   Deps
 
 	pages  []common.Page
+	dev    *devicestat.Model
 	sample *sampleview.Model
 	train  *trainview.Model
 	ablate *ablateview.Model
@@ -124,6 +130,7 @@ func New(deps Deps) *Model {
 		exps.Open(deps.Experiment)
 	}
 	m.pages = []common.Page{m.sample, m.train, dataview.New(c, deps.Scenes), runsview.New(c, deps.Runs), m.ablate, exps}
+	m.dev = devicestat.New(c, deps.Device)
 	m.help = help.New()
 	m.det = termcap.NewDetector(termcap.EnvFrom(getenv), 0)
 	m.painter = imgview.NewPainter()
@@ -205,7 +212,7 @@ func (m *Model) Quitting() bool { return m.quitting }
 // Init starts terminal detection, asks the terminal for its background colour, and starts each page
 // (and the watch of Deps.Watch, the sweep of Deps.Sweep).
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor, m.loadHistory()}
+	cmds := []tea.Cmd{m.det.Init(), tea.RequestBackgroundColor, m.loadHistory(), m.dev.Init()}
 	for _, p := range m.pages {
 		cmds = append(cmds, p.Init())
 	}
@@ -220,7 +227,7 @@ func (m *Model) Init() tea.Cmd {
 
 // Update dispatches; the painter is synced after every message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmds := []tea.Cmd{m.det.Update(msg), m.painter.Update(msg)}
+	cmds := []tea.Cmd{m.det.Update(msg), m.painter.Update(msg), m.dev.Update(msg)}
 	cmds = append(cmds, m.update(msg))
 	if m.quitting && !m.anyBusy() {
 		cmds = append(cmds, tea.Quit)
@@ -508,9 +515,21 @@ func (m *Model) render() string {
 	return strings.Join([]string{
 		m.tabBar(),
 		common.FitBlock(body, w, m.pageHeight()),
-		common.FitLine(statusStyle.Render(m.status), w),
+		m.statusLine(statusStyle),
 		common.FitLine(m.help.ShortHelpView(append(m.pages[m.active].ShortHelp(), m.shortGlobalKeys()...)), w),
 	}, "\n")
+}
+
+// statusLine is the status text, and at its right the device segment (when the model runs on a GPU),
+// which gives way to the text below a third of the width.
+func (m *Model) statusLine(style lipgloss.Style) string {
+	w := m.common.Width
+	dev := m.dev.View(w / 3)
+	if dev == "" {
+		return common.FitLine(style.Render(m.status), w)
+	}
+	rest := w - ansi.StringWidth(dev) - 1
+	return common.FitLine(style.Render(m.status), rest) + " " + dev
 }
 
 func (m *Model) globalKeys() []key.Binding {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/lumina-workbench/lumina/data/dataset"
 	"github.com/lumina-workbench/lumina/data/world"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/internal/fake"
 	"github.com/lumina-workbench/lumina/tui/internal/golden"
@@ -391,5 +393,38 @@ func TestRunsDirReachesViews(t *testing.T) {
 	hs.keys("6")
 	if out := hs.screen(); !strings.Contains(out, filepath.Join(runs, "experiments")) {
 		t.Errorf("the Experiments view does not look under --runs:\n%s", out)
+	}
+}
+
+// With the model on a GPU the status line ends with the device, its memory and utilisation (goldens at
+// two sizes on both backgrounds); a failing monitor says why in the same place.
+func TestDeviceInStatusLine(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dev := &fake.Device{Answer: device.Stats{Device: device.Device{Kind: device.CUDA}, Name: "NVIDIA H100 80GB HBM3",
+		MemUsed: 12389 << 20, MemTotal: 81559 << 20, Util: 45}}
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		w, h := sz[0], sz[1]
+		for _, dark := range []bool{true, false} {
+			hs := newHarnessWith(t, w, h, Deps{Device: dev})
+			name := fmt.Sprintf("device_%dx%d", w, h)
+			if !dark {
+				hs.send(tea.BackgroundColorMsg{Color: color.White})
+				name = fmt.Sprintf("device_light_%dx%d", w, h)
+			}
+			golden.Assert(t, name, hs.m.render(), w, h)
+		}
+	}
+	hs := newHarnessWith(t, 160, 48, Deps{Device: dev})
+	if !strings.Contains(hs.screen(), "cuda:0 NVIDIA H100 80GB HBM3 · 12.1/79.6 GiB · 45%") {
+		t.Errorf("no device segment:\n%s", hs.screen())
+	}
+	failing := &fake.Device{Answer: device.Stats{Device: device.Device{Kind: device.CUDA, Index: 1}}, Err: errors.New("nvidia-smi: not found")}
+	hs = newHarnessWith(t, 160, 48, Deps{Device: failing})
+	if !strings.Contains(hs.screen(), "cuda:1: nvidia-smi: not found") {
+		t.Errorf("no failure in the device segment:\n%s", hs.screen())
+	}
+	hs = newHarness(t, 160, 48)
+	if strings.Contains(hs.screen(), "cuda") {
+		t.Errorf("a CPU run shows a device:\n%s", hs.screen())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/lumina-workbench/lumina/data/dataset"
 	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/train"
 )
 
@@ -80,6 +81,12 @@ type Spawner interface {
 	// Interrupt asks the process pid, a run folder's writer on this host, to stop as Ctrl-C does: it
 	// saves a checkpoint first.
 	Interrupt(pid int) error
+}
+
+// DeviceMonitor reports the state of the GPU the model runs on (device.NvidiaSMI), for the status line;
+// Stats is called from a tea.Cmd every few seconds.
+type DeviceMonitor interface {
+	Stats(ctx context.Context) (device.Stats, error)
 }
 
 // Sweeper runs sampler sweeps with the ablation engine (ablation.Run), into the same folders `lumina

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/data/world"
 	"github.com/lumina-workbench/lumina/infer"
+	"github.com/lumina-workbench/lumina/internal/device"
 	"github.com/lumina-workbench/lumina/train"
 	"github.com/lumina-workbench/lumina/tui/backend"
 )
@@ -217,3 +218,12 @@ func Image(w, h int) *image.RGBA {
 	img, _ := world.Render(Scene(3), w, h)
 	return img
 }
+
+// Device is a DeviceMonitor with a fixed answer.
+type Device struct {
+	Answer device.Stats
+	Err    error
+}
+
+// Stats returns the fixed answer.
+func (d *Device) Stats(context.Context) (device.Stats, error) { return d.Answer, d.Err }
