@@ -224,7 +224,7 @@ func deviceTrainStep(be cuda.Backend, cfg arch.Config, s model.Shape, steps int)
 		return 0, err
 	}
 	step := func() error {
-		if _, _, err := tr.Grads(fl, math.Inf(1)); err != nil {
+		if _, _, err := tr.Grads(cuda.FlowGraph(fl), math.Inf(1)); err != nil {
 			return err
 		}
 		k, err := opt.Advance()

@@ -471,6 +471,82 @@ var emulated = map[string]func(args){
 			a.p(4)[0] = float32(c)
 		}
 	},
+	"embed_fwd": func(a args) {
+		table, ids, out := a.p(0), a.p(1), a.p(2)
+		rows, D, V := a.l(3), a.i(4), a.i(5)
+		for i := range rows * int64(D) {
+			id := int(ids[i/int64(D)])
+			out[i] = 0
+			if id >= 0 && id < V {
+				out[i] = table[int64(id)*int64(D)+i%int64(D)]
+			}
+		}
+	},
+	"embed_bwd": func(a args) {
+		ids, g, dt := a.p(0), a.p(1), a.p(2)
+		rows, D, V := a.l(3), a.i(4), a.i(5)
+		for d := range int64(D) {
+			for r := range rows {
+				if id := int(ids[r]); id >= 0 && id < V {
+					dt[int64(id)*int64(D)+d] += g[r*int64(D)+d]
+				}
+			}
+		}
+	},
+	"ce_rows": func(a args) {
+		logits, targets, mask, lse := a.p(0), a.p(1), a.p(2), a.p(4)
+		N, V := a.i(5), a.i(6)
+		for n := range N {
+			row := logits[n*V : (n+1)*V]
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, float64(v))
+			}
+			var s float64
+			for _, v := range row {
+				s += math.Exp(float64(v) - mx)
+			}
+			l := mx + math.Log(s)
+			lse[n] = float32(l)
+			term := 0.0
+			if t := int(targets[n]); mask[n] != 0 && t >= 0 && t < V {
+				term = float64(mask[n]) * (l - float64(row[t]))
+			}
+			a.putDouble(3, n, term)
+		}
+	},
+	"ce_final": func(a args) {
+		mask := a.p(1)
+		N := a.i(2)
+		var s, m float64
+		for n := range N {
+			s += a.getDouble(0, n)
+			m += float64(mask[n])
+		}
+		a.p(3)[0] = 0
+		if m > 0 {
+			a.p(3)[0] = float32(s / m)
+		}
+		a.p(4)[0] = float32(m)
+	},
+	"ce_bwd": func(a args) {
+		logits, targets, mask, lse, msum, g, dl := a.p(0), a.p(1), a.p(2), a.p(3), a.p(4), a.p(5), a.p(6)
+		N, V := a.i(7), a.i(8)
+		M := float64(msum[0])
+		for i := range N * V {
+			n, j := i/V, i%V
+			if mask[n] == 0 || M == 0 {
+				dl[i] = 0
+				continue
+			}
+			c := float64(g[0]) * float64(mask[n]) / M
+			d := c * math.Exp(float64(logits[i])-float64(lse[n]))
+			if j == int(targets[n]) {
+				d -= c
+			}
+			dl[i] = float32(d)
+		}
+	},
 	"attn_prep": emuAttnPrep,
 	"attn_fwd":  emuAttnFwd,
 	"attn_bwd_dq": func(a args) {

@@ -193,4 +193,5 @@ var Kernels = []Kernel{
 	{"patch", "patchify", 7}, {"patch", "unpatchify", 7}, {"patch", "avgpool_fwd", 6}, {"patch", "avgpool_bwd", 6},
 	{"loss", "sq_partial", 4}, {"loss", "sq_final", 4}, {"loss", "mse_bwd", 6},
 	{"optim", "adamw_step", 12}, {"optim", "ema_update", 4}, {"optim", "clip_scale", 5},
+	{"text", "embed_fwd", 6}, {"text", "embed_bwd", 6}, {"text", "ce_rows", 7}, {"text", "ce_final", 5}, {"text", "ce_bwd", 9},
 }

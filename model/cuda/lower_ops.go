@@ -136,6 +136,12 @@ func (lw *lowerer) forward(ins exec.Instr, d ops.Desc) error {
 			return err
 		}
 		lw.attnForward(s, d, o, o.out)
+	case "Embedding":
+		V, D := o.shapes[0][0], o.shapes[0][1]
+		rows := size(o.shapes[1])
+		lw.elementwise("embed_fwd", rows*int64(D), x, o.in[1], o.out, rows, D, V)
+	case "CrossEntropy":
+		lw.crossEntropy(o, o.out, lw.scratch(1))
 	default:
 		return fmt.Errorf("%s has no CUDA kernel yet", d.Kernel)
 	}
@@ -217,10 +223,31 @@ func (lw *lowerer) backward(ins exec.Instr, d ops.Desc) error {
 			return err
 		}
 		lw.attnBackward(s, d, o)
+	case "Embedding":
+		V, D := o.shapes[0][0], o.shapes[0][1]
+		rows := size(o.shapes[1])
+		dt := lw.grad(o, 0)
+		lw.add(Step{Kind: ZeroStep, Dst: dt, N: int64(V) * int64(D)})
+		lw.elementwise("embed_bwd", int64(D), o.in[1], o.gy, dt, rows, D, V)
+	case "CrossEntropy":
+		N, V := o.shapes[0][0], o.shapes[0][1]
+		lse, msum := lw.crossEntropy(o, lw.scratch(1), lw.scratch(1))
+		lw.elementwise("ce_bwd", int64(N)*int64(V), x, o.in[1], o.in[2], lse, msum, o.gy, lw.grad(o, 0), N, V)
 	default:
 		return fmt.Errorf("%s has no CUDA kernel yet", d.Kernel)
 	}
 	return nil
+}
+
+// crossEntropy writes the mean next-token loss of logits [N, V] (o.in: logits, targets, mask) to out and
+// the mask's sum to msum; it returns the rows' log-sum-exps for a backward in the same instruction.
+func (lw *lowerer) crossEntropy(o operands, out, msum Ptr) (lse, sum Ptr) {
+	N, V := o.shapes[0][0], o.shapes[0][1]
+	terms, lse := lw.scratch(2*int64(N)), lw.scratch(int64(N))
+	lw.elementwise("ce_rows", int64(N), o.in[0], o.in[1], o.in[2], terms, lse, N, V)
+	one := Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}
+	lw.kernel("ce_final", one, one.Validate(), terms, o.in[2], N, out, msum)
+	return lse, msum
 }
 
 // linearDims are rows (x's leading axes), in and out of Linear's x [..., in] and w [out, in].

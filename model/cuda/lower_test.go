@@ -14,6 +14,7 @@ import (
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/exec"
+	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
 func trainingStep(t *testing.T, cfg arch.Config, s model.Shape) *model.FlowLoss {
@@ -106,6 +107,26 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	checkSignatures(t, l, sigs, seen)
+	c, _ := arch.LookupLMConfig("tiny", 61)
+	lm, err := textenc.RandomLMStep(c, tensor.Float32, 12, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lm.Close()
+	if p, err = exec.Compile(append(G.Nodes{lm.Loss}, lm.GradNodes...), nil); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = Lower(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkSignatures(t, l, sigs, seen)
+	t.Logf("%d kernels launched", len(seen))
+}
+
+// checkSignatures checks l's launches against the kernels' declared parameters, noting each kernel in seen.
+func checkSignatures(t *testing.T, l *Lowered, sigs map[string][]string, seen map[string]bool) {
+	t.Helper()
 	for _, s := range l.Steps {
 		if s.Kind != KernelStep {
 			continue
@@ -143,7 +164,6 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 		}
 		seen[s.Name] = true
 	}
-	t.Logf("%d kernels launched", len(seen))
 }
 
 // cudaSignatures parses the parameter types of every extern "C" kernel in kernels/*.cu.
@@ -183,4 +203,51 @@ func cudaSignatures(t *testing.T) map[string][]string {
 		}
 	}
 	return out
+}
+
+// TestLoweredTextEncoderStepMatchesHost is the text encoder's training step (embedding, causal
+// attention, the next-token cross-entropy over a padded batch) lowered and emulated, against the host
+// executor: the loss and every gradient.
+func TestLoweredTextEncoderStepMatchesHost(t *testing.T) {
+	c, err := arch.LookupLMConfig("tiny", 61)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, err := textenc.RandomLMStep(c, tensor.Float32, 12, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lm.Close()
+	outs := append(G.Nodes{lm.Loss}, lm.GradNodes...)
+	p, err := exec.Compile(outs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := exec.NewHost[float32](p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Run(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Lower(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := NewEmulator()
+	if err := emu.Run(l, l.Steps); err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for _, n := range outs {
+		want, _ := host.Output(n)
+		v, _ := p.Index(n)
+		got, _ := emu.Read(l.Place(v), int64(len(want)))
+		r := relErr32(got, want)
+		if r > 1e-4 {
+			t.Errorf("%s: relative error %.3g", n.Name(), r)
+		}
+		worst = max(worst, r)
+	}
+	t.Logf("worst relative error over the loss and %d gradients: %.2g", len(lm.GradNodes), worst)
 }

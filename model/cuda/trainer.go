@@ -34,18 +34,18 @@ type Trainer struct {
 	parts        []int
 	totalParts   int
 	norm, factor Ptr
-	progs        map[*model.FlowLoss]*trained
+	progs        map[any]*trained
 }
 
 type trained struct {
-	l                *Lowered
-	main, aux, total int // output values
+	l      *Lowered
+	losses []int // the program's values of the graph's losses
 }
 
 // NewTrainer reserves the state for params (float32, in the order the graphs list their parameters)
 // on be; Load must fill it before a step.
 func NewTrainer(be Backend, params []*tensor.Dense, ema bool) (*Trainer, error) {
-	t := &Trainer{be: be, params: params, hasEMA: ema, progs: map[*model.FlowLoss]*trained{}}
+	t := &Trainer{be: be, params: params, hasEMA: ema, progs: map[any]*trained{}}
 	n, err := t.layout()
 	if err != nil {
 		return nil, err
@@ -91,23 +91,23 @@ func (t *Trainer) layout() (int64, error) {
 	return off, nil
 }
 
-// TrainingBytes is the device memory a Trainer needs to train on fl's graph: its state (with the EMA
-// when ema) and the arena of fl's lowered program, counted exactly from the program, not estimated.
-func TrainingBytes(fl *model.FlowLoss, ema bool) (int64, error) {
+// TrainingBytes is the device memory a Trainer needs to train on g: its state (with the EMA when ema)
+// and the arena of g's lowered program, counted exactly from the program, not estimated.
+func TrainingBytes(g Graph, ema bool) (int64, error) {
 	var params []*tensor.Dense
-	for _, n := range fl.Model.Params {
+	for _, n := range g.Params {
 		d, ok := n.Value().(*tensor.Dense)
 		if !ok {
 			return 0, fmt.Errorf("cuda: parameter %s has no tensor", n.Name())
 		}
 		params = append(params, d)
 	}
-	t := &Trainer{params: params, hasEMA: ema, progs: map[*model.FlowLoss]*trained{}}
+	t := &Trainer{params: params, hasEMA: ema, progs: map[any]*trained{}}
 	state, err := t.layout()
 	if err != nil {
 		return 0, err
 	}
-	tr, err := t.program(fl)
+	tr, err := t.program(g)
 	if err != nil {
 		return 0, err
 	}
@@ -189,28 +189,42 @@ func at(ts []*tensor.Dense, i int) *tensor.Dense {
 	return ts[i]
 }
 
-// program is fl compiled and lowered with its parameters and their gradients placed in the state.
-func (t *Trainer) program(fl *model.FlowLoss) (*trained, error) {
-	if tr, ok := t.progs[fl]; ok {
+// Graph is a training graph as the trainer runs it: Losses (the first the one the gradients are of),
+// the parameter nodes (bound to the trainer's tensors, in its order) and their gradient nodes. Key names
+// the graph across steps (its compiled program is kept until Forget).
+type Graph struct {
+	Key           any
+	Losses        G.Nodes
+	Params, Grads G.Nodes
+}
+
+// FlowGraph is a Next-DiT training graph: its losses are the total, the main and (when on) the aux loss.
+func FlowGraph(fl *model.FlowLoss) Graph {
+	g := Graph{Key: fl, Losses: G.Nodes{fl.Loss, fl.MainLoss}, Params: fl.Model.Params, Grads: fl.GradNodes}
+	if fl.AuxLoss != nil {
+		g.Losses = append(g.Losses, fl.AuxLoss)
+	}
+	return g
+}
+
+// program is g compiled and lowered with its parameters and their gradients placed in the state.
+func (t *Trainer) program(g Graph) (*trained, error) {
+	if tr, ok := t.progs[g.Key]; ok {
 		return tr, nil
 	}
-	if len(fl.Model.Params) != len(t.params) || len(fl.GradNodes) != len(t.params) {
-		return nil, fmt.Errorf("cuda trainer: the graph has %d parameters, the trainer %d", len(fl.Model.Params), len(t.params))
+	if len(g.Params) != len(t.params) || len(g.Grads) != len(t.params) {
+		return nil, fmt.Errorf("cuda trainer: the graph has %d parameters and %d gradients, the trainer %d", len(g.Params), len(g.Grads), len(t.params))
 	}
 	state := map[*G.Node]Ptr{}
-	for i, n := range fl.Model.Params {
+	for i, n := range g.Params {
 		if d, ok := n.Value().(*tensor.Dense); !ok || d != t.params[i] {
 			return nil, fmt.Errorf("cuda trainer: the graph's parameter %d (%s) is not the trainer's tensor", i, n.Name())
 		}
 		state[n] = t.p[i]
-		state[fl.GradNodes[i]] = t.g[i]
+		state[g.Grads[i]] = t.g[i]
 	}
-	outs := G.Nodes{fl.Loss, fl.MainLoss}
-	if fl.AuxLoss != nil {
-		outs = append(outs, fl.AuxLoss)
-	}
-	external := append(append(G.Nodes{}, fl.Model.Params...), fl.GradNodes...)
-	p, err := exec.Compile(append(outs, fl.GradNodes...), external)
+	external := append(append(G.Nodes{}, g.Params...), g.Grads...)
+	p, err := exec.Compile(append(append(G.Nodes{}, g.Losses...), g.Grads...), external)
 	if err != nil {
 		return nil, err
 	}
@@ -218,66 +232,64 @@ func (t *Trainer) program(fl *model.FlowLoss) (*trained, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &trained{l: l, aux: -1}
-	tr.total, _ = p.Index(fl.Loss)
-	tr.main, _ = p.Index(fl.MainLoss)
-	if fl.AuxLoss != nil {
-		tr.aux, _ = p.Index(fl.AuxLoss)
+	tr := &trained{l: l}
+	for _, n := range g.Losses {
+		v, _ := p.Index(n)
+		tr.losses = append(tr.losses, v)
 	}
-	t.progs[fl] = tr
+	t.progs[g.Key] = tr
 	return tr, nil
 }
 
-// Forget drops fl's program (the caller dropped the graph).
-func (t *Trainer) Forget(fl *model.FlowLoss) { delete(t.progs, fl) }
+// Forget drops the program of the graph keyed key (the caller dropped the graph).
+func (t *Trainer) Forget(key any) { delete(t.progs, key) }
 
-// Grads runs fl's forward and backward on the inputs set in its nodes, leaving the gradients in the
-// state, then the global norm of all of them and the factor that clips it to maxNorm (+Inf: none).
-func (t *Trainer) Grads(fl *model.FlowLoss, maxNorm float64) (model.LossValues, float64, error) {
-	tr, err := t.program(fl)
+// Grads runs g's forward and backward on the inputs set in its nodes, leaving the gradients in the
+// state, then the global norm of all of them and the factor that clips it to maxNorm (+Inf: none). It
+// returns g's losses, in order, and the norm.
+func (t *Trainer) Grads(g Graph, maxNorm float64) ([]float64, float64, error) {
+	tr, err := t.program(g)
 	if err != nil {
-		return model.LossValues{}, 0, err
+		return nil, 0, err
 	}
 	if err := t.be.Run(tr.l, tr.l.Steps); err != nil {
-		return model.LossValues{}, 0, err
+		return nil, 0, err
 	}
 	var steps []Step
 	for i := range t.params {
 		l, parts, err := Reduce(t.sizes[i])
 		if err != nil || parts != t.parts[i] {
-			return model.LossValues{}, 0, fmt.Errorf("cuda trainer: clip geometry of parameter %d: %v", i, err)
+			return nil, 0, fmt.Errorf("cuda trainer: clip geometry of parameter %d: %v", i, err)
 		}
 		steps = append(steps, Step{Kind: KernelStep, Name: "sq_partial", Launch: l, Args: []any{t.g[i], Null, t.partial[i], t.sizes[i]}})
 	}
 	one := Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}
 	steps = append(steps, Step{Kind: KernelStep, Name: "clip_scale", Launch: one, Args: []any{t.partial[0], t.totalParts, maxNorm, t.norm, t.factor}})
 	if err := t.be.Run(nil, steps); err != nil {
-		return model.LossValues{}, 0, err
+		return nil, 0, err
 	}
-	var lv model.LossValues
-	read := func(v int) (float64, error) {
+	losses := make([]float64, len(tr.losses))
+	for i, v := range tr.losses {
 		x, err := t.be.Read(tr.l.Place(v), 1)
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
-		return float64(x[0]), nil
-	}
-	if lv.Total, err = read(tr.total); err != nil {
-		return lv, 0, err
-	}
-	if lv.Main, err = read(tr.main); err != nil {
-		return lv, 0, err
-	}
-	if tr.aux >= 0 {
-		if lv.Aux, err = read(tr.aux); err != nil {
-			return lv, 0, err
-		}
+		losses[i] = float64(x[0])
 	}
 	nb, err := t.be.Read(t.norm, 2)
 	if err != nil {
-		return lv, 0, err
+		return nil, 0, err
 	}
-	return lv, math.Float64frombits(uint64(math.Float32bits(nb[0])) | uint64(math.Float32bits(nb[1]))<<32), nil
+	return losses, math.Float64frombits(uint64(math.Float32bits(nb[0])) | uint64(math.Float32bits(nb[1]))<<32), nil
+}
+
+// FlowLosses reads a FlowGraph's losses as the model reports them.
+func FlowLosses(losses []float64) model.LossValues {
+	lv := model.LossValues{Total: losses[0], Main: losses[1]}
+	if len(losses) > 2 {
+		lv.Aux = losses[2]
+	}
+	return lv
 }
 
 // Update applies AdamW with coefficients k to every parameter, its gradient scaled by the clip factor

@@ -71,10 +71,11 @@ func TestTrainerMatchesCPUSteps(t *testing.T) {
 		if err := cEMA.Update(cp); err != nil {
 			t.Fatal(err)
 		}
-		got, norm, err := tr.Grads(dev, clip)
+		ls, norm, err := tr.Grads(FlowGraph(dev), clip)
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := FlowLosses(ls)
 		k, err := dOpt.Advance()
 		if err != nil {
 			t.Fatal(err)

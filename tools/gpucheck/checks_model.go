@@ -14,6 +14,7 @@ import (
 	"github.com/lumina-workbench/lumina/model/exec"
 	"github.com/lumina-workbench/lumina/model/ops"
 	"github.com/lumina-workbench/lumina/model/optim"
+	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
 // The checks of whole programs: what the model's graphs compute on a Backend against the CPU. They take
@@ -106,6 +107,21 @@ func checkModelGrads(be cuda.Backend, seed uint64) (float64, error) {
 	}
 	defer fl.Close()
 	return compareProgram(be, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
+}
+
+// checkLMGrads is a training step of the text encoder (embedding, causal attention, next-token
+// cross-entropy over a padded batch of 2 × 24 tokens): the loss and every parameter's gradient.
+func checkLMGrads(be cuda.Backend, seed uint64) (float64, error) {
+	c, err := arch.LookupLMConfig("tiny", 500)
+	if err != nil {
+		return 0, err
+	}
+	lm, err := textenc.RandomLMStep(c, tensor.Float32, 24, seed)
+	if err != nil {
+		return 0, err
+	}
+	defer lm.Close()
+	return compareProgram(be, append(G.Nodes{lm.Loss}, lm.GradNodes...))
 }
 
 // checkSampleForward is a sampling forward of the tiny model at batch 2 with its weights resident on
@@ -224,10 +240,11 @@ func checkLossCurve(be cuda.Backend, steps int, seed uint64) (float64, error) {
 		if err := cEMA.Update(cp); err != nil {
 			return 0, err
 		}
-		got, _, err := tr.Grads(dev, clip)
+		ls, _, err := tr.Grads(cuda.FlowGraph(dev), clip)
 		if err != nil {
 			return 0, err
 		}
+		got := cuda.FlowLosses(ls)
 		c, err := dOpt.Advance()
 		if err != nil {
 			return 0, err

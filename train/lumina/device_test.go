@@ -120,3 +120,62 @@ func TestDeviceTrainingMatchesCPU(t *testing.T) {
 	same("loss after resuming", r.Loss, c.Loss, 1e-4)
 	same("gradient norm after resuming", r.GradNorm, c.GradNorm, 1e-4)
 }
+
+// The text encoder's stage on the emulated device takes the CPU's steps: the same next-token losses
+// and gradient norms, and after syncing, the same weights.
+func TestDeviceTextEncoderStageMatchesCPU(t *testing.T) {
+	p := smallPreset(t)
+	p.Data.Items = 200
+	st := p.Stages[0]
+	st.Batch = 4
+	p.Stages[0] = st
+	src, err := train.NewBatchSource(p, p.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := train.StageInfo{Index: 0, Stage: st, Optimizer: p.Optimizer, Model: p.Model, TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}
+	var models [2]*Model
+	for i := range models {
+		m, err := New(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			m.UseDevice(cuda.NewEmulator())
+		}
+		if err := m.BeginStage(info); err != nil {
+			t.Fatal(err)
+		}
+		models[i] = m
+	}
+	for k := range 3 {
+		b, err := src.Batch(0, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res [2]train.StepResult
+		for i, m := range models {
+			if res[i], err = m.Step(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, d := res[0], res[1]
+		if c.Skipped || d.Skipped || math.Abs(d.Loss-c.Loss) > 1e-5*c.Loss || math.Abs(d.GradNorm-c.GradNorm) > 1e-5*c.GradNorm {
+			t.Fatalf("step %d: device %+v, cpu %+v", k, d, c)
+		}
+	}
+	if err := models[1].syncHost(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range models[0].TextCfg.ParamShapes() {
+		w, g := models[0].TextW[pr.Name].Float32s(), models[1].TextW[pr.Name].Float32s()
+		var num, den float64
+		for i := range w {
+			num = max(num, math.Abs(float64(g[i])-float64(w[i])))
+			den = max(den, math.Abs(float64(w[i])))
+		}
+		if num > 1e-4*den {
+			t.Errorf("%s differs by %.3g (max %.3g)", pr.Name, num, den)
+		}
+	}
+}

@@ -25,7 +25,6 @@ import (
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/cuda"
 	"github.com/lumina-workbench/lumina/model/flow"
-	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/optim"
 	"github.com/lumina-workbench/lumina/model/textenc"
 	"github.com/lumina-workbench/lumina/train"
@@ -77,7 +76,7 @@ type Model struct {
 	capCache   map[string]capFeat
 	capMax     int
 	flows      graphCache[model.Shape, *model.FlowLoss]
-	lms        graphCache[[2]int, *lmTrainer]
+	lms        graphCache[[2]int, *textenc.LMLoss]
 
 	// resolutions are the image sides the DiT has trained at, in this process or the checkpoints loaded.
 	resolutions []int
@@ -90,18 +89,18 @@ type Model struct {
 // which copy of the weights and optimiser state is newer.
 type deviceState struct {
 	be cuda.Backend
-	tr *cuda.Trainer // nil outside a DiT stage
+	tr *cuda.Trainer // of the stage begun
 	// dirty: the device has stepped since the host tensors were last synced; stale: the host tensors
 	// were loaded (a checkpoint) after the device state was.
 	dirty, stale bool
 }
 
-// UseDevice makes the DiT stages train on be: the weights, gradients, moments and EMA stay on the
-// device, and a step moves only the batch in and the losses out (cuda.Trainer). The text encoder's
-// stage stays on the CPU: its embedding and next-token loss have no device kernels.
+// UseDevice makes every stage train on be: the weights, gradients, moments and EMA stay on the device,
+// and a step moves only the batch in and the losses out (cuda.Trainer). The DiT's caption features come
+// from the frozen text encoder on the CPU, once per caption (they are cached), and enter with the batch.
 func (m *Model) UseDevice(be cuda.Backend) { m.dev = &deviceState{be: be} }
 
-// Device names where the DiT stages train: the backend's name, or "cpu".
+// Device names where the stages train: the backend's name, or "cpu".
 func (m *Model) Device() string {
 	if m.dev == nil {
 		return "cpu"
@@ -166,7 +165,12 @@ func New(p *train.Preset) (*Model, error) {
 		}
 		f.Close()
 	}
-	m.lms.close = func(l *lmTrainer) { l.vm.Close() }
+	m.lms.close = func(l *textenc.LMLoss) {
+		if m.dev != nil && m.dev.tr != nil {
+			m.dev.tr.Forget(l)
+		}
+		l.Close()
+	}
 	return m, nil
 }
 
@@ -234,7 +238,7 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 	return nil
 }
 
-// beginDevice gives a DiT stage its device trainer, the state starting from the host tensors (fresh
+// beginDevice gives a stage its device trainer, the state starting from the host tensors (fresh
 // moments, the EMA at the weights, as optim starts them).
 func (m *Model) beginDevice(st train.StageInfo) error {
 	if m.dev == nil {
@@ -245,9 +249,6 @@ func (m *Model) beginDevice(st train.StageInfo) error {
 		m.dev.tr = nil
 	}
 	m.dev.dirty, m.dev.stale = false, false
-	if st.Stage.Kind != train.KindDiT {
-		return nil
-	}
 	tr, err := cuda.NewTrainer(m.dev.be, m.params, m.ema != nil)
 	if err != nil {
 		return err
@@ -312,7 +313,7 @@ func (m *Model) Step(ctx context.Context, b *train.Batch) (train.StepResult, err
 	if err := ctx.Err(); err != nil {
 		return train.StepResult{}, err
 	}
-	if b.Kind == train.KindDiT && m.dev != nil && m.dev.tr != nil {
+	if m.dev != nil && m.dev.tr != nil {
 		return m.deviceStep(ctx, b)
 	}
 	var res train.StepResult
@@ -361,15 +362,29 @@ func (m *Model) deviceStep(ctx context.Context, b *train.Batch) (train.StepResul
 	if err := m.syncDevice(); err != nil {
 		return train.StepResult{}, err
 	}
-	fl, err := m.ditGraph(ctx, b)
+	var g cuda.Graph
+	if b.Kind == train.KindTextEncoder {
+		lml, err := m.lmGraph(b)
+		if err != nil {
+			return train.StepResult{}, err
+		}
+		g = cuda.Graph{Key: lml, Losses: G.Nodes{lml.Loss}, Params: lml.LM.Params, Grads: lml.GradNodes}
+	} else {
+		fl, err := m.ditGraph(ctx, b)
+		if err != nil {
+			return train.StepResult{}, err
+		}
+		g = cuda.FlowGraph(fl)
+	}
+	ls, norm, err := m.dev.tr.Grads(g, m.clip())
 	if err != nil {
 		return train.StepResult{}, err
 	}
-	lv, norm, err := m.dev.tr.Grads(fl, m.clip())
-	if err != nil {
-		return train.StepResult{}, err
+	res := train.StepResult{Loss: ls[0]}
+	if b.Kind == train.KindDiT {
+		lv := cuda.FlowLosses(ls)
+		res = train.StepResult{Loss: lv.Main, AuxLoss: lv.Aux}
 	}
-	res := train.StepResult{Loss: lv.Main, AuxLoss: lv.Aux}
 	// The same safe point as the CPU's: nothing has changed the weights yet.
 	if err := ctx.Err(); err != nil {
 		return train.StepResult{}, err
@@ -507,19 +522,29 @@ func (m *Model) captionFeatures(key, text string) (capFeat, error) {
 	return f, nil
 }
 
-// lmTrainer is the text encoder's next-token training graph for one (batch, length).
-type lmTrainer struct {
-	lm            *textenc.LM
-	loss          *G.Node
-	targets, mask *G.Node
-	vm            G.VM
-}
-
-// lmStep runs the next-token loss on the batch's captions: <bos> caption <eos>, cut to MaxLen.
+// lmStep runs the next-token loss on the batch's captions on the CPU.
 func (m *Model) lmStep(b *train.Batch) (train.StepResult, []*tensor.Dense, error) {
-	ids, lens, err := m.enc.Tokenize(b.Captions, m.TextCfg.MaxLen-1)
+	lml, err := m.lmGraph(b)
 	if err != nil {
 		return train.StepResult{}, nil, err
+	}
+	loss, err := lml.RunSet()
+	if err != nil {
+		return train.StepResult{}, nil, err
+	}
+	grads, err := lml.Grads()
+	if err != nil {
+		return train.StepResult{}, nil, err
+	}
+	return train.StepResult{Loss: loss}, grads, nil
+}
+
+// lmGraph is the text encoder's training graph for b's captions (<bos> caption <eos>, cut to MaxLen)
+// with them placed in its inputs.
+func (m *Model) lmGraph(b *train.Batch) (*textenc.LMLoss, error) {
+	ids, lens, err := m.enc.Tokenize(b.Captions, m.TextCfg.MaxLen-1)
+	if err != nil {
+		return nil, err
 	}
 	eos, _ := m.Tokenizer.ID("<eos>")
 	L := 1
@@ -530,52 +555,16 @@ func (m *Model) lmStep(b *train.Batch) (train.StepResult, []*tensor.Dense, error
 	}
 	L = min((L+capBucket-1)/capBucket*capBucket, m.TextCfg.MaxLen)
 	B := len(ids)
-	tr, err := m.lms.get([2]int{B, L}, false, func() (*lmTrainer, error) {
-		g := G.NewGraph()
-		lm, err := textenc.NewLM(g, m.TextCfg, m.TextW, tensor.Float32, B, L)
-		if err != nil {
-			return nil, err
-		}
-		loss, targets, mask, err := lm.NextTokenLoss(g, tensor.Float32)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := G.Grad(loss, lm.Params...); err != nil {
-			return nil, err
-		}
-		return &lmTrainer{lm: lm, loss: loss, targets: targets, mask: mask, vm: G.NewTapeMachine(g, G.BindDualValues(lm.Params...))}, nil
+	lml, err := m.lms.get([2]int{B, L}, false, func() (*textenc.LMLoss, error) {
+		return textenc.NewLMLoss(m.TextCfg, m.TextW, tensor.Float32, B, L)
 	})
 	if err != nil {
-		return train.StepResult{}, nil, err
+		return nil, err
 	}
-	if err := tr.lm.SetTokens(ids, lens); err != nil {
-		return train.StepResult{}, nil, err
+	if err := lml.Set(ids, lens); err != nil {
+		return nil, err
 	}
-	tg, tm := textenc.Shift(ids, lens, L)
-	if err := gu.Fill(tr.targets, tg); err != nil {
-		return train.StepResult{}, nil, err
-	}
-	if err := gu.Fill(tr.mask, tm); err != nil {
-		return train.StepResult{}, nil, err
-	}
-	for _, p := range tr.lm.Params {
-		if g, err := p.Grad(); err == nil && g != nil {
-			g.(*tensor.Dense).Zero()
-		}
-	}
-	defer tr.vm.Reset()
-	if err := tr.vm.RunAll(); err != nil {
-		return train.StepResult{}, nil, fmt.Errorf("text encoder step: %w", err)
-	}
-	grads := make([]*tensor.Dense, len(tr.lm.Params))
-	for i, p := range tr.lm.Params {
-		g, err := p.Grad()
-		if err != nil {
-			return train.StepResult{}, nil, err
-		}
-		grads[i] = g.(*tensor.Dense)
-	}
-	return train.StepResult{Loss: float64(tr.loss.Value().Data().(float32))}, grads, nil
+	return lml, nil
 }
 
 // Bundle is the model as a sampling checkpoint; with useEMA the DiT weights are the EMA's (shared,
@@ -813,8 +802,8 @@ func (c *graphCache[K, V]) get(k K, aux bool, build func() (V, error)) (V, error
 // buckets, each with its activations) and the cache of caption features. An estimate made before any
 // graph exists, so that a stage too large for the machine is refused before it starts.
 func (m *Model) StageMemory(st train.Stage) int64 {
-	if st.Kind == train.KindDiT && m.dev != nil {
-		return 0 // the DiT's tensors live on the device (DeviceStageMemory); its graphs never run here
+	if m.dev != nil {
+		return 0 // the tensors live on the device (DeviceStageMemory); the graphs never run here
 	}
 	if st.Kind == train.KindTextEncoder {
 		l := m.TextCfg.MaxLen
@@ -841,24 +830,32 @@ func (m *Model) StageMemory(st train.Stage) int64 {
 // workspace and the allocator's rounding).
 const cublasSlack = 64 << 20
 
-// DeviceStageMemory is the device memory a DiT stage trains in: the trainer's state and the arena of
-// the stage's largest graph (the longest caption bucket, the aux loss when on), counted exactly from
-// the lowered program, plus cublasSlack. A text-encoder stage needs none (it trains on the CPU).
+// DeviceStageMemory is the device memory a stage trains in: the trainer's state and the arena of the
+// stage's largest graph (the longest caption bucket, the aux loss when on; for the text encoder its
+// longest rows), counted exactly from the lowered program, plus cublasSlack.
 func (m *Model) DeviceStageMemory(st train.Stage) (int64, error) {
-	if st.Kind != train.KindDiT {
-		return 0, nil
+	var g cuda.Graph
+	if st.Kind == train.KindTextEncoder {
+		lml, err := textenc.NewLMLoss(m.TextCfg, m.TextW, tensor.Float32, st.Batch, m.TextCfg.MaxLen)
+		if err != nil {
+			return 0, err
+		}
+		defer lml.Close()
+		g = cuda.Graph{Key: lml, Losses: G.Nodes{lml.Loss}, Params: lml.LM.Params, Grads: lml.GradNodes}
+	} else {
+		h, w := st.Resolution, st.Resolution
+		if st.DualPanel != nil {
+			h *= 2
+		}
+		top := (m.capTokens + capBucket - 1) / capBucket * capBucket
+		fl, err := model.NewFlowLoss(m.DiT, model.Shape{Batch: st.Batch, Height: h, Width: w, CapLen: top}, st.AuxLoss)
+		if err != nil {
+			return 0, err
+		}
+		defer fl.Close()
+		g = cuda.FlowGraph(fl)
 	}
-	h, w := st.Resolution, st.Resolution
-	if st.DualPanel != nil {
-		h *= 2
-	}
-	top := (m.capTokens + capBucket - 1) / capBucket * capBucket
-	fl, err := model.NewFlowLoss(m.DiT, model.Shape{Batch: st.Batch, Height: h, Width: w, CapLen: top}, st.AuxLoss)
-	if err != nil {
-		return 0, err
-	}
-	defer fl.Close()
-	b, err := cuda.TrainingBytes(fl, st.EMADecay > 0)
+	b, err := cuda.TrainingBytes(g, st.EMADecay > 0)
 	if err != nil {
 		return 0, err
 	}

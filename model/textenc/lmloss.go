@@ -1,0 +1,141 @@
+package textenc
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model/arch"
+	gu "github.com/lumina-workbench/lumina/model/graphutil"
+)
+
+// LMLoss is the text encoder's next-token training graph for one (batch, length): the LM, its loss,
+// the target inputs, and the gradient of the loss for every parameter. The graph is built once per
+// shape and fed each step; its parameters are bound to the weights it was made with.
+type LMLoss struct {
+	LM            *LM
+	Loss          *G.Node // scalar
+	Targets, Mask *G.Node // [B·L]
+	// GradNodes are dLoss/dParam in LM.Params order: what an executor other than the graph's own machine
+	// computes.
+	GradNodes G.Nodes
+	vm        G.VM // nil until the first RunSet
+}
+
+// NewLMLoss builds the training graph for B rows of L tokens over weights w.
+func NewLMLoss(c arch.LMConfig, w map[string]*tensor.Dense, dt tensor.Dtype, B, L int) (*LMLoss, error) {
+	g := G.NewGraph()
+	lm, err := NewLM(g, c, w, dt, B, L)
+	if err != nil {
+		return nil, err
+	}
+	t := &LMLoss{LM: lm}
+	if t.Loss, t.Targets, t.Mask, err = lm.NextTokenLoss(g, dt); err != nil {
+		return nil, err
+	}
+	if t.GradNodes, err = G.Grad(t.Loss, lm.Params...); err != nil {
+		return nil, fmt.Errorf("text encoder gradients: %w", err)
+	}
+	return t, nil
+}
+
+// Set places padded token rows (each at most L, lens their real lengths) and their next-token targets
+// in the graph's inputs.
+func (t *LMLoss) Set(ids [][]int, lens []int) error {
+	if err := t.LM.SetTokens(ids, lens); err != nil {
+		return err
+	}
+	tg, tm := Shift(ids, lens, t.LM.L)
+	if err := gu.Fill(t.Targets, tg); err != nil {
+		return err
+	}
+	return gu.Fill(t.Mask, tm)
+}
+
+// RunSet runs forward and backward on the inputs Set placed; the gradients are written (not
+// accumulated) into the parameters' gradients, read with Grads.
+func (t *LMLoss) RunSet() (float64, error) {
+	if t.vm == nil {
+		t.vm = G.NewTapeMachine(t.LM.Params[0].Graph(), G.BindDualValues(t.LM.Params...))
+	}
+	for _, p := range t.LM.Params {
+		if g, err := p.Grad(); err == nil && g != nil {
+			g.(*tensor.Dense).Zero()
+		}
+	}
+	defer t.vm.Reset()
+	if err := t.vm.RunAll(); err != nil {
+		return 0, fmt.Errorf("text encoder step: %w", err)
+	}
+	switch v := t.Loss.Value().Data().(type) {
+	case float32:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	}
+	return 0, fmt.Errorf("text encoder loss of type %T", t.Loss.Value().Data())
+}
+
+// Grads are the parameter gradients of the last RunSet, in LM.Params order.
+func (t *LMLoss) Grads() ([]*tensor.Dense, error) {
+	out := make([]*tensor.Dense, len(t.LM.Params))
+	for i, p := range t.LM.Params {
+		g, err := p.Grad()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = g.(*tensor.Dense)
+	}
+	return out, nil
+}
+
+// Close releases the machine.
+func (t *LMLoss) Close() error {
+	if t.vm == nil {
+		return nil
+	}
+	return t.vm.Close()
+}
+
+// RandomLMStep is an LMLoss of 2 rows of L tokens over a vocabulary of vocab, its weights moved off the
+// init by N(0, 0.05²) and random token rows set (the second 3 tokens shorter, so masks matter), all from
+// seed: executors other than the graph's own machine are checked on it.
+func RandomLMStep(c arch.LMConfig, dt tensor.Dtype, L int, seed uint64) (*LMLoss, error) {
+	if L < 4 || L > c.MaxLen {
+		return nil, fmt.Errorf("random text encoder step: length %d outside 4..%d", L, c.MaxLen)
+	}
+	w, err := NewLMWeights(c, dt, seed)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 21))
+	for _, p := range c.ParamShapes() { // in order: the same seed moves the same weights
+		switch d := w[p.Name].Data().(type) {
+		case []float32:
+			for i := range d {
+				d[i] += float32(0.05 * rng.NormFloat64())
+			}
+		case []float64:
+			for i := range d {
+				d[i] += 0.05 * rng.NormFloat64()
+			}
+		}
+	}
+	t, err := NewLMLoss(c, w, dt, 2, L)
+	if err != nil {
+		return nil, err
+	}
+	lens := []int{L, L - 3}
+	ids := make([][]int, 2)
+	for b := range ids {
+		for range lens[b] {
+			ids[b] = append(ids[b], rng.IntN(c.Vocab))
+		}
+	}
+	if err := t.Set(ids, lens); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
