@@ -282,6 +282,8 @@ var luminaExecutable = os.Executable
 type ckptLoader struct {
 	force bool
 	warn  io.Writer
+	// device is where the checkpoints sample (bench sample --device).
+	device device.Device
 }
 
 func (l *ckptLoader) Check(path string, settings []ablation.Setting) error {
@@ -316,7 +318,7 @@ func (l *ckptLoader) Check(path string, settings []ablation.Setting) error {
 }
 
 func (l *ckptLoader) Load(path string) (ablation.Checkpoint, error) {
-	p, err := pipeline.Load(path)
+	p, err := loadPipeline(path, l.device, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -483,7 +483,8 @@ interval, and the PSNR to the reference's images. --out keeps the sweep folder (
 				}
 				teaVals = append(teaVals, strconv.FormatFloat(t, 'g', -1, 64))
 			}
-			if _, _, err := sf.options(); err != nil {
+			so, _, err := sf.options()
+			if err != nil {
 				return err
 			}
 			meta, err := ckpt.ReadMeta(sf.ckpt)
@@ -521,7 +522,7 @@ interval, and the PSNR to the reference's images. --out keeps the sweep folder (
 			if out != "" {
 				report = plots.Write
 			}
-			st, err := ablation.Run(cmd.Context(), ablation.Options{Grid: g, Dir: dir, Loader: &ckptLoader{force: sf.force, warn: cmd.ErrOrStderr()},
+			st, err := ablation.Run(cmd.Context(), ablation.Options{Grid: g, Dir: dir, Loader: &ckptLoader{force: sf.force, warn: cmd.ErrOrStderr(), device: so.Device},
 				OnEvent: sweepProgress(prog), Report: report})
 			if err != nil {
 				return err
