@@ -4,9 +4,8 @@ import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
-	gu "github.com/lumina-workbench/lumina/model/graphutil"
+	"github.com/lumina-workbench/lumina/model/exec"
 )
 
 // ForwardGraph is an inference graph for one batch shape: v = NextDiT(x_t, t, caption features), no
@@ -16,7 +15,7 @@ type ForwardGraph struct {
 	Model *NextDiT
 	In    *Inputs
 	V     *G.Node // [B, C, H, W]
-	vm    G.VM
+	mach  *exec.Machine
 }
 
 // NewForwardGraph builds the forward graph for shape s, bound to w.
@@ -34,7 +33,11 @@ func NewForwardGraph(w *Weights, s Shape) (*ForwardGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ForwardGraph{Graph: g, Model: m, In: in, V: v, vm: G.NewTapeMachine(g)}, nil
+	mach, err := exec.NewMachine(v)
+	if err != nil {
+		return nil, fmt.Errorf("forward graph: %w", err)
+	}
+	return &ForwardGraph{Graph: g, Model: m, In: in, V: v, mach: mach}, nil
 }
 
 // Run computes the velocity for one batch.
@@ -47,12 +50,14 @@ func (f *ForwardGraph) Run(b Batch) ([]float64, error) {
 
 // RunSet computes the velocity for inputs already placed in f.In (by Set, or by hand in tests).
 func (f *ForwardGraph) RunSet() ([]float64, error) {
-	defer f.vm.Reset()
-	if err := f.vm.RunAll(); err != nil {
+	if err := f.mach.Run(); err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
-	return gu.Float64s(f.V.Value().(*tensor.Dense)), nil
+	return f.mach.Float64s(f.V)
 }
 
 // Close releases the machine.
-func (f *ForwardGraph) Close() error { return f.vm.Close() }
+func (f *ForwardGraph) Close() error {
+	f.mach = nil
+	return nil
+}

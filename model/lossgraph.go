@@ -6,6 +6,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/lumina-workbench/lumina/model/exec"
 	"github.com/lumina-workbench/lumina/model/flow"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/ops"
@@ -30,7 +31,7 @@ type FlowLoss struct {
 	// GradNodes are dLoss/dParam, in Model.Params order: what an executor other than the graph's own
 	// machine computes.
 	GradNodes G.Nodes
-	vm        G.VM // nil until the first RunSet
+	mach      *exec.Machine // made on the first RunSet
 }
 
 // NewFlowLoss builds the loss graph for shape s. With aux, s's sides must be multiples of 4·patch.
@@ -115,57 +116,53 @@ func (fl *FlowLoss) Set(main Batch, target []float64, aux *Batch, auxTarget []fl
 
 // RunSet runs forward and backward on inputs already placed in the graph (by Step, or by hand in tests).
 func (fl *FlowLoss) RunSet() (LossValues, error) {
-	if fl.vm == nil { // made on first use: a graph run by another executor never needs it
-		fl.vm = G.NewTapeMachine(fl.Graph, G.BindDualValues(fl.Model.Params...))
-	}
-	// The tape machine adds into the bound gradients, so they are cleared before every run.
-	for _, p := range fl.Model.Params {
-		if g, err := p.Grad(); err == nil && g != nil {
-			g.(*tensor.Dense).Zero()
+	if fl.mach == nil { // made on first use: a graph run by another executor never needs it
+		outs := G.Nodes{fl.Loss, fl.MainLoss}
+		if fl.AuxLoss != nil {
+			outs = append(outs, fl.AuxLoss)
 		}
+		m, err := exec.NewMachine(append(outs, fl.GradNodes...)...)
+		if err != nil {
+			return LossValues{}, fmt.Errorf("flow loss: %w", err)
+		}
+		fl.mach = m
 	}
-	defer fl.vm.Reset()
-	if err := fl.vm.RunAll(); err != nil {
+	if err := fl.mach.Run(); err != nil {
 		return LossValues{}, fmt.Errorf("flow loss step: %w", err)
 	}
-	lv := LossValues{Total: scalar(fl.Loss), Main: scalar(fl.MainLoss)}
-	if fl.AuxLoss != nil {
-		lv.Aux = scalar(fl.AuxLoss)
+	var lv LossValues
+	var err error
+	if lv.Total, err = fl.mach.Scalar(fl.Loss); err != nil {
+		return lv, err
 	}
-	return lv, nil
+	if lv.Main, err = fl.mach.Scalar(fl.MainLoss); err != nil {
+		return lv, err
+	}
+	if fl.AuxLoss != nil {
+		lv.Aux, err = fl.mach.Scalar(fl.AuxLoss)
+	}
+	return lv, err
 }
 
-// Grads are the parameter gradients of the last Step, in ParamShapes order.
+// Grads are the parameter gradients of the last Step, in ParamShapes order: views of the machine's
+// memory, valid (and changeable in place, as clipping does) until the next Step.
 func (fl *FlowLoss) Grads() []*tensor.Dense {
-	out := make([]*tensor.Dense, len(fl.Model.Params))
-	for i, p := range fl.Model.Params {
-		g, err := p.Grad()
-		if err != nil || g == nil {
-			return nil // no step has run yet
+	if fl.mach == nil {
+		return nil // no step has run yet
+	}
+	out := make([]*tensor.Dense, len(fl.GradNodes))
+	for i, g := range fl.GradNodes {
+		d, err := fl.mach.Tensor(g)
+		if err != nil {
+			return nil
 		}
-		out[i] = g.(*tensor.Dense)
+		out[i] = d
 	}
 	return out
 }
 
-// Close releases the machine.
+// Close releases the graph's machine.
 func (fl *FlowLoss) Close() error {
-	if fl.vm == nil {
-		return nil
-	}
-	return fl.vm.Close()
-}
-
-func scalar(n *G.Node) float64 {
-	switch v := n.Value().Data().(type) {
-	case float32:
-		return float64(v)
-	case float64:
-		return v
-	case []float32:
-		return float64(v[0])
-	case []float64:
-		return v[0]
-	}
-	return 0
+	fl.mach = nil
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/cuda"
+	"github.com/lumina-workbench/lumina/model/exec"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
@@ -69,28 +70,30 @@ func (p *Pipeline) Device() string {
 	return p.be.Name()
 }
 
-// graphRun runs one compiled part of the DiT and reads its outputs: on the CPU through Gorgonia's
+// graphRun runs one compiled part of the DiT and reads its outputs: on the CPU through the host
 // machine, or on a device through a lowered program.
 type graphRun interface {
 	run(outputs ...*G.Node) ([][]float64, error)
 	close()
 }
 
-type tapeRun struct{ vm G.VM }
+type hostRun struct{ m *exec.Machine }
 
-func (t tapeRun) run(outputs ...*G.Node) ([][]float64, error) {
-	defer t.vm.Reset()
-	if err := t.vm.RunAll(); err != nil {
+func (h hostRun) run(outputs ...*G.Node) ([][]float64, error) {
+	if err := h.m.Run(); err != nil {
 		return nil, err
 	}
 	out := make([][]float64, len(outputs))
 	for i, n := range outputs {
-		out[i] = gu.Float64s(n.Value().(*tensor.Dense))
+		var err error
+		if out[i], err = h.m.Float64s(n); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-func (t tapeRun) close() { t.vm.Close() }
+func (hostRun) close() {}
 
 type deviceRun struct {
 	r  *cuda.Resident
@@ -114,10 +117,14 @@ func (d deviceRun) run(outputs ...*G.Node) ([][]float64, error) {
 
 func (deviceRun) close() {}
 
-// runner is how graph g (holding model m, computing outputs) runs.
-func (p *Pipeline) runner(g *G.ExprGraph, m *model.NextDiT, outputs ...*G.Node) (graphRun, error) {
+// runner is how the graph of model m computing outputs runs.
+func (p *Pipeline) runner(m *model.NextDiT, outputs ...*G.Node) (graphRun, error) {
 	if p.dev == nil {
-		return tapeRun{G.NewTapeMachine(g)}, nil
+		mach, err := exec.NewMachine(outputs...)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		return hostRun{mach}, nil
 	}
 	pr, err := p.dev.Lower(outputs, m.Params)
 	if err != nil {
@@ -487,7 +494,7 @@ func (p *Pipeline) preGraphFor(s model.Shape) (*preGraph, error) {
 		pg.text = st.Text.Tokens
 		outs = append(outs, pg.text)
 	}
-	if pg.r, err = p.runner(g, m, outs...); err != nil {
+	if pg.r, err = p.runner(m, outs...); err != nil {
 		return nil, err
 	}
 	p.pre[s] = pg
@@ -539,7 +546,7 @@ func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
 	if mg.out, err = m.Main(stream, mg.self); err != nil {
 		return nil, err
 	}
-	if mg.r, err = p.runner(g, m, mg.out); err != nil {
+	if mg.r, err = p.runner(m, mg.out); err != nil {
 		return nil, err
 	}
 	p.main[s] = mg
@@ -550,7 +557,7 @@ func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
 	if g, ok := p.post[s]; ok {
 		return g, nil
 	}
-	g, m, h, siluC, err := p.stackInputs(s)
+	_, m, h, siluC, err := p.stackInputs(s)
 	if err != nil {
 		return nil, err
 	}
@@ -558,7 +565,7 @@ func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
 	if pg.v, err = m.Post(pg.h, pg.siluC, s); err != nil {
 		return nil, err
 	}
-	if pg.r, err = p.runner(g, m, pg.v); err != nil {
+	if pg.r, err = p.runner(m, pg.v); err != nil {
 		return nil, err
 	}
 	p.post[s] = pg

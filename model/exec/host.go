@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -30,7 +31,12 @@ func NewHost[T float32 | float64](p *Program) (*Host[T], error) {
 			n += b.Size
 		}
 	}
+	// NaN until written: a value read before an instruction writes it shows in the results.
 	h.arena = make([]T, n)
+	nan := T(math.NaN())
+	for i := range h.arena {
+		h.arena[i] = nan
+	}
 	return h, nil
 }
 

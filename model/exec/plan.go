@@ -1,6 +1,9 @@
 package exec
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 // plan sets each buffer's lifetime and its offset in the arena. Inputs and outputs are pinned; any other
 // buffer lives from the instruction that defines it to the last one that reads it (through a view
@@ -93,4 +96,33 @@ func lowestFree(all []Buffer, placed []int, b *Buffer) int {
 		off = max(off, r[1])
 	}
 	return off
+}
+
+// CheckLayout verifies the arena layout: every buffer inside the arena, and no two buffers that are
+// alive at the same instruction overlapping.
+func (p *Program) CheckLayout() error {
+	for i, a := range p.Buffers {
+		if a.External {
+			continue
+		}
+		if a.Offset < 0 || a.Offset+a.Size > p.ArenaSize {
+			return fmt.Errorf("exec: buffer %d [%d, %d) outside the arena of %d", i, a.Offset, a.Offset+a.Size, p.ArenaSize)
+		}
+		if a.First < 0 || a.Last < a.First {
+			return fmt.Errorf("exec: buffer %d lives [%d, %d]", i, a.First, a.Last)
+		}
+		for j := i + 1; j < len(p.Buffers); j++ {
+			b := p.Buffers[j]
+			if b.External {
+				continue
+			}
+			live := a.First <= b.Last && b.First <= a.Last
+			overlap := a.Offset < b.Offset+b.Size && b.Offset < a.Offset+a.Size
+			if live && overlap {
+				return fmt.Errorf("exec: buffers %d [%d, %d) and %d [%d, %d) overlap while both live (%d–%d, %d–%d)",
+					i, a.Offset, a.Offset+a.Size, j, b.Offset, b.Offset+b.Size, a.First, a.Last, b.First, b.Last)
+			}
+		}
+	}
+	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model/arch"
-	gu "github.com/lumina-workbench/lumina/model/graphutil"
+	"github.com/lumina-workbench/lumina/model/exec"
 )
 
 // Encoder turns captions into caption features for the Next-DiT: tokenise (with <bos> first, as Gemma
@@ -28,8 +28,8 @@ type Encoder struct {
 }
 
 type featureGraph struct {
-	lm *LM
-	vm G.VM
+	lm   *LM
+	mach *exec.Machine
 }
 
 // NewEncoder wraps a tokenizer and LM weights; the weights are checked when the first graph is built.
@@ -156,11 +156,12 @@ func (e *Encoder) features(ids [][]int, lens []int) (feats []float64, L int, err
 	if err := fg.lm.SetTokens(ids, lens); err != nil {
 		return nil, 0, err
 	}
-	defer fg.vm.Reset()
-	if err := fg.vm.RunAll(); err != nil {
+	if err := fg.mach.Run(); err != nil {
 		return nil, 0, fmt.Errorf("text encoder: %w", err)
 	}
-	feats = gu.Float64s(fg.lm.Features.Value().(*tensor.Dense)) // [B, L, D]
+	if feats, err = fg.mach.Float64s(fg.lm.Features); err != nil { // [B, L, D]
+		return nil, 0, err
+	}
 	// Padding rows carry whatever the LM computed there; zero them so features depend only on the text.
 	for b, n := range lens {
 		for i := n; i < L; i++ {
@@ -182,15 +183,16 @@ func (e *Encoder) graph(b, l int) (*featureGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	fg := &featureGraph{lm: lm, vm: G.NewTapeMachine(g)}
+	mach, err := exec.NewMachine(lm.Features)
+	if err != nil {
+		return nil, fmt.Errorf("text encoder: %w", err)
+	}
+	fg := &featureGraph{lm: lm, mach: mach}
 	e.graphs[[2]int{b, l}] = fg
 	return fg, nil
 }
 
 // Close releases every cached graph.
 func (e *Encoder) Close() {
-	for k, fg := range e.graphs {
-		fg.vm.Close()
-		delete(e.graphs, k)
-	}
+	clear(e.graphs)
 }

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model/arch"
+	"github.com/lumina-workbench/lumina/model/exec"
 	gu "github.com/lumina-workbench/lumina/model/graphutil"
 )
 
@@ -21,7 +22,7 @@ type LMLoss struct {
 	// GradNodes are dLoss/dParam in LM.Params order: what an executor other than the graph's own machine
 	// computes.
 	GradNodes G.Nodes
-	vm        G.VM // nil until the first RunSet
+	mach      *exec.Machine // made on the first RunSet
 }
 
 // NewLMLoss builds the training graph for B rows of L tokens over weights w.
@@ -54,49 +55,41 @@ func (t *LMLoss) Set(ids [][]int, lens []int) error {
 	return gu.Fill(t.Mask, tm)
 }
 
-// RunSet runs forward and backward on the inputs Set placed; the gradients are written (not
-// accumulated) into the parameters' gradients, read with Grads.
+// RunSet runs forward and backward on the inputs Set placed; read the gradients with Grads.
 func (t *LMLoss) RunSet() (float64, error) {
-	if t.vm == nil {
-		t.vm = G.NewTapeMachine(t.LM.Params[0].Graph(), G.BindDualValues(t.LM.Params...))
-	}
-	for _, p := range t.LM.Params {
-		if g, err := p.Grad(); err == nil && g != nil {
-			g.(*tensor.Dense).Zero()
+	if t.mach == nil { // made on first use: a graph run by another executor never needs it
+		m, err := exec.NewMachine(append(G.Nodes{t.Loss}, t.GradNodes...)...)
+		if err != nil {
+			return 0, fmt.Errorf("text encoder: %w", err)
 		}
+		t.mach = m
 	}
-	defer t.vm.Reset()
-	if err := t.vm.RunAll(); err != nil {
+	if err := t.mach.Run(); err != nil {
 		return 0, fmt.Errorf("text encoder step: %w", err)
 	}
-	switch v := t.Loss.Value().Data().(type) {
-	case float32:
-		return float64(v), nil
-	case float64:
-		return v, nil
-	}
-	return 0, fmt.Errorf("text encoder loss of type %T", t.Loss.Value().Data())
+	return t.mach.Scalar(t.Loss)
 }
 
 // Grads are the parameter gradients of the last RunSet, in LM.Params order.
 func (t *LMLoss) Grads() ([]*tensor.Dense, error) {
-	out := make([]*tensor.Dense, len(t.LM.Params))
-	for i, p := range t.LM.Params {
-		g, err := p.Grad()
+	if t.mach == nil {
+		return nil, fmt.Errorf("text encoder: no step has run")
+	}
+	out := make([]*tensor.Dense, len(t.GradNodes))
+	for i, g := range t.GradNodes {
+		d, err := t.mach.Tensor(g)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = g.(*tensor.Dense)
+		out[i] = d
 	}
 	return out, nil
 }
 
 // Close releases the machine.
 func (t *LMLoss) Close() error {
-	if t.vm == nil {
-		return nil
-	}
-	return t.vm.Close()
+	t.mach = nil
+	return nil
 }
 
 // RandomLMStep is an LMLoss of 2 rows of L tokens over a vocabulary of vocab, its weights moved off the
