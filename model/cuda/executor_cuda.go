@@ -124,8 +124,17 @@ func (d *Device) Free(b Buf) { cu.MemFree(b.ptr) }
 var NullBuf = Buf{}
 
 // Launch runs kernel name with geometry l and the arguments in the order of its .cu signature: Buf for
-// pointers, int for C int, int64 for long long, float64 for double.
-func (d *Device) Launch(name string, l Launch, args ...any) error {
+// pointers, int for C int, int64 for long long, float64 for double; it returns once the kernel has run,
+// so an error is the kernel's own.
+func (d *Device) Launch(name string, l Launch, args ...any) error { return d.launch(name, l, true, args) }
+
+// LaunchAsync is Launch without waiting: kernels on the default stream still run in order, and an
+// error during the run surfaces at the next synchronising call.
+func (d *Device) LaunchAsync(name string, l Launch, args ...any) error {
+	return d.launch(name, l, false, args)
+}
+
+func (d *Device) launch(name string, l Launch, sync bool, args []any) error {
 	fn, ok := d.fns[name]
 	if !ok {
 		return fmt.Errorf("cuda: no kernel %q", name)
@@ -162,7 +171,11 @@ func (d *Device) Launch(name string, l Launch, args ...any) error {
 			return fmt.Errorf("cuda: %s: argument %d has type %T", name, i, a)
 		}
 	}
-	if err := fn.LaunchAndSync(l.Grid[0], l.Grid[1], l.Grid[2], l.Block[0], l.Block[1], l.Block[2], l.Shared, cu.Stream{}, ptrs); err != nil {
+	launch := fn.Launch
+	if sync {
+		launch = fn.LaunchAndSync
+	}
+	if err := launch(l.Grid[0], l.Grid[1], l.Grid[2], l.Block[0], l.Block[1], l.Block[2], l.Shared, cu.Stream{}, ptrs); err != nil {
 		return fmt.Errorf("cuda: %s: %w", name, err)
 	}
 	return nil

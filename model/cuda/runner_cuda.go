@@ -19,6 +19,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -26,12 +27,15 @@ import (
 	"github.com/lumina-workbench/lumina/model/exec"
 )
 
-// GPU is the Backend of a CUDA device: kernels through Device.Launch, products through cuBLAS, all on
-// the default stream in step order.
+// GPU is the Backend of a CUDA device: kernels through Device.LaunchAsync, products through cuBLAS,
+// copies through the driver, all on the default stream in step order; Run waits for its steps to finish
+// at its end. With LUMINA_CUDA_SYNC=1 every kernel is waited for, so an error names the kernel that
+// failed (slower; for debugging).
 type GPU struct {
 	D            *Device
 	state, arena Buf
 	blas         C.cublasHandle_t
+	sync         bool
 }
 
 // OpenGPU opens device index with the project's kernels and a cuBLAS handle.
@@ -40,7 +44,7 @@ func OpenGPU(index int) (*GPU, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &GPU{D: d}
+	g := &GPU{D: d, sync: os.Getenv("LUMINA_CUDA_SYNC") == "1"}
 	release, err := d.Bind()
 	if err != nil {
 		d.Close()
@@ -172,6 +176,9 @@ func (g *GPU) Run(l *Lowered, steps []Step) error {
 			return fmt.Errorf("cuda: %s: %w", describeStep(l, steps, i), err)
 		}
 	}
+	if err := cu.Synchronize(); err != nil {
+		return fmt.Errorf("cuda: running %d steps (LUMINA_CUDA_SYNC=1 names the kernel that failed): %w", len(steps), err)
+	}
 	return nil
 }
 
@@ -200,7 +207,10 @@ func (g *GPU) step(l *Lowered, s Step) error {
 			}
 			args[i] = g.at(p, 0)
 		}
-		return g.D.Launch(s.Name, s.Launch, args...)
+		if g.sync {
+			return g.D.Launch(s.Name, s.Launch, args...)
+		}
+		return g.D.LaunchAsync(s.Name, s.Launch, args...)
 	}
 	return fmt.Errorf("unknown step kind %d", s.Kind)
 }
