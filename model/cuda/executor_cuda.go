@@ -20,8 +20,11 @@ type Device struct {
 	fns   map[string]cu.Function
 }
 
-// Open makes a context on device index and loads every module of Kernels.
+// Open makes a context on device index and loads every module of Kernels (on one OS thread: the
+// context is current there while the modules load).
 func Open(index int) (*Device, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	n, err := cu.NumDevices()
 	if err != nil {
 		return nil, fmt.Errorf("cuda: counting devices: %w", err)
