@@ -148,7 +148,7 @@ func (d *Device) launch(name string, l Launch, sync bool, args []any) error {
 	if l.OptIn {
 		// gorgonia.org/cu v0.9.6 has no cuFuncSetAttribute: past 48 KiB the launch would fail.
 		return fmt.Errorf("cuda: %s needs %d bytes of shared memory, over the 48 KiB a launch gets without opting in, "+
-			"which this executor cannot do yet (attention with head dim ≤ 64 fits)", name, l.Shared)
+			"which this executor cannot do yet (attention with head dim up to 94 fits)", name, l.Shared)
 	}
 	// Each parameter points at a value of its C type; the values live in one slice each kind.
 	ptrs := make([]unsafe.Pointer, len(args))

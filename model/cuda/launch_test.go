@@ -432,3 +432,22 @@ func TestFlashAttentionAlgorithmMatchesSoftmaxAttention(t *testing.T) {
 		}
 	}
 }
+
+// The largest head dim whose attention launches without the shared-memory opt-in (which this executor
+// cannot make) is 94: the dk/dv pass's tiles and row statistics pass 48 KiB at 96.
+func TestAttentionHeadDimWithoutOptIn(t *testing.T) {
+	for _, c := range []struct {
+		hd    int
+		optIn bool
+	}{{64, false}, {94, false}, {96, true}} {
+		s := AttnShape{B: 1, L: 70, Heads: 2, KVHeads: 1, HeadDim: c.hd}
+		q, err1 := AttnQuery(s)
+		kv, err2 := AttnKV(s)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("head dim %d: %v %v", c.hd, err1, err2)
+		}
+		if got := q.OptIn || kv.OptIn; got != c.optIn {
+			t.Errorf("head dim %d: opt-in %v (query %d B, kv %d B), want %v", c.hd, got, q.Shared, kv.Shared, c.optIn)
+		}
+	}
+}
