@@ -24,10 +24,15 @@ import (
 type Trainer struct {
 	be     Backend
 	params []*tensor.Dense
+	// frozen are weights the stage reads but does not train (the text encoder's, for the caption
+	// features of a DiT stage), resident at f.
+	frozen []*tensor.Dense
+	f      []Ptr
 	sizes  []int64
 	// Per parameter, in the state space: weight, gradient, moments, EMA.
 	p, g, m, v, e []Ptr
 	hasEMA        bool
+	stateSize     int64 // floats
 	// The clip: sq_partial's per-block sums of every gradient (parts[i] doubles at partial[i]), the norm
 	// (a double) and the factor.
 	partial      []Ptr
@@ -39,13 +44,13 @@ type Trainer struct {
 
 type trained struct {
 	l      *Lowered
-	losses []int // the program's values of the graph's losses
+	losses []int // the program's values of the graph's losses (of a forward, its outputs)
 }
 
 // NewTrainer reserves the state for params (float32, in the order the graphs list their parameters)
-// on be; Load must fill it before a step.
-func NewTrainer(be Backend, params []*tensor.Dense, ema bool) (*Trainer, error) {
-	t := &Trainer{be: be, params: params, hasEMA: ema, progs: map[any]*trained{}}
+// and the frozen weights on be; Load must fill it before a step.
+func NewTrainer(be Backend, params []*tensor.Dense, ema bool, frozen ...*tensor.Dense) (*Trainer, error) {
+	t := &Trainer{be: be, params: params, frozen: frozen, hasEMA: ema, progs: map[any]*trained{}}
 	n, err := t.layout()
 	if err != nil {
 		return nil, err
@@ -82,54 +87,57 @@ func (t *Trainer) layout() (int64, error) {
 		t.parts = append(t.parts, parts)
 		t.totalParts += parts
 	}
+	for i, w := range t.frozen {
+		if w.Dtype() != tensor.Float32 {
+			return 0, fmt.Errorf("cuda trainer: frozen weight %d is %v, the device runs float32", i, w.Dtype())
+		}
+		t.f = append(t.f, take(int64(w.Shape().TotalSize())))
+	}
 	first := take(2 * int64(t.totalParts))
 	for i := range t.params {
 		t.partial = append(t.partial, first)
 		first = first.Add(2 * int64(t.parts[i]))
 	}
 	t.norm, t.factor = take(2), take(1)
+	t.stateSize = off
 	return off, nil
 }
 
-// TrainingBytes is the device memory a Trainer needs to train on g: its state (with the EMA when ema)
-// and the arena of g's lowered program, counted exactly from the program, not estimated.
-func TrainingBytes(g Graph, ema bool) (int64, error) {
+// TrainingBytes is the device memory a Trainer needs to train on g: its state (with the EMA when ema,
+// and the frozen weights) and the arena of g's lowered program, in bytes, counted exactly from the
+// program, not estimated.
+func TrainingBytes(g Graph, ema bool, frozen ...*tensor.Dense) (state, arena int64, err error) {
 	var params []*tensor.Dense
 	for _, n := range g.Params {
 		d, ok := n.Value().(*tensor.Dense)
 		if !ok {
-			return 0, fmt.Errorf("cuda: parameter %s has no tensor", n.Name())
+			return 0, 0, fmt.Errorf("cuda: parameter %s has no tensor", n.Name())
 		}
 		params = append(params, d)
 	}
-	t := &Trainer{params: params, hasEMA: ema, progs: map[any]*trained{}}
-	state, err := t.layout()
+	t := &Trainer{params: params, frozen: frozen, hasEMA: ema, progs: map[any]*trained{}}
+	n, err := t.layout()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	tr, err := t.program(g)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return 4 * (state + tr.l.Size), nil
+	return 4 * n, 4 * tr.l.Size, nil
 }
 
 // StateBytes is the device memory the state takes.
-func (t *Trainer) StateBytes() int64 {
-	var n int64
-	for _, s := range t.sizes {
-		n += s
-	}
-	k := int64(4)
-	if t.hasEMA {
-		k = 5
-	}
-	return 4 * (k*n + 2*int64(t.totalParts) + 3)
-}
+func (t *Trainer) StateBytes() int64 { return 4 * t.stateSize }
 
-// Load writes the host weights, and the moments and EMA given (nil: zero moments, an EMA equal to
-// the weights), into the device state.
+// Load writes the host weights (trained and frozen), and the moments and EMA given (nil: zero
+// moments, an EMA equal to the weights), into the device state.
 func (t *Trainer) Load(m, v, ema []*tensor.Dense) error {
+	for i, w := range t.frozen {
+		if err := t.be.Write(t.f[i], w.Float32s()); err != nil {
+			return fmt.Errorf("cuda trainer: frozen weights: %w", err)
+		}
+	}
 	for i, p := range t.params {
 		w := p.Float32s()
 		if err := t.be.Write(t.p[i], w); err != nil {
@@ -241,6 +249,58 @@ func (t *Trainer) program(g Graph) (*trained, error) {
 	return tr, nil
 }
 
+// Forward runs a forward-only graph that reads the trainer's weights (trained or frozen): the nodes
+// bound to them (bound, any others ignored) are read in place; the outputs come back, in order. key
+// names the graph across calls.
+func (t *Trainer) Forward(key any, outputs, bound G.Nodes) ([][]float32, error) {
+	tr, ok := t.progs[key]
+	if !ok {
+		at := map[*tensor.Dense]Ptr{}
+		for i, p := range t.params {
+			at[p] = t.p[i]
+		}
+		for i, w := range t.frozen {
+			at[w] = t.f[i]
+		}
+		state := map[*G.Node]Ptr{}
+		var ext G.Nodes
+		for _, n := range bound {
+			if d, ok := n.Value().(*tensor.Dense); ok {
+				if p, ok := at[d]; ok {
+					state[n] = p
+					ext = append(ext, n)
+				}
+			}
+		}
+		p, err := exec.Compile(outputs, ext)
+		if err != nil {
+			return nil, err
+		}
+		l, err := Lower(p, state)
+		if err != nil {
+			return nil, err
+		}
+		tr = &trained{l: l}
+		for _, n := range outputs {
+			v, _ := p.Index(n)
+			tr.losses = append(tr.losses, v)
+		}
+		t.progs[key] = tr
+	}
+	if err := t.be.Run(tr.l, tr.l.Steps); err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(tr.losses))
+	for i, v := range tr.losses {
+		x, err := t.be.Read(tr.l.Place(v), int64(tr.l.Prog.Values[v].Size))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
 // Forget drops the program of the graph keyed key (the caller dropped the graph).
 func (t *Trainer) Forget(key any) { delete(t.progs, key) }
 
@@ -281,6 +341,24 @@ func (t *Trainer) Grads(g Graph, maxNorm float64) ([]float64, float64, error) {
 		return nil, 0, err
 	}
 	return losses, math.Float64frombits(uint64(math.Float32bits(nb[0])) | uint64(math.Float32bits(nb[1]))<<32), nil
+}
+
+// ProgramBytes is the arena, in bytes, of the program computing outputs with the nodes external kept
+// outside it (a forward over resident weights).
+func ProgramBytes(outputs, external G.Nodes) (int64, error) {
+	p, err := exec.Compile(outputs, external)
+	if err != nil {
+		return 0, err
+	}
+	state := map[*G.Node]Ptr{}
+	for _, n := range external {
+		state[n] = Ptr{Space: StateSpace}
+	}
+	l, err := Lower(p, state)
+	if err != nil {
+		return 0, err
+	}
+	return 4 * l.Size, nil
 }
 
 // FlowLosses reads a FlowGraph's losses as the model reports them.

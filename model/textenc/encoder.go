@@ -24,12 +24,15 @@ type Encoder struct {
 	// features are conditioned on it, but the DiT does not attend to the system prompt's own positions.
 	// See CaptionContextPrompt for why a preset would want this.
 	PromptOnly bool
-	graphs     map[[2]int]*featureGraph
+	// Run, when set, runs a feature graph (its tokens set) and returns lm.Features' value, [B, L, Dim]
+	// flattened: a device does, in place of the host machine.
+	Run    func(lm *LM) ([]float64, error)
+	graphs map[[2]int]*featureGraph
 }
 
 type featureGraph struct {
 	lm   *LM
-	mach *exec.Machine
+	mach *exec.Machine // made on the first host run
 }
 
 // NewEncoder wraps a tokenizer and LM weights; the weights are checked when the first graph is built.
@@ -156,11 +159,8 @@ func (e *Encoder) features(ids [][]int, lens []int) (feats []float64, L int, err
 	if err := fg.lm.SetTokens(ids, lens); err != nil {
 		return nil, 0, err
 	}
-	if err := fg.mach.Run(); err != nil {
+	if feats, err = e.run(fg); err != nil { // [B, L, D]
 		return nil, 0, fmt.Errorf("text encoder: %w", err)
-	}
-	if feats, err = fg.mach.Float64s(fg.lm.Features); err != nil { // [B, L, D]
-		return nil, 0, err
 	}
 	// Padding rows carry whatever the LM computed there; zero them so features depend only on the text.
 	for b, n := range lens {
@@ -183,13 +183,27 @@ func (e *Encoder) graph(b, l int) (*featureGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	mach, err := exec.NewMachine(lm.Features)
-	if err != nil {
-		return nil, fmt.Errorf("text encoder: %w", err)
-	}
-	fg := &featureGraph{lm: lm, mach: mach}
+	fg := &featureGraph{lm: lm}
 	e.graphs[[2]int{b, l}] = fg
 	return fg, nil
+}
+
+// run computes fg's features with Run, or on the host.
+func (e *Encoder) run(fg *featureGraph) ([]float64, error) {
+	if e.Run != nil {
+		return e.Run(fg.lm)
+	}
+	if fg.mach == nil {
+		m, err := exec.NewMachine(fg.lm.Features)
+		if err != nil {
+			return nil, err
+		}
+		fg.mach = m
+	}
+	if err := fg.mach.Run(); err != nil {
+		return nil, err
+	}
+	return fg.mach.Float64s(fg.lm.Features)
 }
 
 // Close releases every cached graph.

@@ -179,3 +179,59 @@ func TestDeviceTextEncoderStageMatchesCPU(t *testing.T) {
 		}
 	}
 }
+
+// On the device a DiT step's caption features come from one batched forward of the frozen encoder there;
+// they are the CPU's per-caption features to float32 rounding, token for token.
+func TestDeviceCaptionFeaturesMatchCPU(t *testing.T) {
+	p := smallPreset(t)
+	p.Data.Items = 200
+	st := p.Stages[1]
+	st.Batch = 6
+	p.Stages[1] = st
+	src, err := train.NewBatchSource(p, p.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := src.Batch(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := train.StageInfo{Index: 1, Stage: st, Optimizer: p.Optimizer, Model: p.Model, TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}
+	var feats [2][]capFeat
+	for i := range feats {
+		m, err := New(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			m.UseDevice(cuda.NewEmulator())
+		}
+		if err := m.BeginStage(info); err != nil {
+			t.Fatal(err)
+		}
+		if (i == 1) != (m.enc.Run != nil) {
+			t.Fatalf("model %d: the encoder runs on the device: %v", i, m.enc.Run != nil)
+		}
+		if feats[i], err = m.stepFeatures(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := range feats[0] {
+		c, d := feats[0][k], feats[1][k]
+		if c.n != d.n || len(c.v) != len(d.v) {
+			t.Fatalf("caption %d: %d tokens on the CPU, %d on the device", k, c.n, d.n)
+		}
+		if r := relErr32(d.v, c.v); r > 1e-5 {
+			t.Errorf("caption %d (%q): features differ by %.3g", k, b.Captions[k], r)
+		}
+	}
+}
+
+func relErr32(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		num = max(num, math.Abs(float64(got[i])-float64(want[i])))
+		den = max(den, math.Abs(float64(want[i])))
+	}
+	return num / max(den, 1e-30)
+}

@@ -235,7 +235,23 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 		return err
 	}
 	m.enc.PromptOnly = m.promptOnly
+	if m.dev != nil && st.Stage.Kind == train.KindDiT {
+		m.enc.Run = m.deviceFeatures
+	}
 	return nil
+}
+
+// deviceFeatures runs a caption-feature graph of the frozen text encoder on the device.
+func (m *Model) deviceFeatures(lm *textenc.LM) ([]float64, error) {
+	outs, err := m.dev.tr.Forward(lm, G.Nodes{lm.Features}, lm.Params)
+	if err != nil {
+		return nil, err
+	}
+	f := make([]float64, len(outs[0]))
+	for i, v := range outs[0] {
+		f[i] = float64(v)
+	}
+	return f, nil
 }
 
 // beginDevice gives a stage its device trainer, the state starting from the host tensors (fresh
@@ -249,7 +265,13 @@ func (m *Model) beginDevice(st train.StageInfo) error {
 		m.dev.tr = nil
 	}
 	m.dev.dirty, m.dev.stale = false, false
-	tr, err := cuda.NewTrainer(m.dev.be, m.params, m.ema != nil)
+	var frozen []*tensor.Dense // a DiT stage reads the text encoder for its caption features
+	if st.Stage.Kind == train.KindDiT {
+		for _, p := range m.TextCfg.ParamShapes() {
+			frozen = append(frozen, m.TextW[p.Name])
+		}
+	}
+	tr, err := cuda.NewTrainer(m.dev.be, m.params, m.ema != nil, frozen...)
 	if err != nil {
 		return err
 	}
@@ -440,18 +462,15 @@ func (m *Model) ditStep(ctx context.Context, b *train.Batch) (train.StepResult, 
 func (m *Model) ditGraph(ctx context.Context, b *train.Batch) (*model.FlowLoss, error) {
 	cfg := m.DiT.Cfg
 	B := len(b.Captions)
-	feats := make([]capFeat, B)
+	feats, err := m.stepFeatures(b)
+	if err != nil {
+		return nil, err
+	}
 	capLen := 1
-	for i, c := range b.Captions {
-		f, err := m.captionFeatures(b.Items[i].Caption.Key, c)
-		if err != nil {
-			return nil, err
-		}
-		feats[i] = f
+	for _, f := range feats {
 		capLen = max(capLen, f.n)
 	}
-	// A safe point: the features are cached per caption and computed alone, so what is cached does
-	// not change any result.
+	// A safe point: the features change nothing the next step computes (stepFeatures).
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -497,6 +516,37 @@ func flowBatch(x1, x0 []float32, t []float64, cap []float64, lens []int) (model.
 		return model.Batch{}, nil, err
 	}
 	return model.Batch{X: xt, T: t, Cap: cap, CapLens: lens}, u, nil
+}
+
+// stepFeatures are the caption features of b's captions. On the CPU each caption is encoded alone and
+// cached (captionFeatures). On a device the step's captions are encoded in one batch, uncached: one
+// forward there costs less than one caption's on the CPU, and a step's batch is the same whenever it
+// runs, so a resumed run still sees exactly the features an uninterrupted one did.
+func (m *Model) stepFeatures(b *train.Batch) ([]capFeat, error) {
+	feats := make([]capFeat, len(b.Captions))
+	if m.enc.Run == nil {
+		for i, c := range b.Captions {
+			f, err := m.captionFeatures(b.Items[i].Caption.Key, c)
+			if err != nil {
+				return nil, err
+			}
+			feats[i] = f
+		}
+		return feats, nil
+	}
+	v, L, lens, err := m.enc.Features(b.Captions, m.capTokens)
+	if err != nil {
+		return nil, fmt.Errorf("caption features: %w", err)
+	}
+	D := m.TextCfg.Dim
+	for i, n := range lens {
+		f := capFeat{v: make([]float32, n*D), n: n}
+		for j, x := range v[i*L*D : i*L*D+n*D] {
+			f.v[j] = float32(x)
+		}
+		feats[i] = f
+	}
+	return feats, nil
 }
 
 // captionFeatures encodes one caption alone (batch 1, its own length), so its features never depend
@@ -830,11 +880,14 @@ func (m *Model) StageMemory(st train.Stage) int64 {
 // workspace and the allocator's rounding).
 const cublasSlack = 64 << 20
 
-// DeviceStageMemory is the device memory a stage trains in: the trainer's state and the arena of the
-// stage's largest graph (the longest caption bucket, the aux loss when on; for the text encoder its
-// longest rows), counted exactly from the lowered program, plus cublasSlack.
+// DeviceStageMemory is the device memory a stage trains in: the trainer's state (with the frozen text
+// encoder of a DiT stage) and the arena of the stage's largest program (the longest caption bucket, the
+// aux loss when on, or the caption-feature forward; for the text encoder its longest rows), counted
+// exactly from the lowered programs, plus cublasSlack.
 func (m *Model) DeviceStageMemory(st train.Stage) (int64, error) {
 	var g cuda.Graph
+	var frozen []*tensor.Dense
+	var featArena int64 // a DiT stage's caption-feature forward, which shares the arena
 	if st.Kind == train.KindTextEncoder {
 		lml, err := textenc.NewLMLoss(m.TextCfg, m.TextW, tensor.Float32, st.Batch, m.TextCfg.MaxLen)
 		if err != nil {
@@ -843,6 +896,16 @@ func (m *Model) DeviceStageMemory(st train.Stage) (int64, error) {
 		defer lml.Close()
 		g = cuda.Graph{Key: lml, Losses: G.Nodes{lml.Loss}, Params: lml.LM.Params, Grads: lml.GradNodes}
 	} else {
+		for _, p := range m.TextCfg.ParamShapes() {
+			frozen = append(frozen, m.TextW[p.Name])
+		}
+		lm, err := textenc.NewFeatureLM(G.NewGraph(), m.TextCfg, m.TextW, tensor.Float32, st.Batch, m.TextCfg.MaxLen)
+		if err != nil {
+			return 0, err
+		}
+		if featArena, err = cuda.ProgramBytes(G.Nodes{lm.Features}, lm.Params); err != nil {
+			return 0, err
+		}
 		h, w := st.Resolution, st.Resolution
 		if st.DualPanel != nil {
 			h *= 2
@@ -855,9 +918,9 @@ func (m *Model) DeviceStageMemory(st train.Stage) (int64, error) {
 		defer fl.Close()
 		g = cuda.FlowGraph(fl)
 	}
-	b, err := cuda.TrainingBytes(g, st.EMADecay > 0)
+	state, arena, err := cuda.TrainingBytes(g, st.EMADecay > 0, frozen...)
 	if err != nil {
 		return 0, err
 	}
-	return b + cublasSlack, nil
+	return state + max(arena, featArena) + cublasSlack, nil
 }
