@@ -129,7 +129,9 @@ var NullBuf = Buf{}
 // Launch runs kernel name with geometry l and the arguments in the order of its .cu signature: Buf for
 // pointers, int for C int, int64 for long long, float64 for double; it returns once the kernel has run,
 // so an error is the kernel's own.
-func (d *Device) Launch(name string, l Launch, args ...any) error { return d.launch(name, l, true, args) }
+func (d *Device) Launch(name string, l Launch, args ...any) error {
+	return d.launch(name, l, true, args)
+}
 
 // LaunchAsync is Launch without waiting: kernels on the default stream still run in order, and an
 // error during the run surfaces at the next synchronising call.
