@@ -19,7 +19,7 @@ func flowLossCase(t *testing.T, cfg arch.Config, dt tensor.Dtype, s model.Shape)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fl.Close() })
-	// Gorgonia's own machine, which the model's graphs no longer run on, computes the reference.
+	// Gorgonia's own machine computes the reference (the model's graphs run on exec.Machine).
 	vm := G.NewTapeMachine(fl.Graph, G.BindDualValues(fl.Model.Params...))
 	t.Cleanup(func() { vm.Close() })
 	if err := vm.RunAll(); err != nil {
