@@ -1,9 +1,11 @@
 // Package cuda is the device side of the model: CUDA C kernels for the fused ops of model/ops
 // (kernels/*.cu, compiled to the committed ptx/*.ptx by `go generate`), the launch geometry of each
-// (this file: pure functions, tested on the CPU), the device-memory planner (memplan.go), and, in builds
-// with the cuda tag, an executor over gorgonia.org/cu that loads the PTX and launches the kernels
-// (executor_cuda.go). docs/DESIGN.md §16 says what is verified where: the geometry, the planner and the
-// PTX's kernel signatures on the CPU; the kernels' results only on a GPU, by tools/gpucheck.
+// (this file: pure functions), the lowering of a compiled program (model/exec) to kernel launches,
+// cuBLAS products and copies (lower*.go), two Backends that run those steps — the Emulator on any
+// machine, and in builds with the cuda tag the GPU, over gorgonia.org/cu — and on top of them the
+// device-resident Trainer and Resident weights for sampling, with the memory planner (memplan.go).
+// docs/DESIGN.md §16 says what is verified where: everything but the CUDA code itself on the CPU,
+// against the emulator; the kernels' results on a GPU, by tools/gpucheck.
 package cuda
 
 import (
