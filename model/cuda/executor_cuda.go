@@ -11,8 +11,8 @@ import (
 )
 
 // Device is one CUDA device with the project's PTX modules loaded: device-resident float32 buffers and
-// kernel launches, through gorgonia.org/cu's driver API. It runs kernels one at a time and synchronously
-// (LaunchAndSync), which is what the verification needs; the model's graphs do not run on it yet.
+// kernel launches, through gorgonia.org/cu's driver API. GPU runs lowered programs on it; the kernel
+// checks of tools/gpucheck launch on it directly, one kernel at a time.
 type Device struct {
 	Index int
 	Name  string
