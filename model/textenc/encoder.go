@@ -30,6 +30,9 @@ type Encoder struct {
 	graphs map[[2]int]*featureGraph
 }
 
+// runBucket rounds the lengths of the graphs Run runs.
+const runBucket = 16
+
 type featureGraph struct {
 	lm   *LM
 	mach *exec.Machine // made on the first host run
@@ -151,6 +154,11 @@ func (e *Encoder) Count(text string, maxLen int) (kept, total int, err error) {
 func (e *Encoder) features(ids [][]int, lens []int) (feats []float64, L int, err error) {
 	for _, n := range lens {
 		L = max(L, n)
+	}
+	if e.Run != nil {
+		// A device compiles a program per graph shape: lengths rounded up to a multiple of runBucket keep
+		// the shapes few. Padding changes no real token's features (the LM is causal, padding keys hidden).
+		L = min((L+runBucket-1)/runBucket*runBucket, e.Cfg.MaxLen)
 	}
 	fg, err := e.graph(len(ids), L)
 	if err != nil {
