@@ -31,7 +31,7 @@ type Device struct {
 }
 
 // Flag is the help text of every command's --device flag.
-const Flag = "where the model runs: cpu, or cuda[:N] (CUDA device N, default 0; needs a build with `make cuda`)"
+const Flag = "the `DEVICE` the model runs on: cpu, or cuda[:N] (CUDA device N, default 0; needs a build made with make cuda)"
 
 // Parse reads "cpu", "cuda" or "cuda:N" (case-insensitive, surrounding spaces ignored).
 func Parse(s string) (Device, error) {
