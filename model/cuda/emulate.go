@@ -547,8 +547,10 @@ var emulated = map[string]func(args){
 			dl[i] = float32(d)
 		}
 	},
-	"attn_prep": emuAttnPrep,
-	"attn_fwd":  emuAttnFwd,
+	"attn_prep":  emuAttnPrep,
+	"xattn_prep": emuXattnPrep,
+	"xattn_post": emuXattnPost,
+	"attn_fwd":   emuAttnFwd,
 	"attn_bwd_dq": func(a args) {
 		emuAttnBwd(a, true)
 	},

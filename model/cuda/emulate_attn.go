@@ -5,24 +5,25 @@ import "math"
 // The attention passes as attention.cu computes them, with the probabilities written out instead of
 // streamed (the online softmax is checked against this form in launch_test.go).
 
-type attnArgs struct{ B, L, H, KV, hd int }
+// attnArgs are a pass's sizes: L queries, Lk keys.
+type attnArgs struct{ B, L, Lk, H, KV, hd int }
 
-func (s attnArgs) qRow(b, h, i int) int  { return ((b*s.H+h)*s.L + i) * s.hd }  // qr [B, H, L, hd]
-func (s attnArgs) kRow(b, g, j int) int  { return ((b*s.KV+g)*s.L + j) * s.hd } // kr, vv [B, KV, L, hd]
-func (s attnArgs) oRow(b, i, h int) int  { return ((b*s.L+i)*s.H + h) * s.hd }  // out [B, L, H·hd]
+func (s attnArgs) qRow(b, h, i int) int  { return ((b*s.H+h)*s.L + i) * s.hd }   // qr [B, H, L, hd]
+func (s attnArgs) kRow(b, g, j int) int  { return ((b*s.KV+g)*s.Lk + j) * s.hd } // kr, vv [B, KV, Lk, hd]
+func (s attnArgs) oRow(b, i, h int) int  { return ((b*s.L+i)*s.H + h) * s.hd }   // out [B, L, H·hd]
 func (s attnArgs) lseAt(b, h, i int) int { return (b*s.H+h)*s.L + i }
 
-func visible(mask []float32, b, L, i, j, causal int) bool {
+func visible(mask []float32, b, Lk, i, j, causal int) bool {
 	if causal != 0 && j > i {
 		return false
 	}
-	return mask == nil || mask[b*L+j] != 0
+	return mask == nil || mask[b*Lk+j] != 0
 }
 
 func emuAttnPrep(a args) {
 	qkv, qw, kw, cs, sn := a.p(0), a.p(1), a.p(2), a.p(3), a.p(4)
 	qr, kr, vv, rq, rk := a.p(5), a.p(6), a.p(7), a.p(8), a.p(9)
-	s := attnArgs{a.i(10), a.i(11), a.i(12), a.i(13), a.i(14)}
+	s := attnArgs{B: a.i(10), L: a.i(11), Lk: a.i(11), H: a.i(12), KV: a.i(13), hd: a.i(14)}
 	eps := a.d(15)
 	slots, half := s.H+2*s.KV, s.hd/2
 	for t := range s.B * s.L * slots {
@@ -60,9 +61,9 @@ func emuAttnPrep(a args) {
 func (s attnArgs) scores(qr, kr, mask []float32, b, h, i, causal int) []float64 {
 	g := h / (s.H / s.KV)
 	scale := 1 / math.Sqrt(float64(s.hd))
-	out := make([]float64, s.L)
-	for j := range s.L {
-		if !visible(mask, b, s.L, i, j, causal) {
+	out := make([]float64, s.Lk)
+	for j := range s.Lk {
+		if !visible(mask, b, s.Lk, i, j, causal) {
 			out[j] = math.NaN()
 			continue
 		}
@@ -77,8 +78,8 @@ func (s attnArgs) scores(qr, kr, mask []float32, b, h, i, causal int) []float64 
 
 func emuAttnFwd(a args) {
 	qr, kr, vv, mask, out, lse := a.p(0), a.p(1), a.p(2), a.p(3), a.p(4), a.p(5)
-	s := attnArgs{a.i(6), a.i(7), a.i(8), a.i(9), a.i(10)}
-	causal := a.i(11)
+	s := attnArgs{B: a.i(6), L: a.i(7), Lk: a.i(8), H: a.i(9), KV: a.i(10), hd: a.i(11)}
+	causal := a.i(12)
 	for b := range s.B {
 		for h := range s.H {
 			g := h / (s.H / s.KV)
@@ -125,12 +126,12 @@ func emuAttnBwd(a args, dq bool) {
 	if !dq {
 		at = 9
 	}
-	s := attnArgs{a.i(at), a.i(at + 1), a.i(at + 2), a.i(at + 3), a.i(at + 4)}
-	causal := a.i(at + 5)
+	s := attnArgs{B: a.i(at), L: a.i(at + 1), Lk: a.i(at + 2), H: a.i(at + 3), KV: a.i(at + 4), hd: a.i(at + 5)}
+	causal := a.i(at + 6)
 	scale := 1 / math.Sqrt(float64(s.hd))
-	acc := make([]float64, s.B*s.H*s.L*s.hd) // dq
-	ak := make([]float64, s.B*s.KV*s.L*s.hd) // dk
-	av := make([]float64, s.B*s.KV*s.L*s.hd) // dv
+	acc := make([]float64, s.B*s.H*s.L*s.hd)  // dq
+	ak := make([]float64, s.B*s.KV*s.Lk*s.hd) // dk
+	av := make([]float64, s.B*s.KV*s.Lk*s.hd) // dv
 	for b := range s.B {
 		for h := range s.H {
 			g := h / (s.H / s.KV)
@@ -180,7 +181,7 @@ func emuAttnPost(a args) {
 	qkv, qw, kw, cs, sn := a.p(0), a.p(1), a.p(2), a.p(3), a.p(4)
 	rq, rk, dq, dk, dv := a.p(5), a.p(6), a.p(7), a.p(8), a.p(9)
 	dqkv, dwq, dwk := a.p(10), a.p(11), a.p(12)
-	s := attnArgs{a.i(13), a.i(14), a.i(15), a.i(16), a.i(17)}
+	s := attnArgs{B: a.i(13), L: a.i(14), Lk: a.i(14), H: a.i(15), KV: a.i(16), hd: a.i(17)}
 	slots, half := s.H+2*s.KV, s.hd/2
 	for t := range s.B * s.L * slots {
 		sl, bl := t%slots, t/slots
@@ -212,6 +213,56 @@ func emuAttnPost(a args) {
 		mean := dot / float32(s.hd)
 		for d := range s.hd {
 			dst[d] = r * (dst[d]*w[d] - x[d]*r*mean)
+		}
+	}
+}
+
+// emuXattnPrep is xattn_prep: per-head RMSNorm (no RoPE) into head-major rows, or a copy without w.
+func emuXattnPrep(a args) {
+	x, ld, w, dst, r := a.p(0), a.i(1), a.p(2), a.p(3), a.p(4)
+	B, L, heads, hd, eps := a.i(5), a.i(6), a.i(7), a.i(8), a.d(9)
+	for t := range B * L * heads {
+		s, bl := t%heads, t/heads
+		b, l := bl/L, bl%L
+		xr, d := x[bl*ld+s*hd:], dst[((b*heads+s)*L+l)*hd:]
+		if w == nil {
+			copy(d[:hd], xr[:hd])
+			continue
+		}
+		var ss float64
+		for i := range hd {
+			ss += float64(xr[i]) * float64(xr[i])
+		}
+		rs := float32(1 / math.Sqrt(ss/float64(hd)+eps))
+		for i := range hd {
+			d[i] = xr[i] * rs * w[i]
+		}
+		r[(b*heads+s)*L+l] = rs
+	}
+}
+
+// emuXattnPost is xattn_post: back through the per-head RMSNorm, or a copy without w.
+func emuXattnPost(a args) {
+	x, ld, w, r, g, dx, ldx, dw := a.p(0), a.i(1), a.p(2), a.p(3), a.p(4), a.p(5), a.i(6), a.p(7)
+	B, L, heads, hd := a.i(8), a.i(9), a.i(10), a.i(11)
+	for t := range B * L * heads {
+		s, bl := t%heads, t/heads
+		b, l := bl/L, bl%L
+		gr, d := g[((b*heads+s)*L+l)*hd:], dx[bl*ldx+s*hd:]
+		if w == nil {
+			copy(d[:hd], gr[:hd])
+			continue
+		}
+		xr, rs, dwr := x[bl*ld+s*hd:], r[(b*heads+s)*L+l], dw[(bl*heads+s)*hd:]
+		var dot float32
+		for i := range hd {
+			xh := xr[i] * rs
+			dwr[i] = gr[i] * xh
+			dot += gr[i] * w[i] * xh
+		}
+		mean := dot / float32(hd)
+		for i := range hd {
+			d[i] = rs * (gr[i]*w[i] - xr[i]*rs*mean)
 		}
 	}
 }

@@ -126,16 +126,26 @@ func Reduce(n int64) (l Launch, partials int, err error) {
 	return l, l.Grid[0], l.Validate()
 }
 
-// AttnShape is one attention call (model/ops.AttnOpts with the batch and sequence).
+// AttnShape is one attention call (model/ops.AttnOpts with the batch and sequence): L queries, and Lk
+// keys (0: L, self-attention).
 type AttnShape struct {
 	B, L, Heads, KVHeads, HeadDim int
+	Lk                            int
+}
+
+// Keys is the number of keys.
+func (s AttnShape) Keys() int {
+	if s.Lk == 0 {
+		return s.L
+	}
+	return s.Lk
 }
 
 // Validate checks what the kernels assume.
 func (s AttnShape) Validate() error {
 	switch {
-	case s.B < 1 || s.L < 1:
-		return fmt.Errorf("attention: batch %d, length %d, want ≥ 1", s.B, s.L)
+	case s.B < 1 || s.L < 1 || s.Lk < 0:
+		return fmt.Errorf("attention: batch %d, length %d, keys %d, want ≥ 1", s.B, s.L, s.Lk)
 	case s.Heads < 1 || s.KVHeads < 1 || s.Heads%s.KVHeads != 0:
 		return fmt.Errorf("attention: heads %d, kv heads %d: want heads a multiple of kv heads", s.Heads, s.KVHeads)
 	case s.HeadDim < 2 || s.HeadDim%2 != 0 || s.HeadDim > AttnMaxHeadDim:
@@ -171,7 +181,7 @@ func AttnKV(s AttnShape) (Launch, error) {
 		return Launch{}, err
 	}
 	l := shared(2*AttnTile*s.HeadDim*4 + 2*AttnTile*4)
-	l.Grid = [3]int{int(ceilDiv(int64(s.L), AttnTile)), s.KVHeads, s.B}
+	l.Grid = [3]int{int(ceilDiv(int64(s.Keys()), AttnTile)), s.KVHeads, s.B}
 	l.Block = [3]int{AttnTile, 1, 1}
 	return l, l.Validate()
 }
@@ -190,8 +200,9 @@ var Kernels = []Kernel{
 	{"elementwise", "sample_sums", 7}, {"elementwise", "gated_fwd", 7}, {"elementwise", "gated_bwd_dy", 6},
 	{"elementwise", "bias_add", 4}, {"elementwise", "col_sum", 4}, {"elementwise", "scale_inplace", 3},
 	{"norm", "rmsnorm_fwd", 7}, {"norm", "rmsnorm_bwd", 8}, {"norm", "layernorm_fwd", 5}, {"norm", "layernorm_bwd", 6},
-	{"attention", "attn_prep", 16}, {"attention", "attn_fwd", 12}, {"attention", "attn_bwd_dq", 14},
-	{"attention", "attn_bwd_dkv", 15}, {"attention", "attn_post", 18},
+	{"attention", "attn_prep", 16}, {"attention", "attn_fwd", 13}, {"attention", "attn_bwd_dq", 15},
+	{"attention", "attn_bwd_dkv", 16}, {"attention", "attn_post", 18},
+	{"attention", "xattn_prep", 10}, {"attention", "xattn_post", 12},
 	{"patch", "patchify", 7}, {"patch", "unpatchify", 7}, {"patch", "avgpool_fwd", 6}, {"patch", "avgpool_bwd", 6},
 	{"loss", "sq_partial", 4}, {"loss", "sq_final", 4}, {"loss", "mse_bwd", 6},
 	{"optim", "adamw_step", 12}, {"optim", "ema_update", 4}, {"optim", "clip_scale", 5},

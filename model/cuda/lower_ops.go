@@ -136,6 +136,12 @@ func (lw *lowerer) forward(ins exec.Instr, d ops.Desc) error {
 			return err
 		}
 		lw.attnForward(s, d, o, o.out)
+	case "CrossAttention":
+		s, err := xattnShape(d, o.shapes)
+		if err != nil {
+			return err
+		}
+		lw.xattnForward(s, d, o, o.out)
 	case "Embedding":
 		V, D := o.shapes[0][0], o.shapes[0][1]
 		rows := size(o.shapes[1])
@@ -223,6 +229,12 @@ func (lw *lowerer) backward(ins exec.Instr, d ops.Desc) error {
 			return err
 		}
 		lw.attnBackward(s, d, o)
+	case "CrossAttention":
+		s, err := xattnShape(d, o.shapes)
+		if err != nil {
+			return err
+		}
+		lw.xattnBackward(s, d, o)
 	case "Embedding":
 		V, D := o.shapes[0][0], o.shapes[0][1]
 		rows := size(o.shapes[1])
@@ -292,7 +304,7 @@ func (lw *lowerer) attnForward(s AttnShape, d ops.Desc, o operands, out Ptr) att
 	l, err := AttnPrep(s)
 	lw.kernel("attn_prep", l, err, o.in[0], o.in[1], o.in[2], o.in[3], o.in[4], sc.qr, sc.kr, sc.vv, sc.rq, sc.rk, B, L, H, KV, hd, d.Params.Attn.Eps)
 	l, err = AttnQuery(s)
-	lw.kernel("attn_fwd", l, err, sc.qr, sc.kr, sc.vv, mask, out, sc.lse, B, L, H, KV, hd, causal(d))
+	lw.kernel("attn_fwd", l, err, sc.qr, sc.kr, sc.vv, mask, out, sc.lse, B, L, L, H, KV, hd, causal(d))
 	return sc
 }
 
@@ -313,9 +325,9 @@ func (lw *lowerer) attnBackward(s AttnShape, d ops.Desc, o operands) {
 	}
 	dq, dk, dv := lw.scratch(int64(B*H*L*hd)), lw.scratch(int64(B*KV*L*hd)), lw.scratch(int64(B*KV*L*hd))
 	l, err := AttnQuery(s)
-	lw.kernel("attn_bwd_dq", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dq, B, L, H, KV, hd, causal(d))
+	lw.kernel("attn_bwd_dq", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dq, B, L, L, H, KV, hd, causal(d))
 	l, err = AttnKV(s)
-	lw.kernel("attn_bwd_dkv", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dk, dv, B, L, H, KV, hd, causal(d))
+	lw.kernel("attn_bwd_dkv", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dk, dv, B, L, L, H, KV, hd, causal(d))
 	dwq, dwk := lw.scratch(int64(B*L*H*hd)), lw.scratch(int64(B*L*KV*hd))
 	l, err = AttnPrep(s)
 	lw.kernel("attn_post", l, err, o.in[0], o.in[1], o.in[2], o.in[3], o.in[4], sc.rq, sc.rk, dq, dk, dv,
@@ -325,5 +337,66 @@ func (lw *lowerer) attnBackward(s AttnShape, d ops.Desc, o operands) {
 	}
 	if !o.grads[2].IsNull() {
 		lw.elementwise("col_sum", int64(hd), dwk, o.grads[2], int64(B*L*KV), hd)
+	}
+}
+
+// xattnShape is a cross-attention's: queries q [B, Lq, H·hd], keys and values kv [B, Lk, 2·KV·hd].
+func xattnShape(d ops.Desc, s []tensor.Shape) (AttnShape, error) {
+	q, kv := s[0], s[1]
+	a := d.Params.Attn
+	if q.Dims() != 3 || kv.Dims() != 3 || a.Heads <= 0 || q[0] != kv[0] {
+		return AttnShape{}, fmt.Errorf("q %v, kv %v", q, kv)
+	}
+	as := AttnShape{B: q[0], L: q[1], Lk: kv[1], Heads: a.Heads, KVHeads: a.KVHeads, HeadDim: q[2] / a.Heads}
+	if as.HeadDim*2*a.KVHeads != kv[2] {
+		return AttnShape{}, fmt.Errorf("q %v, kv %v: head dims differ", q, kv)
+	}
+	return as, as.Validate()
+}
+
+// xattnForward normalises q and k per head into head-major copies (xattn_prep, v copied beside them)
+// and runs attn_fwd over Lq queries and Lk keys, writing the output to out; it returns the scratch for
+// a backward in the same instruction. o.in: q, kv, qNorm, kNorm[, keyMask].
+func (lw *lowerer) xattnForward(s AttnShape, d ops.Desc, o operands, out Ptr) attnScratch {
+	B, Lq, Lk, H, KV, hd := s.B, s.L, s.Keys(), s.Heads, s.KVHeads, s.HeadDim
+	qn, kn := int64(B*H*Lq), int64(B*KV*Lk)
+	sc := attnScratch{qr: lw.scratch(qn * int64(hd)), kr: lw.scratch(kn * int64(hd)), vv: lw.scratch(kn * int64(hd)),
+		rq: lw.scratch(qn), rk: lw.scratch(kn), lse: lw.scratch(qn)}
+	mask := Null
+	if d.Params.Masked {
+		mask = o.in[4]
+	}
+	eps := d.Params.Attn.Eps
+	lw.elementwise("xattn_prep", qn, o.in[0], H*hd, o.in[2], sc.qr, sc.rq, B, Lq, H, hd, eps)
+	lw.elementwise("xattn_prep", kn, o.in[1], 2*KV*hd, o.in[3], sc.kr, sc.rk, B, Lk, KV, hd, eps)
+	lw.elementwise("xattn_prep", kn, o.in[1].Add(int64(KV*hd)), 2*KV*hd, Null, sc.vv, Null, B, Lk, KV, hd, eps)
+	l, err := AttnQuery(s)
+	lw.kernel("attn_fwd", l, err, sc.qr, sc.kr, sc.vv, mask, out, sc.lse, B, Lq, Lk, H, KV, hd, 0)
+	return sc
+}
+
+func (lw *lowerer) xattnBackward(s AttnShape, d ops.Desc, o operands) {
+	B, Lq, Lk, H, KV, hd := s.B, s.L, s.Keys(), s.Heads, s.KVHeads, s.HeadDim
+	out := lw.scratch(int64(B * Lq * H * hd))
+	sc := lw.xattnForward(s, d, o, out)
+	mask := Null
+	if d.Params.Masked {
+		mask = o.in[4]
+	}
+	dq, dk, dv := lw.scratch(int64(B*H*Lq*hd)), lw.scratch(int64(B*KV*Lk*hd)), lw.scratch(int64(B*KV*Lk*hd))
+	l, err := AttnQuery(s)
+	lw.kernel("attn_bwd_dq", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dq, B, Lq, Lk, H, KV, hd, 0)
+	l, err = AttnKV(s)
+	lw.kernel("attn_bwd_dkv", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dk, dv, B, Lq, Lk, H, KV, hd, 0)
+	dwq, dwk := lw.scratch(int64(B*Lq*H*hd)), lw.scratch(int64(B*Lk*KV*hd))
+	gq, gkv := lw.grad(o, 0), lw.grad(o, 1)
+	lw.elementwise("xattn_post", int64(B*Lq*H), o.in[0], H*hd, o.in[2], sc.rq, dq, gq, H*hd, dwq, B, Lq, H, hd)
+	lw.elementwise("xattn_post", int64(B*Lk*KV), o.in[1], 2*KV*hd, o.in[3], sc.rk, dk, gkv, 2*KV*hd, dwk, B, Lk, KV, hd)
+	lw.elementwise("xattn_post", int64(B*Lk*KV), Null, 0, Null, Null, dv, gkv.Add(int64(KV*hd)), 2*KV*hd, Null, B, Lk, KV, hd)
+	if !o.grads[2].IsNull() {
+		lw.elementwise("col_sum", int64(hd), dwq, o.grads[2], int64(B*Lq*H), hd)
+	}
+	if !o.grads[3].IsNull() {
+		lw.elementwise("col_sum", int64(hd), dwk, o.grads[3], int64(B*Lk*KV), hd)
 	}
 }

@@ -36,6 +36,14 @@ func TestLoweredTrainingStepMatchesHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cross := cfg
+	cross.TextInjection = arch.TextCross
+	for _, c := range []arch.Config{cfg, cross} {
+		t.Run(c.Injection(), func(t *testing.T) { loweredStepMatchesHost(t, c) })
+	}
+}
+
+func loweredStepMatchesHost(t *testing.T, cfg arch.Config) {
 	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
 	outs := append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
 	p, err := exec.Compile(outs, nil)
@@ -107,6 +115,16 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	checkSignatures(t, l, sigs, seen)
+	cross := cfg
+	cross.TextInjection = arch.TextCross
+	xfl := trainingStep(t, cross, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
+	if p, err = exec.Compile(append(G.Nodes{xfl.Loss}, xfl.GradNodes...), nil); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = Lower(p, nil); err != nil {
+		t.Fatal(err)
+	}
 	checkSignatures(t, l, sigs, seen)
 	c, _ := arch.LookupLMConfig("tiny", 61)
 	lm, err := textenc.RandomLMStep(c, tensor.Float32, 12, 5)

@@ -109,6 +109,22 @@ func checkModelGrads(be cuda.Backend, seed uint64) (float64, error) {
 	return compareProgram(be, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
 }
 
+// checkCrossGrads is checkModelGrads for the cross-injection model, whose cross-attention reads keys of
+// the caption (8 tokens, one sample's last 3 padded) from queries of the image (16 tokens).
+func checkCrossGrads(be cuda.Backend, seed uint64) (float64, error) {
+	cfg, err := arch.LookupConfig("tiny")
+	if err != nil {
+		return 0, err
+	}
+	cfg.TextInjection = arch.TextCross
+	fl, err := model.RandomStep(cfg, tensor.Float32, stepShape, seed)
+	if err != nil {
+		return 0, err
+	}
+	defer fl.Close()
+	return compareProgram(be, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
+}
+
 // checkLMGrads is a training step of the text encoder (embedding, causal attention, next-token
 // cross-entropy over a padded batch of 2 × 24 tokens): the loss and every parameter's gradient.
 func checkLMGrads(be cuda.Backend, seed uint64) (float64, error) {

@@ -40,6 +40,8 @@ var checks = []check{
 	{"adamw", []string{"adamw_step", "scale_inplace"}, 1e-5, "AdamW step vs optim.AdamW's update rule", ""},
 	{"ema", []string{"ema_update"}, 1e-5, "EMA update vs optim.EMA's", ""},
 	{"model-grads", nil, 1e-4, "whole training step (tiny, aux loss): loss and every gradient vs the CPU executor", ""},
+	{"cross-grads", []string{"xattn_prep", "xattn_post"}, 1e-4,
+		"training step of the cross-injection model (cross-attention: queries and keys of two lengths) vs the CPU executor", ""},
 	{"lm-grads", []string{"embed_fwd", "embed_bwd", "ce_rows", "ce_final", "ce_bwd"}, 1e-4,
 		"text encoder training step (embedding, causal attention, cross-entropy): loss and gradients vs the CPU executor", ""},
 	{"sample-fwd", nil, 1e-4, "sampling forward with resident weights vs Gorgonia's machine", ""},
@@ -50,6 +52,7 @@ var checks = []check{
 var programChecks = map[string]func(be cuda.Backend, seed uint64) (float64, error){
 	"linear":      checkLinear,
 	"model-grads": checkModelGrads,
+	"cross-grads": checkCrossGrads,
 	"lm-grads":    checkLMGrads,
 	"sample-fwd":  checkSampleForward,
 	"loss-curve":  func(be cuda.Backend, seed uint64) (float64, error) { return checkLossCurve(be, curveSteps, seed) },
