@@ -290,13 +290,31 @@ func attnShape(d ops.Desc, s []tensor.Shape) (AttnShape, error) {
 // attnScratch are the head-major copies attn_prep writes and the passes read.
 type attnScratch struct{ qr, kr, vv, rq, rk, lse Ptr }
 
+// attnScratch takes the head-major copies' places for s.
+func (lw *lowerer) attnScratch(s AttnShape) attnScratch {
+	qn, kn := int64(s.B*s.Heads*s.L), int64(s.B*s.KVHeads*s.Keys())
+	hd := int64(s.HeadDim)
+	return attnScratch{qr: lw.scratch(qn * hd), kr: lw.scratch(kn * hd), vv: lw.scratch(kn * hd),
+		rq: lw.scratch(qn), rk: lw.scratch(kn), lse: lw.scratch(qn)}
+}
+
+// attnGrads runs attn_bwd_dq and attn_bwd_dkv on a forward's scratch and output and the output gradient
+// gy: the gradients of the head-major q, k and v.
+func (lw *lowerer) attnGrads(s AttnShape, sc attnScratch, mask, out, gy Ptr, causal int) (dq, dk, dv Ptr) {
+	B, Lq, Lk, H, KV, hd := s.B, s.L, s.Keys(), s.Heads, s.KVHeads, s.HeadDim
+	dq, dk, dv = lw.scratch(int64(B*H*Lq*hd)), lw.scratch(int64(B*KV*Lk*hd)), lw.scratch(int64(B*KV*Lk*hd))
+	l, err := AttnQuery(s)
+	lw.kernel("attn_bwd_dq", l, err, sc.qr, sc.kr, sc.vv, mask, out, gy, sc.lse, dq, B, Lq, Lk, H, KV, hd, causal)
+	l, err = AttnKV(s)
+	lw.kernel("attn_bwd_dkv", l, err, sc.qr, sc.kr, sc.vv, mask, out, gy, sc.lse, dk, dv, B, Lq, Lk, H, KV, hd, causal)
+	return dq, dk, dv
+}
+
 // attnForward runs attn_prep and attn_fwd, writing the output to out; it returns the scratch for a
 // backward that follows in the same instruction.
 func (lw *lowerer) attnForward(s AttnShape, d ops.Desc, o operands, out Ptr) attnScratch {
 	B, L, H, KV, hd := s.B, s.L, s.Heads, s.KVHeads, s.HeadDim
-	qn, kn := int64(B*H*L), int64(B*KV*L)
-	sc := attnScratch{qr: lw.scratch(qn * int64(hd)), kr: lw.scratch(kn * int64(hd)), vv: lw.scratch(kn * int64(hd)),
-		rq: lw.scratch(qn), rk: lw.scratch(kn), lse: lw.scratch(qn)}
+	sc := lw.attnScratch(s)
 	mask := Null
 	if d.Params.Masked {
 		mask = o.in[5]
@@ -323,13 +341,9 @@ func (lw *lowerer) attnBackward(s AttnShape, d ops.Desc, o operands) {
 	if d.Params.Masked {
 		mask = o.in[5]
 	}
-	dq, dk, dv := lw.scratch(int64(B*H*L*hd)), lw.scratch(int64(B*KV*L*hd)), lw.scratch(int64(B*KV*L*hd))
-	l, err := AttnQuery(s)
-	lw.kernel("attn_bwd_dq", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dq, B, L, L, H, KV, hd, causal(d))
-	l, err = AttnKV(s)
-	lw.kernel("attn_bwd_dkv", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dk, dv, B, L, L, H, KV, hd, causal(d))
+	dq, dk, dv := lw.attnGrads(s, sc, mask, out, o.gy, causal(d))
 	dwq, dwk := lw.scratch(int64(B*L*H*hd)), lw.scratch(int64(B*L*KV*hd))
-	l, err = AttnPrep(s)
+	l, err := AttnPrep(s)
 	lw.kernel("attn_post", l, err, o.in[0], o.in[1], o.in[2], o.in[3], o.in[4], sc.rq, sc.rk, dq, dk, dv,
 		lw.grad(o, 0), dwq, dwk, B, L, H, KV, hd)
 	if !o.grads[1].IsNull() {
@@ -360,8 +374,7 @@ func xattnShape(d ops.Desc, s []tensor.Shape) (AttnShape, error) {
 func (lw *lowerer) xattnForward(s AttnShape, d ops.Desc, o operands, out Ptr) attnScratch {
 	B, Lq, Lk, H, KV, hd := s.B, s.L, s.Keys(), s.Heads, s.KVHeads, s.HeadDim
 	qn, kn := int64(B*H*Lq), int64(B*KV*Lk)
-	sc := attnScratch{qr: lw.scratch(qn * int64(hd)), kr: lw.scratch(kn * int64(hd)), vv: lw.scratch(kn * int64(hd)),
-		rq: lw.scratch(qn), rk: lw.scratch(kn), lse: lw.scratch(qn)}
+	sc := lw.attnScratch(s)
 	mask := Null
 	if d.Params.Masked {
 		mask = o.in[4]
@@ -383,11 +396,7 @@ func (lw *lowerer) xattnBackward(s AttnShape, d ops.Desc, o operands) {
 	if d.Params.Masked {
 		mask = o.in[4]
 	}
-	dq, dk, dv := lw.scratch(int64(B*H*Lq*hd)), lw.scratch(int64(B*KV*Lk*hd)), lw.scratch(int64(B*KV*Lk*hd))
-	l, err := AttnQuery(s)
-	lw.kernel("attn_bwd_dq", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dq, B, Lq, Lk, H, KV, hd, 0)
-	l, err = AttnKV(s)
-	lw.kernel("attn_bwd_dkv", l, err, sc.qr, sc.kr, sc.vv, mask, out, o.gy, sc.lse, dk, dv, B, Lq, Lk, H, KV, hd, 0)
+	dq, dk, dv := lw.attnGrads(s, sc, mask, out, o.gy, 0)
 	dwq, dwk := lw.scratch(int64(B*Lq*H*hd)), lw.scratch(int64(B*Lk*KV*hd))
 	gq, gkv := lw.grad(o, 0), lw.grad(o, 1)
 	lw.elementwise("xattn_post", int64(B*Lq*H), o.in[0], H*hd, o.in[2], sc.rq, dq, gq, H*hd, dwq, B, Lq, H, hd)
