@@ -23,17 +23,8 @@ func RandomStep(cfg arch.Config, dt tensor.Dtype, s Shape, seed uint64) (*FlowLo
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 8))
-	for _, p := range cfg.ParamShapes() {
-		switch d := w.T[p.Name].Data().(type) {
-		case []float32:
-			for i := range d {
-				d[i] += float32(0.05 * rng.NormFloat64())
-			}
-		case []float64:
-			for i := range d {
-				d[i] += 0.05 * rng.NormFloat64()
-			}
-		}
+	for _, p := range cfg.ParamShapes() { // in order: the same seed moves the same weights
+		gu.Jitter(w.T[p.Name], rng, 0.05)
 	}
 	fl, err := NewFlowLoss(w, s, true)
 	if err != nil {

@@ -278,7 +278,7 @@ func timeSteps(step func() error, n int) (float64, error) {
 	return float64(time.Since(t0).Microseconds()) / 1000 / float64(n), nil
 }
 
-// goTrainStep times forward + backward + AdamW on random data, after three warm-up steps.
+// goTrainStep times forward + backward + AdamW on random data (timeSteps).
 func goTrainStep(cfg arch.Config, s model.Shape, steps int) (float64, error) {
 	w, err := model.NewWeights(cfg, tensor.Float32, 1)
 	if err != nil {
@@ -303,18 +303,7 @@ func goTrainStep(cfg arch.Config, s model.Shape, steps int) (float64, error) {
 		}
 		return opt.Step(params, fl.Grads())
 	}
-	for i := 0; i < 3; i++ {
-		if err := step(); err != nil {
-			return 0, err
-		}
-	}
-	t0 := time.Now()
-	for i := 0; i < steps; i++ {
-		if err := step(); err != nil {
-			return 0, err
-		}
-	}
-	return float64(time.Since(t0).Microseconds()) / 1000 / float64(steps), nil
+	return timeSteps(step, steps)
 }
 
 func goSampleForward(cfg arch.Config, res, runs int) (float64, error) {
@@ -329,18 +318,7 @@ func goSampleForward(cfg arch.Config, res, runs int) (float64, error) {
 	}
 	defer f.Close()
 	b := randomBatch(rand.New(rand.NewPCG(3, 4)), cfg, s)
-	for i := 0; i < 3; i++ {
-		if _, err := f.Run(b); err != nil {
-			return 0, err
-		}
-	}
-	t0 := time.Now()
-	for i := 0; i < runs; i++ {
-		if _, err := f.Run(b); err != nil {
-			return 0, err
-		}
-	}
-	return float64(time.Since(t0).Microseconds()) / 1000 / float64(runs), nil
+	return timeSteps(func() error { _, err := f.Run(b); return err }, runs)
 }
 
 func paramTensors(w *model.Weights, cfg arch.Config) []*tensor.Dense {

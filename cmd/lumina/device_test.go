@@ -89,7 +89,8 @@ func TestDeviceFlagValues(t *testing.T) {
 // with the aux loss) there to the end (checkpoints, final.safetensors), and closes the backend once.
 func TestTrainJobOnDevice(t *testing.T) {
 	closed := 0
-	openBackend = func(d device.Device) (cuda.Backend, error) { return &countClose{cuda.NewEmulator(), &closed}, nil }
+	emu := cuda.NewEmulator()
+	openBackend = func(d device.Device) (cuda.Backend, error) { return &countClose{emu, &closed}, nil }
 	t.Cleanup(func() { openBackend = func(device.Device) (cuda.Backend, error) { return nil, device.ErrNoCUDA } })
 	cfg := writeTrainConfig(t, `stages:
   - name: text-encoder
@@ -131,6 +132,9 @@ func TestTrainJobOnDevice(t *testing.T) {
 	}
 	if closed != 1 {
 		t.Errorf("the backend was closed %d times, want once", closed)
+	}
+	if emu.Steps == 0 {
+		t.Error("the job ran nothing on the device")
 	}
 	r, err := train.ReadRun(run)
 	if err != nil || len(r.Checkpoints) == 0 {

@@ -16,6 +16,7 @@ import (
 func TestPipelineOnDeviceMatchesCPU(t *testing.T) {
 	for _, cfg := range []arch.Config{ckpttest.Config, ckpttest.CrossConfig} {
 		t.Run(cfg.Injection(), func(t *testing.T) {
+			emu := cuda.NewEmulator()
 			sample := func(dev bool) []float32 {
 				p, err := New(ckpttest.BundleOf(t, cfg))
 				if err != nil {
@@ -23,7 +24,7 @@ func TestPipelineOnDeviceMatchesCPU(t *testing.T) {
 				}
 				defer p.Close()
 				if dev {
-					if err := p.UseDevice(cuda.NewEmulator()); err != nil {
+					if err := p.UseDevice(emu); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -36,6 +37,9 @@ func TestPipelineOnDeviceMatchesCPU(t *testing.T) {
 				return res.Images[0]
 			}
 			cpu, dev := sample(false), sample(true)
+			if emu.Steps == 0 {
+				t.Fatal("the device pipeline ran nothing on the device")
+			}
 			r := maxRel(dev, cpu)
 			t.Logf("device vs CPU: %.2g relative", r)
 			if !(r <= 1e-4) {

@@ -62,14 +62,6 @@ func (p *Pipeline) UseDevice(be cuda.Backend) error {
 	return nil
 }
 
-// Device names where the DiT runs: the backend's name, or "cpu".
-func (p *Pipeline) Device() string {
-	if p.be == nil {
-		return "cpu"
-	}
-	return p.be.Name()
-}
-
 // graphRun runs one compiled part of the DiT and reads its outputs: on the CPU through the host
 // machine, or on a device through a lowered program.
 type graphRun interface {

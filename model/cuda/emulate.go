@@ -20,6 +20,8 @@ type Emulator struct {
 	// Memory is the device memory MemInfo reports, all of it free (the emulator's own memory is the
 	// host's); NewEmulator sets an H100's 80 GiB.
 	Memory int64
+	// Steps counts the steps run, so that a test can tell work reached the device.
+	Steps int
 }
 
 // NewEmulator is an emulated device with no memory yet.
@@ -81,6 +83,7 @@ func (e *Emulator) Run(l *Lowered, steps []Step) error {
 			return fmt.Errorf("cuda emulator: %s: %w", describeStep(l, steps, i), err)
 		}
 	}
+	e.Steps += len(steps)
 	return nil
 }
 

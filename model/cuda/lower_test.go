@@ -1,7 +1,6 @@
 package cuda
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,54 +44,21 @@ func TestLoweredTrainingStepMatchesHost(t *testing.T) {
 
 func loweredStepMatchesHost(t *testing.T, cfg arch.Config) {
 	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	outs := append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
-	p, err := exec.Compile(outs, nil)
+	matchesHost(t, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
+}
+
+// matchesHost requires every output of outs' program, run on the emulator, within 1e-4 of the host
+// executor's (relative to its largest magnitude).
+func matchesHost(t *testing.T, outs G.Nodes) {
+	t.Helper()
+	worst, at, err := CompareWithHost(NewEmulator(), outs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, err := exec.NewHost[float32](p)
-	if err != nil {
-		t.Fatal(err)
+	if !(worst <= 1e-4) {
+		t.Errorf("%s: relative error %.3g", at.Name(), worst)
 	}
-	if err := host.Run(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := Lower(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kinds := map[StepKind]int{}
-	for _, s := range l.Steps {
-		kinds[s.Kind]++
-	}
-	t.Logf("%d steps (%d kernels, %d gemms, %d copies), %d floats (%d workspace)", len(l.Steps), kinds[KernelStep], kinds[GemmStep], kinds[CopyStep], l.Size, l.Workspace)
-	emu := NewEmulator()
-	if err := emu.Run(l, l.Steps); err != nil {
-		t.Fatal(err)
-	}
-	worst := 0.0
-	for _, n := range outs {
-		want, err := host.Output(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, _ := p.Index(n)
-		got, err := emu.Read(l.Place(v), int64(len(want)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var num, den float64
-		for i := range want {
-			num = max(num, math.Abs(float64(got[i])-float64(want[i])))
-			den = max(den, math.Abs(float64(want[i])))
-		}
-		rel := num / max(den, 1e-30)
-		if math.IsNaN(num) || rel > 1e-4 {
-			t.Errorf("%s: relative error %.3g (max |diff| %.3g, max |host| %.3g)", n.Name(), rel, num, den)
-		}
-		worst = max(worst, rel)
-	}
-	t.Logf("worst relative error over the loss and %d gradients: %.2g", len(fl.GradNodes), worst)
+	t.Logf("worst relative error over %d outputs: %.2g", len(outs), worst)
 }
 
 // TestLoweredArgumentsMatchKernelSignatures checks every launch of a lowered training step against the
@@ -236,36 +202,5 @@ func TestLoweredTextEncoderStepMatchesHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lm.Close()
-	outs := append(G.Nodes{lm.Loss}, lm.GradNodes...)
-	p, err := exec.Compile(outs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := exec.NewHost[float32](p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := host.Run(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := Lower(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu := NewEmulator()
-	if err := emu.Run(l, l.Steps); err != nil {
-		t.Fatal(err)
-	}
-	worst := 0.0
-	for _, n := range outs {
-		want, _ := host.Output(n)
-		v, _ := p.Index(n)
-		got, _ := emu.Read(l.Place(v), int64(len(want)))
-		r := relErr32(got, want)
-		if r > 1e-4 {
-			t.Errorf("%s: relative error %.3g", n.Name(), r)
-		}
-		worst = max(worst, r)
-	}
-	t.Logf("worst relative error over the loss and %d gradients: %.2g", len(lm.GradNodes), worst)
+	matchesHost(t, append(G.Nodes{lm.Loss}, lm.GradNodes...))
 }

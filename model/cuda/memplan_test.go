@@ -11,56 +11,13 @@ import (
 var planCfg = arch.Config{Name: "plan", Dim: 16, Layers: 1, Heads: 2, KVHeads: 1, AxesDims: [3]int{2, 2, 4}, MultipleOf: 16,
 	Refiners: 1, Patch: 2, Channels: 1, CapDim: 4, FreqDim: 8, AdaLNMax: 1024, NormEps: 1e-5}
 
-func find(t *testing.T, p Plan, name string) Buffer {
-	t.Helper()
-	for _, b := range p.Buffers {
-		if b.Name == name {
-			return b
-		}
-	}
-	t.Fatalf("%s: no buffer %q", p.Job, name)
-	return Buffer{}
-}
-
 // Batch 2 of 4×4 px with 3 caption tokens: 4 image tokens, joint sequence 7. Per row a modulated block
 // keeps 10·16 + 2·32 (qkv, rotated q|k|v) + 16 (attention output) + 3·64 (FFN) + 5 (2·2 + 1 rstd and
-// lse rows) = 437 floats, an unmodulated one 405.
-func TestTrainStepPlanByHand(t *testing.T) {
+// lse rows) = 437 floats.
+func TestSamplePlanByHand(t *testing.T) {
 	if planCfg.FFNHidden() != 64 || planCfg.HeadDim() != 8 {
 		t.Fatalf("config: ffn %d, head dim %d", planCfg.FFNHidden(), planCfg.HeadDim())
 	}
-	p, err := TrainStepPlan(planCfg, 2, 4, 4, 3, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := planCfg.ParamCount()
-	for _, c := range []struct {
-		name  string
-		elems int64
-		count int
-	}{
-		{"weights", n, 1}, {"AdamW moments", n, 2}, {"EMA", n, 1},
-		{"context refiner", 6 * 405, 1}, {"noise refiner", 8 * 437, 1}, {"main block", 14 * 437, 1},
-		{"images (x_t, target, velocity)", 32, 3}, {"rope tables", 2 * 7 * 4, 2}, {"key mask", 14, 1},
-		{"final layer", 2 * 4 * 16, 2}, {"final tokens", 2 * 4 * 4, 1},
-		// 14 rows × (2·16 stream + max(attention 2·32 + 3·8, FFN 3·64)).
-		{"backward workspace", 14 * (32 + 192), 1},
-	} {
-		if b := find(t, p, c.name); b.Bytes != 4*c.elems || b.Count != c.count {
-			t.Errorf("%s: %d bytes × %d, want %d × %d", c.name, b.Bytes, b.Count, 4*c.elems, c.count)
-		}
-	}
-	// 5 copies of the parameters; activations 96 + 32 + 24 + 2430 + 3496 + 6118 + 112 + 14 + 256 + 32
-	// = 12610; workspace 3136 + 4096 reduction slots.
-	if want := 4 * (5*n + 12610 + 3136 + 4096); p.Total() != want {
-		t.Fatalf("total %d bytes, want %d", p.Total(), want)
-	}
-	if k := p.ByKind(); k[Activations] != 4*12610 || k[Weights] != 4*n {
-		t.Fatalf("by kind %v", k)
-	}
-}
-
-func TestSamplePlanByHand(t *testing.T) {
 	p, err := SamplePlan(planCfg, 2, 4, 4, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +36,7 @@ func TestPlanIsLinearInSequenceLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := func(capLen int) int64 {
-		p, err := TrainStepPlan(c, 4, 64, 64, capLen, true)
+		p, err := SamplePlan(c, 2, 64, 64, capLen)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,14 +49,11 @@ func TestPlanIsLinearInSequenceLength(t *testing.T) {
 }
 
 func TestPlanRefusals(t *testing.T) {
-	if _, err := TrainStepPlan(planCfg, 0, 4, 4, 3, false); err == nil {
+	if _, err := SamplePlan(planCfg, 0, 4, 4, 3); err == nil {
 		t.Error("batch 0 planned")
 	}
-	if _, err := TrainStepPlan(planCfg, 1, 5, 4, 3, false); err == nil {
+	if _, err := SamplePlan(planCfg, 1, 5, 4, 3); err == nil {
 		t.Error("a side that is no multiple of the patch planned")
-	}
-	if _, err := TrainStepPlan(planCfg, 1, 4, 4, 3, true); err == nil {
-		t.Error("aux at 4 px planned: pooling leaves 1 px, less than a patch")
 	}
 	p, _ := SamplePlan(planCfg, 2, 4, 4, 3)
 	if err := CheckFits(p, p.Total(), false); err != nil {

@@ -5,8 +5,6 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/lumina-workbench/lumina/model/exec"
 )
 
 // Resident keeps a model's weights on a Backend for inference: uploaded once into the state space,
@@ -39,57 +37,22 @@ func NewResident(be Backend, weights []*tensor.Dense) (*Resident, error) {
 	return r, nil
 }
 
-// Program is a forward that computes outputs; its nodes bound to resident weights read them in place.
-type Program struct {
-	l    *Lowered
-	outs map[*G.Node]int
-}
-
 // Lower compiles and lowers the forward computing outputs, whose graph holds the nodes params.
 func (r *Resident) Lower(outputs, params []*G.Node) (*Program, error) {
-	state := map[*G.Node]Ptr{}
-	var ext []*G.Node
-	for _, n := range params {
+	return lowerProgram(outputs, params, func(n *G.Node) (Ptr, bool) {
 		d, ok := n.Value().(*tensor.Dense)
 		if !ok {
-			continue
+			return Ptr{}, false
 		}
-		if at, ok := r.at[d]; ok {
-			state[n] = at
-			ext = append(ext, n)
-		}
-	}
-	p, err := exec.Compile(outputs, ext)
-	if err != nil {
-		return nil, err
-	}
-	l, err := Lower(p, state)
-	if err != nil {
-		return nil, err
-	}
-	pr := &Program{l: l, outs: map[*G.Node]int{}}
-	for _, o := range outputs {
-		pr.outs[o], _ = p.Index(o)
-	}
-	return pr, nil
+		p, ok := r.at[d]
+		return p, ok
+	})
 }
 
 // Run executes pr on the inputs set in its graph's nodes and returns the outputs asked for, in order.
 func (r *Resident) Run(pr *Program, outputs ...*G.Node) ([][]float32, error) {
-	if err := r.be.Run(pr.l, pr.l.Steps); err != nil {
+	if err := pr.exec(r.be); err != nil {
 		return nil, err
 	}
-	out := make([][]float32, len(outputs))
-	for i, n := range outputs {
-		v, ok := pr.outs[n]
-		if !ok {
-			return nil, fmt.Errorf("cuda: node %s is not an output of the program", n.Name())
-		}
-		x, err := r.be.Read(pr.l.Place(v), int64(pr.l.Prog.Values[v].Size))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = x
-	}
-	return out, nil
+	return pr.read(r.be, outputs...)
 }

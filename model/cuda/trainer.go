@@ -8,7 +8,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lumina-workbench/lumina/model"
-	"github.com/lumina-workbench/lumina/model/exec"
 	"github.com/lumina-workbench/lumina/model/optim"
 )
 
@@ -28,29 +27,23 @@ type Trainer struct {
 	// features of a DiT stage), resident at f.
 	frozen []*tensor.Dense
 	f      []Ptr
-	sizes  []int64
+	// at is where each weight, trained or frozen, lives.
+	at    map[*tensor.Dense]Ptr
+	sizes []int64
 	// Per parameter, in the state space: weight, gradient, moments, EMA.
 	p, g, m, v, e []Ptr
 	hasEMA        bool
-	stateSize     int64 // floats
-	// The clip: sq_partial's per-block sums of every gradient (parts[i] doubles at partial[i]), the norm
-	// (a double) and the factor.
-	partial      []Ptr
-	parts        []int
-	totalParts   int
+	// The clip's norm (a double) and factor, and clip, Grads' steps after the program: every gradient's
+	// per-block sums of squares, then clip_scale (its maximum norm, argument 2, is set per call).
 	norm, factor Ptr
-	progs        map[any]*trained
-}
-
-type trained struct {
-	l      *Lowered
-	losses []int // the program's values of the graph's losses (of a forward, its outputs)
+	clip         []Step
+	progs        map[any]*Program
 }
 
 // NewTrainer reserves the state for params (float32, in the order the graphs list their parameters)
 // and the frozen weights on be; Load must fill it before a step.
 func NewTrainer(be Backend, params []*tensor.Dense, ema bool, frozen ...*tensor.Dense) (*Trainer, error) {
-	t := &Trainer{be: be, params: params, frozen: frozen, hasEMA: ema, progs: map[any]*trained{}}
+	t := &Trainer{be: be, params: params, frozen: frozen, hasEMA: ema, progs: map[any]*Program{}}
 	n, err := t.layout()
 	if err != nil {
 		return nil, err
@@ -80,12 +73,6 @@ func (t *Trainer) layout() (int64, error) {
 		if t.hasEMA {
 			t.e = append(t.e, take(n))
 		}
-		_, parts, err := Reduce(n)
-		if err != nil {
-			return 0, fmt.Errorf("cuda trainer: parameter %d: %w", i, err)
-		}
-		t.parts = append(t.parts, parts)
-		t.totalParts += parts
 	}
 	for i, w := range t.frozen {
 		if w.Dtype() != tensor.Float32 {
@@ -93,13 +80,31 @@ func (t *Trainer) layout() (int64, error) {
 		}
 		t.f = append(t.f, take(int64(w.Shape().TotalSize())))
 	}
-	first := take(2 * int64(t.totalParts))
-	for i := range t.params {
-		t.partial = append(t.partial, first)
-		first = first.Add(2 * int64(t.parts[i]))
+	// sq_partial writes one double per block of each gradient, all of them side by side for clip_scale.
+	var total int
+	for i, n := range t.sizes {
+		l, parts, err := Reduce(n)
+		if err != nil {
+			return 0, fmt.Errorf("cuda trainer: parameter %d: %w", i, err)
+		}
+		t.clip = append(t.clip, Step{Kind: KernelStep, Name: "sq_partial", Launch: l, Args: []any{t.g[i], Null, Ptr{}, n}})
+		total += parts
+	}
+	partial := take(2 * int64(total))
+	for i, at := 0, partial; i < len(t.sizes); i++ {
+		t.clip[i].Args[2] = at
+		at = at.Add(2 * int64(t.clip[i].Launch.Grid[0]))
 	}
 	t.norm, t.factor = take(2), take(1)
-	t.stateSize = off
+	one := Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}
+	t.clip = append(t.clip, Step{Kind: KernelStep, Name: "clip_scale", Launch: one, Args: []any{partial, total, 0.0, t.norm, t.factor}})
+	t.at = map[*tensor.Dense]Ptr{}
+	for i, p := range t.params {
+		t.at[p] = t.p[i]
+	}
+	for i, w := range t.frozen {
+		t.at[w] = t.f[i]
+	}
 	return off, nil
 }
 
@@ -115,20 +120,17 @@ func TrainingBytes(g Graph, ema bool, frozen ...*tensor.Dense) (state, arena int
 		}
 		params = append(params, d)
 	}
-	t := &Trainer{params: params, frozen: frozen, hasEMA: ema, progs: map[any]*trained{}}
+	t := &Trainer{params: params, frozen: frozen, hasEMA: ema, progs: map[any]*Program{}}
 	n, err := t.layout()
 	if err != nil {
 		return 0, 0, err
 	}
-	tr, err := t.program(g)
+	pr, err := t.program(g)
 	if err != nil {
 		return 0, 0, err
 	}
-	return 4 * n, 4 * tr.l.Size, nil
+	return 4 * n, 4 * pr.l.Size, nil
 }
-
-// StateBytes is the device memory the state takes.
-func (t *Trainer) StateBytes() int64 { return 4 * t.stateSize }
 
 // Load writes the host weights (trained and frozen), and the moments and EMA given (nil: zero
 // moments, an EMA equal to the weights), into the device state.
@@ -216,9 +218,9 @@ func FlowGraph(fl *model.FlowLoss) Graph {
 }
 
 // program is g compiled and lowered with its parameters and their gradients placed in the state.
-func (t *Trainer) program(g Graph) (*trained, error) {
-	if tr, ok := t.progs[g.Key]; ok {
-		return tr, nil
+func (t *Trainer) program(g Graph) (*Program, error) {
+	if pr, ok := t.progs[g.Key]; ok {
+		return pr, nil
 	}
 	if len(g.Params) != len(t.params) || len(g.Grads) != len(t.params) {
 		return nil, fmt.Errorf("cuda trainer: the graph has %d parameters and %d gradients, the trainer %d", len(g.Params), len(g.Grads), len(t.params))
@@ -231,74 +233,42 @@ func (t *Trainer) program(g Graph) (*trained, error) {
 		state[n] = t.p[i]
 		state[g.Grads[i]] = t.g[i]
 	}
-	external := append(append(G.Nodes{}, g.Params...), g.Grads...)
-	p, err := exec.Compile(append(append(G.Nodes{}, g.Losses...), g.Grads...), external)
+	bound := append(append(G.Nodes{}, g.Params...), g.Grads...)
+	pr, err := lowerProgram(append(append(G.Nodes{}, g.Losses...), g.Grads...), bound, func(n *G.Node) (Ptr, bool) {
+		p, ok := state[n]
+		return p, ok
+	})
 	if err != nil {
 		return nil, err
 	}
-	l, err := Lower(p, state)
-	if err != nil {
-		return nil, err
-	}
-	tr := &trained{l: l}
-	for _, n := range g.Losses {
-		v, _ := p.Index(n)
-		tr.losses = append(tr.losses, v)
-	}
-	t.progs[g.Key] = tr
-	return tr, nil
+	t.progs[g.Key] = pr
+	return pr, nil
 }
 
 // Forward runs a forward-only graph that reads the trainer's weights (trained or frozen): the nodes
 // bound to them (bound, any others ignored) are read in place; the outputs come back, in order. key
 // names the graph across calls.
 func (t *Trainer) Forward(key any, outputs, bound G.Nodes) ([][]float32, error) {
-	tr, ok := t.progs[key]
+	pr, ok := t.progs[key]
 	if !ok {
-		at := map[*tensor.Dense]Ptr{}
-		for i, p := range t.params {
-			at[p] = t.p[i]
-		}
-		for i, w := range t.frozen {
-			at[w] = t.f[i]
-		}
-		state := map[*G.Node]Ptr{}
-		var ext G.Nodes
-		for _, n := range bound {
-			if d, ok := n.Value().(*tensor.Dense); ok {
-				if p, ok := at[d]; ok {
-					state[n] = p
-					ext = append(ext, n)
-				}
+		var err error
+		pr, err = lowerProgram(outputs, bound, func(n *G.Node) (Ptr, bool) {
+			d, ok := n.Value().(*tensor.Dense)
+			if !ok {
+				return Ptr{}, false
 			}
-		}
-		p, err := exec.Compile(outputs, ext)
+			p, ok := t.at[d]
+			return p, ok
+		})
 		if err != nil {
 			return nil, err
 		}
-		l, err := Lower(p, state)
-		if err != nil {
-			return nil, err
-		}
-		tr = &trained{l: l}
-		for _, n := range outputs {
-			v, _ := p.Index(n)
-			tr.losses = append(tr.losses, v)
-		}
-		t.progs[key] = tr
+		t.progs[key] = pr
 	}
-	if err := t.be.Run(tr.l, tr.l.Steps); err != nil {
+	if err := pr.exec(t.be); err != nil {
 		return nil, err
 	}
-	out := make([][]float32, len(tr.losses))
-	for i, v := range tr.losses {
-		x, err := t.be.Read(tr.l.Place(v), int64(tr.l.Prog.Values[v].Size))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = x
-	}
-	return out, nil
+	return pr.read(t.be, outputs...)
 }
 
 // Forget drops the program of the graph keyed key (the caller dropped the graph).
@@ -308,32 +278,23 @@ func (t *Trainer) Forget(key any) { delete(t.progs, key) }
 // state, then the global norm of all of them and the factor that clips it to maxNorm (+Inf: none). It
 // returns g's losses, in order, and the norm.
 func (t *Trainer) Grads(g Graph, maxNorm float64) ([]float64, float64, error) {
-	tr, err := t.program(g)
+	pr, err := t.program(g)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := t.be.Run(tr.l, tr.l.Steps); err != nil {
+	if err := pr.exec(t.be); err != nil {
 		return nil, 0, err
 	}
-	var steps []Step
-	for i := range t.params {
-		l, parts, err := Reduce(t.sizes[i])
-		if err != nil || parts != t.parts[i] {
-			return nil, 0, fmt.Errorf("cuda trainer: clip geometry of parameter %d: %v", i, err)
-		}
-		steps = append(steps, Step{Kind: KernelStep, Name: "sq_partial", Launch: l, Args: []any{t.g[i], Null, t.partial[i], t.sizes[i]}})
-	}
-	one := Launch{Grid: [3]int{1, 1, 1}, Block: [3]int{32, 1, 1}}
-	steps = append(steps, Step{Kind: KernelStep, Name: "clip_scale", Launch: one, Args: []any{t.partial[0], t.totalParts, maxNorm, t.norm, t.factor}})
-	if err := t.be.Run(nil, steps); err != nil {
+	t.clip[len(t.clip)-1].Args[2] = maxNorm
+	if err := t.be.Run(nil, t.clip); err != nil {
 		return nil, 0, err
 	}
-	losses := make([]float64, len(tr.losses))
-	for i, v := range tr.losses {
-		x, err := t.be.Read(tr.l.Place(v), 1)
-		if err != nil {
-			return nil, 0, err
-		}
+	vals, err := pr.read(t.be, g.Losses...)
+	if err != nil {
+		return nil, 0, err
+	}
+	losses := make([]float64, len(vals))
+	for i, x := range vals {
 		losses[i] = float64(x[0])
 	}
 	nb, err := t.be.Read(t.norm, 2)
@@ -341,24 +302,6 @@ func (t *Trainer) Grads(g Graph, maxNorm float64) ([]float64, float64, error) {
 		return nil, 0, err
 	}
 	return losses, math.Float64frombits(uint64(math.Float32bits(nb[0])) | uint64(math.Float32bits(nb[1]))<<32), nil
-}
-
-// ProgramBytes is the arena, in bytes, of the program computing outputs with the nodes external kept
-// outside it (a forward over resident weights).
-func ProgramBytes(outputs, external G.Nodes) (int64, error) {
-	p, err := exec.Compile(outputs, external)
-	if err != nil {
-		return 0, err
-	}
-	state := map[*G.Node]Ptr{}
-	for _, n := range external {
-		state[n] = Ptr{Space: StateSpace}
-	}
-	l, err := Lower(p, state)
-	if err != nil {
-		return 0, err
-	}
-	return 4 * l.Size, nil
 }
 
 // FlowLosses reads a FlowGraph's losses as the model reports them.

@@ -129,3 +129,42 @@ func relErr32(got, want []float32) float64 {
 	}
 	return num / max(den, 1e-30)
 }
+
+// TrainingBytes, what the training commands check against the device's free memory, is what a Trainer
+// then allocates: the state it reserves and the arena its step's program runs in.
+func TestTrainingBytesIsWhatTrainingAllocates(t *testing.T) {
+	cfg, err := arch.LookupConfig("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := model.RandomStep(cfg, tensor.Float32, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params []*tensor.Dense
+	for _, n := range fl.Model.Params {
+		params = append(params, n.Value().(*tensor.Dense))
+	}
+	frozen := tensor.New(tensor.WithShape(7, 3), tensor.Of(tensor.Float32))
+	state, arena, err := TrainingBytes(FlowGraph(fl), true, frozen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := NewEmulator()
+	tr, err := NewTrainer(emu, params, true, frozen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Load(nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.Grads(FlowGraph(fl), math.Inf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := 4 * int64(len(emu.state)); got != state {
+		t.Errorf("state: %d bytes allocated, %d counted", got, state)
+	}
+	if got := 4 * int64(len(emu.arena)); got != arena {
+		t.Errorf("arena: %d bytes allocated, %d counted", got, arena)
+	}
+}

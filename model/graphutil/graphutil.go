@@ -4,6 +4,7 @@ package graphutil
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -102,4 +103,19 @@ func SameShape(a tensor.Shape, b []int) bool {
 		}
 	}
 	return true
+}
+
+// Jitter adds N(0, sigma²) noise from rng to every element of t (float32 or float64): weights moved off
+// their initialisation, so that no gradient is zero by construction in the tests of an executor.
+func Jitter(t *tensor.Dense, rng *rand.Rand, sigma float64) {
+	switch d := t.Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] += float32(sigma * rng.NormFloat64())
+		}
+	case []float64:
+		for i := range d {
+			d[i] += sigma * rng.NormFloat64()
+		}
+	}
 }

@@ -31,17 +31,15 @@ type Params struct {
 
 // Desc describes a node's fused op for an executor that runs graphs itself (model/exec): which op, in
 // which role, with which settings. Kernel is the op's name without settings ("RMSNorm", "Linear",
-// "Attention"); Name is the full name, settings included.
+// "Attention").
 type Desc struct {
 	Role     Role
 	Kernel   string
-	Name     string
 	Params   Params
-	Arity    int    // the forward op's number of inputs
-	Diff     []bool // Forward: which inputs are differentiable
-	Packed   []int  // Backward: the inputs whose gradients it writes, in order
-	NeedsOut bool   // Backward: whether the forward output is an input
-	Offset   int    // Extract: where the view starts in the packed buffer
+	Arity    int   // the forward op's number of inputs
+	Packed   []int // Backward: the inputs whose gradients it writes, in order
+	NeedsOut bool  // Backward: whether the forward output is an input
+	Offset   int   // Extract: where the view starts in the packed buffer
 }
 
 // Describe says which fused op of this package op is; ok is false for any other op.
@@ -50,14 +48,13 @@ func Describe(op G.Op) (d Desc, ok bool) {
 	case *fwdOp:
 		d = describeKernel(o.k)
 		d.Role = Forward
-		d.Diff = append([]bool(nil), o.k.diff()...)
 	case *bwdOp:
 		d = describeKernel(o.k)
 		d.Role = Backward
 		d.Packed = append([]int(nil), o.packed...)
 		d.NeedsOut = o.k.needsOut()
 	case *extractOp:
-		d = Desc{Role: Extract, Kernel: o.name, Name: o.String(), Offset: o.off}
+		d = Desc{Role: Extract, Kernel: o.name, Offset: o.off}
 	default:
 		return Desc{}, false
 	}
@@ -65,7 +62,7 @@ func Describe(op G.Op) (d Desc, ok bool) {
 }
 
 func describeKernel(k kernel) Desc {
-	d := Desc{Name: k.name(), Arity: k.arity()}
+	d := Desc{Arity: k.arity()}
 	switch k := k.(type) {
 	case siluK:
 		d.Kernel = "SiLU"

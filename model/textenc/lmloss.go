@@ -105,16 +105,7 @@ func RandomLMStep(c arch.LMConfig, dt tensor.Dtype, L int, seed uint64) (*LMLoss
 	}
 	rng := rand.New(rand.NewPCG(seed, 21))
 	for _, p := range c.ParamShapes() { // in order: the same seed moves the same weights
-		switch d := w[p.Name].Data().(type) {
-		case []float32:
-			for i := range d {
-				d[i] += float32(0.05 * rng.NormFloat64())
-			}
-		case []float64:
-			for i := range d {
-				d[i] += 0.05 * rng.NormFloat64()
-			}
-		}
+		gu.Jitter(w[p.Name], rng, 0.05)
 	}
 	t, err := NewLMLoss(c, w, dt, 2, L)
 	if err != nil {

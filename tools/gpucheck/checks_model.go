@@ -11,7 +11,6 @@ import (
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/cuda"
-	"github.com/lumina-workbench/lumina/model/exec"
 	"github.com/lumina-workbench/lumina/model/ops"
 	"github.com/lumina-workbench/lumina/model/optim"
 	"github.com/lumina-workbench/lumina/model/textenc"
@@ -25,41 +24,10 @@ import (
 // the aux loss, captions of 8 tokens.
 var stepShape = model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8}
 
-// compareProgram runs the program computing outs on be and on the host executor (which matches
-// Gorgonia's machine bit for bit) and returns the worst relative error over the outputs.
+// compareProgram is cuda.CompareWithHost's worst relative error.
 func compareProgram(be cuda.Backend, outs []*G.Node) (float64, error) {
-	p, err := exec.Compile(outs, nil)
-	if err != nil {
-		return 0, err
-	}
-	host, err := exec.NewHost[float32](p)
-	if err != nil {
-		return 0, err
-	}
-	if err := host.Run(); err != nil {
-		return 0, err
-	}
-	l, err := cuda.Lower(p, nil)
-	if err != nil {
-		return 0, err
-	}
-	if err := be.Run(l, l.Steps); err != nil {
-		return 0, err
-	}
-	worst := 0.0
-	for _, n := range outs {
-		want, err := host.Output(n)
-		if err != nil {
-			return 0, err
-		}
-		v, _ := p.Index(n)
-		got, err := be.Read(l.Place(v), int64(len(want)))
-		if err != nil {
-			return 0, err
-		}
-		worst = max(worst, relErr(pair(got, want)))
-	}
-	return worst, nil
+	worst, _, err := cuda.CompareWithHost(be, outs)
+	return worst, err
 }
 
 // checkLinear is Linear with a bias, forward and backward, through cuBLAS: y = x·Wᵀ + b on x [3, 37, 96]

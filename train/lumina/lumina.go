@@ -100,14 +100,6 @@ type deviceState struct {
 // from the frozen text encoder on the CPU, once per caption (they are cached), and enter with the batch.
 func (m *Model) UseDevice(be cuda.Backend) { m.dev = &deviceState{be: be} }
 
-// Device names where the stages train: the backend's name, or "cpu".
-func (m *Model) Device() string {
-	if m.dev == nil {
-		return "cpu"
-	}
-	return m.dev.be.Name()
-}
-
 type capFeat struct {
 	v []float32 // [n, CapDim]
 	n int
