@@ -31,7 +31,10 @@ type FlowLoss struct {
 	// GradNodes are dLoss/dParam, in Model.Params order: what an executor other than the graph's own
 	// machine computes.
 	GradNodes G.Nodes
-	mach      *exec.Machine // made on the first RunSet
+	// Arena, when set before the first RunSet, is where the graph runs on the CPU, shared with graphs
+	// that never run at the same time (exec.Arena); nil gives the graph memory of its own.
+	Arena *exec.Arena
+	mach  *exec.Machine // made on the first RunSet
 }
 
 // NewFlowLoss builds the loss graph for shape s. With aux, s's sides must be multiples of 4·patch.
@@ -114,14 +117,23 @@ func (fl *FlowLoss) Set(main Batch, target []float64, aux *Batch, auxTarget []fl
 	return nil
 }
 
+// outputs are what a CPU step computes: the losses and the gradients.
+func (fl *FlowLoss) outputs() G.Nodes {
+	outs := G.Nodes{fl.Loss, fl.MainLoss}
+	if fl.AuxLoss != nil {
+		outs = append(outs, fl.AuxLoss)
+	}
+	return append(outs, fl.GradNodes...)
+}
+
+// Program is the compiled program a CPU step runs, for its memory (exec.Program.HostBytes) without
+// running it.
+func (fl *FlowLoss) Program() (*exec.Program, error) { return exec.Compile(fl.outputs(), nil) }
+
 // RunSet runs forward and backward on inputs already placed in the graph (by Step, or by hand in tests).
 func (fl *FlowLoss) RunSet() (LossValues, error) {
 	if fl.mach == nil { // made on first use: a graph run by another executor never needs it
-		outs := G.Nodes{fl.Loss, fl.MainLoss}
-		if fl.AuxLoss != nil {
-			outs = append(outs, fl.AuxLoss)
-		}
-		m, err := exec.NewMachine(append(outs, fl.GradNodes...)...)
+		m, err := exec.NewMachineIn(fl.Arena, fl.outputs()...)
 		if err != nil {
 			return LossValues{}, fmt.Errorf("flow loss: %w", err)
 		}

@@ -85,8 +85,8 @@ func TestDeviceFlagValues(t *testing.T) {
 }
 
 // A training job on a CUDA device, the device emulated: the job opens the backend, reports the device
-// and the largest stage's exact memory need, trains the text encoder on the CPU and the DiT stages (one
-// with the aux loss) there to the end (checkpoints, final.safetensors), and closes the backend once.
+// and the largest stage's exact memory need, trains the text encoder and the DiT stages (one with the
+// aux loss) there to the end (checkpoints, final.safetensors), and closes the backend once.
 func TestTrainJobOnDevice(t *testing.T) {
 	closed := 0
 	emu := cuda.NewEmulator()

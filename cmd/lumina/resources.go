@@ -9,7 +9,7 @@ import (
 
 // memoryError is the margin of the memory estimates (docs/DESIGN.md §13): measured peaks came within
 // it, so a job whose estimate times it exceeds what is available may not fit.
-const memoryError = 1.7
+const memoryError = 1.1
 
 // memAvailable is the machine's available memory (a variable for tests).
 var memAvailable = sysmem.Available

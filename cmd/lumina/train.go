@@ -202,7 +202,11 @@ func (c memoryCheck) stages(m *lumina.Model, opt train.Options) error {
 		if (opt.Stage == train.AllStages && st.Skip) || (opt.Stage != train.AllStages && opt.Stage != i) {
 			continue
 		}
-		if b := m.StageMemory(st); b > need {
+		b, err := m.StageMemory(st)
+		if err != nil {
+			return err
+		}
+		if b > need {
 			need, what = b, fmt.Sprintf("stage %d (%s)", i, st.Name)
 		}
 	}

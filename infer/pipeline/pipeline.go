@@ -35,9 +35,12 @@ type Pipeline struct {
 	enc    *textenc.Encoder
 	feats  map[string]captionFeatures
 	maxCap int
-	pre    map[model.Shape]*preGraph
-	main   map[model.Shape]*mainGraph
-	post   map[model.Shape]*postGraph
+	pre    exec.GraphCache[model.Shape, *preGraph]
+	main   exec.GraphCache[model.Shape, *mainGraph]
+	post   exec.GraphCache[model.Shape, *postGraph]
+	// arena is the CPU memory every graph runs in: they run one at a time and their outputs are copied
+	// out at once, so a graph kept for another shape costs only its description.
+	arena exec.Arena
 	// dev runs the DiT's graphs on a device when set (UseDevice); the text encoder stays on the CPU.
 	dev *cuda.Resident
 	be  cuda.Backend
@@ -47,7 +50,7 @@ type Pipeline struct {
 // inputs in and its outputs out. The caption features stay on the CPU, computed once per prompt. It
 // must be called before the first sample; the pipeline owns be from then on and closes it with itself.
 func (p *Pipeline) UseDevice(be cuda.Backend) error {
-	if len(p.pre)+len(p.main)+len(p.post) > 0 {
+	if p.pre.Len()+p.main.Len()+p.post.Len() > 0 {
 		return fmt.Errorf("pipeline: UseDevice after sampling began")
 	}
 	var ws []*tensor.Dense
@@ -112,7 +115,7 @@ func (deviceRun) close() {}
 // runner is how the graph of model m computing outputs runs.
 func (p *Pipeline) runner(m *model.NextDiT, outputs ...*G.Node) (graphRun, error) {
 	if p.dev == nil {
-		mach, err := exec.NewMachine(outputs...)
+		mach, err := exec.NewMachineIn(&p.arena, outputs...)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
@@ -158,9 +161,19 @@ func New(b *ckpt.Bundle) (*Pipeline, error) {
 	if n, err := strconv.Atoi(b.Meta[ckpt.MetaCaptionTokens]); err == nil && n > 0 {
 		maxCap = min(n, b.TextCfg.MaxLen)
 	}
-	return &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{}, maxCap: maxCap,
-		pre: map[model.Shape]*preGraph{}, main: map[model.Shape]*mainGraph{}, post: map[model.Shape]*postGraph{}}, nil
+	p := &Pipeline{Bundle: b, Cfg: b.DiT.Cfg, enc: enc, feats: map[string]captionFeatures{}, maxCap: maxCap}
+	// A batch's main layers may run for a subset of its samples (TeaCache), so a shape has main graphs
+	// for each subset size.
+	p.pre.Max, p.main.Max, p.post.Max = keepShapes, 2*keepShapes, keepShapes
+	p.pre.Close = func(g *preGraph) { g.r.close() }
+	p.main.Close = func(g *mainGraph) { g.r.close() }
+	p.post.Close = func(g *postGraph) { g.r.close() }
+	return p, nil
 }
+
+// keepShapes bounds the shapes (a caption length, a resolution) whose graphs a pipeline keeps: they
+// share one arena, but each keeps its attention state, and an evaluation meets dozens of lengths.
+const keepShapes = 4
 
 // CaptionTokens reports how many tokens of a full caption (system prompt included) the DiT is given
 // (kept) and how many the caption has (total), both counting <bos>: the checkpoint was trained on
@@ -180,15 +193,9 @@ func (p *Pipeline) Patch() int { return p.Cfg.Patch }
 
 // Close releases every cached graph.
 func (p *Pipeline) Close() {
-	for _, g := range p.pre {
-		g.r.close()
-	}
-	for _, g := range p.main {
-		g.r.close()
-	}
-	for _, g := range p.post {
-		g.r.close()
-	}
+	p.pre.Clear()
+	p.main.Clear()
+	p.post.Clear()
 	p.enc.Close()
 	if p.be != nil {
 		p.be.Close()
@@ -263,7 +270,7 @@ func (p *Pipeline) Begin(x []float32, shape [4]int, t []float32, cond []infer.Co
 		capLen = max(capLen, f.n)
 	}
 	s := model.Shape{Batch: B, Height: H, Width: W, CapLen: capLen}
-	g, err := p.preGraphFor(s)
+	g, err := p.pre.Get(s, func() (*preGraph, error) { return p.newPreGraph(s) })
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +356,7 @@ func (p *Pipeline) Modulated(s infer.State, i int) ([]float32, error) {
 func (p *Pipeline) Main(s infer.State, samples []int) error {
 	st := s.(*pipeState)
 	sub := model.Shape{Batch: len(samples), Height: st.shape.Height, Width: st.shape.Width, CapLen: st.shape.CapLen}
-	g, err := p.mainGraphFor(sub)
+	g, err := p.main.Get(sub, func() (*mainGraph, error) { return p.newMainGraph(sub) })
 	if err != nil {
 		return err
 	}
@@ -431,7 +438,7 @@ func (p *Pipeline) ApplyResidual(s infer.State, i int, r []float32) error {
 // Finish runs the final layer on the whole batch.
 func (p *Pipeline) Finish(s infer.State) ([]float32, error) {
 	st := s.(*pipeState)
-	g, err := p.postGraphFor(st.shape)
+	g, err := p.post.Get(st.shape, func() (*postGraph, error) { return p.newPostGraph(st.shape) })
 	if err != nil {
 		return nil, err
 	}
@@ -458,10 +465,8 @@ func (p *Pipeline) Finish(s infer.State) ([]float32, error) {
 	return out, nil
 }
 
-func (p *Pipeline) preGraphFor(s model.Shape) (*preGraph, error) {
-	if g, ok := p.pre[s]; ok {
-		return g, nil
-	}
+// newPreGraph builds the embedders and refiners for shape s (preGraph).
+func (p *Pipeline) newPreGraph(s model.Shape) (*preGraph, error) {
 	w := p.Bundle.DiT
 	g := G.NewGraph()
 	m, err := model.NewNextDiT(g, w)
@@ -489,7 +494,6 @@ func (p *Pipeline) preGraphFor(s model.Shape) (*preGraph, error) {
 	if pg.r, err = p.runner(m, outs...); err != nil {
 		return nil, err
 	}
-	p.pre[s] = pg
 	return pg, nil
 }
 
@@ -517,10 +521,8 @@ func (p *Pipeline) stackInputs(s model.Shape) (*G.ExprGraph, *model.NextDiT, *G.
 	return g, m, h, siluC, nil
 }
 
-func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
-	if g, ok := p.main[s]; ok {
-		return g, nil
-	}
+// newMainGraph builds the main layers for shape s (mainGraph).
+func (p *Pipeline) newMainGraph(s model.Shape) (*mainGraph, error) {
 	g, m, h, siluC, err := p.stackInputs(s)
 	if err != nil {
 		return nil, err
@@ -541,14 +543,11 @@ func (p *Pipeline) mainGraphFor(s model.Shape) (*mainGraph, error) {
 	if mg.r, err = p.runner(m, mg.out); err != nil {
 		return nil, err
 	}
-	p.main[s] = mg
 	return mg, nil
 }
 
-func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
-	if g, ok := p.post[s]; ok {
-		return g, nil
-	}
+// newPostGraph builds the final layer and unpatchify for shape s (postGraph).
+func (p *Pipeline) newPostGraph(s model.Shape) (*postGraph, error) {
 	_, m, h, siluC, err := p.stackInputs(s)
 	if err != nil {
 		return nil, err
@@ -560,6 +559,5 @@ func (p *Pipeline) postGraphFor(s model.Shape) (*postGraph, error) {
 	if pg.r, err = p.runner(m, pg.v); err != nil {
 		return nil, err
 	}
-	p.post[s] = pg
 	return pg, nil
 }

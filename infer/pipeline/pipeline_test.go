@@ -264,3 +264,45 @@ func TestLoadRefusesUntrainedDiT(t *testing.T) {
 		p.Close()
 	}
 }
+
+// Prompts of more caption lengths than keepShapes leave at most keepShapes shapes of graphs, and a
+// prompt whose graphs were let go samples the same image when they are built again.
+func TestPipelineKeepsFewShapes(t *testing.T) {
+	p, err := New(ckpttest.BundleOf(t, ckpttest.Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	opts := infer.DefaultSampleOptions()
+	opts.Steps = 2
+	prompts := []string{"a", "a red circle", "a red circle on the left", "a red circle on the left of a blue square",
+		"two green triangles", "a big yellow square above a small purple circle on a gray background"}
+	lengths := map[int]bool{}
+	var first []float32
+	for _, text := range append(prompts, prompts[0]) {
+		kept, _, err := p.CaptionTokens(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lengths[kept] = true
+		res, err := infer.Sample(context.Background(), p, infer.Request{Prompts: []string{text}, Shape: [3]int{3, 8, 8}}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.pre.Len() > keepShapes || p.post.Len() > keepShapes || p.main.Len() > 2*keepShapes {
+			t.Fatalf("graphs of %d, %d and %d shapes kept, want at most %d", p.pre.Len(), p.main.Len(), p.post.Len(), keepShapes)
+		}
+		if first == nil {
+			first = res.Images[0]
+		} else if text == prompts[0] {
+			for i := range first {
+				if first[i] != res.Images[0][i] {
+					t.Fatal("the first prompt's image changed once its graphs were built again")
+				}
+			}
+		}
+	}
+	if len(lengths) <= keepShapes {
+		t.Fatalf("the prompts have %d caption lengths: the test needs more than %d", len(lengths), keepShapes)
+	}
+}

@@ -84,6 +84,15 @@ func (c LMConfig) ParamShapes() []Param {
 	return append(ps, Param{"norm.weight", []int{c.Dim}}, Param{"head.weight", []int{c.Vocab, c.Dim}})
 }
 
+// ParamCount is the number of parameters.
+func (c LMConfig) ParamCount() int64 {
+	var n int64
+	for _, p := range c.ParamShapes() {
+		n += int64(p.Size())
+	}
+	return n
+}
+
 // lmConfigs are the named encoder sizes; the vocabulary comes from the tokenizer built for a run.
 var lmConfigs = map[string]LMConfig{
 	// tiny: the CPU preset's encoder, its width the tiny DiT's caption width (128).

@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/lumina-workbench/lumina/model/ops"
 )
 
 // Host runs a program on the CPU over one arena: fused ops through their model/ops kernels, moves
@@ -15,15 +17,38 @@ type Host[T float32 | float64] struct {
 	arena []T
 	// ext are the external buffers' offsets, past the arena.
 	ext map[int]int
+	// shared, when set, is where the arena lives instead (arena stays nil): read from it at each use,
+	// since another host may have grown it, and holding on to the old memory would keep it alive.
+	shared *Arena
 }
+
+// Arena is memory that the hosts of programs which never run at the same time share (the training
+// graphs of one stage, one per caption length): each runs in it, grown to the largest program's size,
+// instead of each holding an arena of its own. A host's outputs then stay valid only until any host
+// sharing the arena runs. The attention state that no backward of a program reads is shared too.
+type Arena struct {
+	f32 []float32
+	f64 []float64
+	// state is the attention state of the hosts' forward-only attentions (Instr.StateUnread).
+	state ops.State
+}
+
+// Bytes is the memory the arena holds now: the largest program that has run in it.
+func (a *Arena) Bytes() int64 { return int64(len(a.f32))*4 + int64(len(a.f64))*8 }
 
 // NewHost allocates the arena of p; T must be p's dtype.
 func NewHost[T float32 | float64](p *Program) (*Host[T], error) {
+	return newHost[T](p, nil)
+}
+
+// newHost makes a host of p with its own arena, or one in a, which p's external buffers cannot use:
+// they must keep their contents from run to run.
+func newHost[T float32 | float64](p *Program, a *Arena) (*Host[T], error) {
 	var z T
 	if want := p.Dtype; (want == tensor.Float32) != isF32(z) {
 		return nil, fmt.Errorf("exec: host of %T for a %v program", z, want)
 	}
-	h := &Host[T]{p: p, ext: map[int]int{}}
+	h := &Host[T]{p: p, ext: map[int]int{}, shared: a}
 	n := p.ArenaSize
 	for i, b := range p.Buffers {
 		if b.External {
@@ -31,16 +56,55 @@ func NewHost[T float32 | float64](p *Program) (*Host[T], error) {
 			n += b.Size
 		}
 	}
-	// NaN until written: a value read before an instruction writes it shows in the results.
-	h.arena = make([]T, n)
-	nan := T(math.NaN())
-	for i := range h.arena {
-		h.arena[i] = nan
+	if a != nil {
+		if n > p.ArenaSize {
+			return nil, fmt.Errorf("exec: a program with external buffers cannot run in a shared arena")
+		}
+		for _, ins := range p.Instrs {
+			if ins.StateUnread {
+				ops.ShareState(ins.Node.Op(), &a.state)
+			}
+		}
+		return h, nil
 	}
+	h.arena = nanSlice[T](n)
 	return h, nil
 }
 
+// nanSlice is n elements of NaN: a value read before an instruction writes it shows in the results.
+func nanSlice[T float32 | float64](n int) []T {
+	s := make([]T, n)
+	nan := T(math.NaN())
+	for i := range s {
+		s[i] = nan
+	}
+	return s
+}
+
+// take is the first n elements of a's memory of T, which grows (anew, NaN-filled) when smaller.
+func take[T float32 | float64](a *Arena, n int) []T {
+	var z T
+	if isF32(z) {
+		if len(a.f32) < n {
+			a.f32 = nanSlice[float32](n)
+		}
+		return any(a.f32[:n]).([]T)
+	}
+	if len(a.f64) < n {
+		a.f64 = nanSlice[float64](n)
+	}
+	return any(a.f64[:n]).([]T)
+}
+
 func isF32(v any) bool { _, ok := v.(float32); return ok }
+
+// mem is the memory the host's program runs in.
+func (h *Host[T]) mem() []T {
+	if h.shared != nil {
+		return take[T](h.shared, h.p.ArenaSize)
+	}
+	return h.arena
+}
 
 // Data is value v's elements in the arena (a slice of it, valid until the next Run for non-outputs).
 func (h *Host[T]) Data(v int) []T {
@@ -49,7 +113,7 @@ func (h *Host[T]) Data(v int) []T {
 	if at, ok := h.ext[val.Buf]; ok {
 		off = at + val.Offset
 	}
-	return h.arena[off : off+val.Size]
+	return h.mem()[off : off+val.Size]
 }
 
 // Output is node n's elements after the last Run; n must be one of the program's outputs.

@@ -18,15 +18,21 @@ type Machine struct {
 
 // NewMachine compiles the graph computing outputs.
 func NewMachine(outputs ...*G.Node) (*Machine, error) {
+	return NewMachineIn(nil, outputs...)
+}
+
+// NewMachineIn compiles the graph computing outputs to run in arena a, shared with machines that
+// never run at the same time (its outputs are then valid until any of them runs); nil gives it its own.
+func NewMachineIn(a *Arena, outputs ...*G.Node) (*Machine, error) {
 	p, err := Compile(outputs, nil)
 	if err != nil {
 		return nil, err
 	}
 	m := &Machine{p: p}
 	if p.Dtype == tensor.Float32 {
-		m.f32, err = NewHost[float32](p)
+		m.f32, err = newHost[float32](p, a)
 	} else {
-		m.f64, err = NewHost[float64](p)
+		m.f64, err = newHost[float64](p, a)
 	}
 	return m, err
 }

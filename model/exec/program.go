@@ -63,7 +63,10 @@ type Instr struct {
 	// Fused describes a model/ops op; Sum is true for the element-wise sum of two values.
 	Fused *ops.Desc
 	Sum   bool
-	Runs  []Run
+	// StateUnread is set on a fused attention's forward whose backward is not in the program: nothing
+	// reads the state it keeps, so hosts sharing an arena share that state too (ops.ShareState).
+	StateUnread bool
+	Runs        []Run
 }
 
 // Buffer is one allocation of the arena: Size elements at Offset, live from instruction First to Last
@@ -85,8 +88,23 @@ type Program struct {
 	// ArenaSize is the elements of the arena all buffers are laid out in; BufferTotal what they would
 	// take without reuse.
 	ArenaSize, BufferTotal int
-	Outputs                []int
-	index                  map[*G.Node]int
+	// OpState is the bytes the program's ops keep between calls beyond the arena (ops.StateBytes):
+	// the fused attentions' saved forward.
+	OpState int64
+	Outputs []int
+	index   map[*G.Node]int
+}
+
+// HostBytes is the memory the program holds when it runs on the CPU (Machine): its arena with the
+// external buffers, and its ops' state.
+func (p *Program) HostBytes() int64 {
+	n := int64(p.ArenaSize)
+	for _, b := range p.Buffers {
+		if b.External {
+			n += int64(b.Size)
+		}
+	}
+	return n*int64(p.Dtype.Size()) + p.OpState
 }
 
 // Index is the index in Values of node n's value, if the program has one.
@@ -126,8 +144,28 @@ func Compile(outputs, external []*G.Node) (*Program, error) {
 			c.p.Buffers[val.Buf].External = true
 		}
 	}
+	c.p.markUnreadState()
 	c.p.plan()
 	return c.p, nil
+}
+
+// markUnreadState sets StateUnread on the fused attention forwards whose backward the program lacks.
+func (p *Program) markUnreadState() {
+	read := map[any]bool{}
+	for _, ins := range p.Instrs {
+		if ins.Fused != nil && ins.Fused.Role == ops.Backward {
+			if o := ops.StateOwner(ins.Node.Op()); o != nil {
+				read[o] = true
+			}
+		}
+	}
+	for i, ins := range p.Instrs {
+		if ins.Fused != nil && ins.Fused.Role == ops.Forward {
+			if o := ops.StateOwner(ins.Node.Op()); o != nil && !read[o] {
+				p.Instrs[i].StateUnread = true
+			}
+		}
+	}
 }
 
 type compiler struct {
@@ -229,6 +267,15 @@ func (c *compiler) part(v, off int, s tensor.Shape) (int, error) {
 	return 0, fmt.Errorf("no gradient starts at offset %d of the packed buffer", off)
 }
 
+// shapes are the shapes of values vs.
+func (c *compiler) shapes(vs []int) []tensor.Shape {
+	out := make([]tensor.Shape, len(vs))
+	for i, v := range vs {
+		out[i] = c.p.Values[v].Shape
+	}
+	return out
+}
+
 func (c *compiler) instr(n *G.Node, in []int) (Instr, error) {
 	if len(in) == 0 {
 		if n.Value() == nil && n.Op() != nil && !strings.HasPrefix(fmt.Sprint(n.Op()), "const") {
@@ -248,6 +295,11 @@ func (c *compiler) instr(n *G.Node, in []int) (Instr, error) {
 			}
 			return Instr{Kind: Alias, Node: n, In: in, Out: c.value(n, true, part, 0), Fused: &d}, nil
 		}
+		state, err := ops.StateBytes(op, c.shapes(in), c.p.Dtype)
+		if err != nil {
+			return Instr{}, err
+		}
+		c.p.OpState += state
 		out := c.value(n, false, 0, 0)
 		if d.Role == ops.Backward {
 			if err := c.split(out, d, in); err != nil {

@@ -42,8 +42,62 @@ func Attention(qkv, qNorm, kNorm, cos, sin, keyMask *G.Node, o AttnOpts) (*G.Nod
 type attnK struct {
 	o      AttnOpts
 	masked bool
-	c32    attnCache[float32]
-	c64    attnCache[float64]
+	st     *State // its own, made on first use, or one shared (ShareState)
+}
+
+// State is what the fused attentions keep from a forward for their backward, with their workers'
+// scratch. Each attention has its own; attentions whose backward never runs can share one (ShareState),
+// which then holds the largest of them instead of all.
+type State struct {
+	a32 attnCache[float32]
+	a64 attnCache[float64]
+	x32 xattnCache[float32]
+	x64 xattnCache[float64]
+}
+
+// ShareState makes op, when it is a fused attention's forward, keep its state in s and reports whether
+// it did. Every op sharing s must run at a different time, and none may have a backward that reads its
+// state: each forward overwrites what the last one kept.
+func ShareState(op G.Op, s *State) bool {
+	f, ok := op.(*fwdOp)
+	if !ok {
+		return false
+	}
+	switch k := f.k.(type) {
+	case *attnK:
+		k.st = s
+	case *xattnK:
+		k.st = s
+	default:
+		return false
+	}
+	return true
+}
+
+// StateOwner is the kernel whose state a fused attention's forward or backward op reads (the two share
+// it), or nil for any other op: a backward in the same program means the state must not be shared.
+func StateOwner(op G.Op) any {
+	var k kernel
+	switch o := op.(type) {
+	case *fwdOp:
+		k = o.k
+	case *bwdOp:
+		k = o.k
+	default:
+		return nil
+	}
+	switch k.(type) {
+	case *attnK, *xattnK:
+		return k
+	}
+	return nil
+}
+
+func ownState(st **State) *State {
+	if *st == nil {
+		*st = new(State)
+	}
+	return *st
 }
 
 func (k *attnK) name() string {
@@ -109,9 +163,9 @@ func (k *attnK) forward(out *tensor.Dense, in []*tensor.Dense) error {
 		return err
 	}
 	if out.Dtype() == tensor.Float32 {
-		return attnFwdT(s, in, out, &k.c32)
+		return attnFwdT(s, in, out, &ownState(&k.st).a32)
 	}
-	return attnFwdT(s, in, out, &k.c64)
+	return attnFwdT(s, in, out, &ownState(&k.st).a64)
 }
 
 func (k *attnK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tensor.Dense) error {
@@ -120,9 +174,9 @@ func (k *attnK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tenso
 		return err
 	}
 	if gy.Dtype() == tensor.Float32 {
-		return attnBwdT(s, grads, gy, in, &k.c32)
+		return attnBwdT(s, grads, gy, in, &ownState(&k.st).a32)
 	}
-	return attnBwdT(s, grads, gy, in, &k.c64)
+	return attnBwdT(s, grads, gy, in, &ownState(&k.st).a64)
 }
 
 func shapesOfDense(in []*tensor.Dense) []tensor.Shape {
@@ -183,8 +237,7 @@ func CrossAttention(q, kv, qNorm, kNorm, keyMask *G.Node, o AttnOpts) (*G.Node, 
 type xattnK struct {
 	o      AttnOpts
 	masked bool
-	c32    xattnCache[float32]
-	c64    xattnCache[float64]
+	st     *State // its own, made on first use, or one shared (ShareState)
 }
 
 func (k *xattnK) name() string {
@@ -245,9 +298,9 @@ func (k *xattnK) forward(out *tensor.Dense, in []*tensor.Dense) error {
 		return err
 	}
 	if out.Dtype() == tensor.Float32 {
-		return xattnFwdT(s, in, out, &k.c32)
+		return xattnFwdT(s, in, out, &ownState(&k.st).x32)
 	}
-	return xattnFwdT(s, in, out, &k.c64)
+	return xattnFwdT(s, in, out, &ownState(&k.st).x64)
 }
 
 func (k *xattnK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tensor.Dense) error {
@@ -256,9 +309,9 @@ func (k *xattnK) backward(grads []*tensor.Dense, gy, _ *tensor.Dense, in []*tens
 		return err
 	}
 	if gy.Dtype() == tensor.Float32 {
-		return xattnBwdT(s, grads, gy, in, &k.c32)
+		return xattnBwdT(s, grads, gy, in, &ownState(&k.st).x32)
 	}
-	return xattnBwdT(s, grads, gy, in, &k.c64)
+	return xattnBwdT(s, grads, gy, in, &ownState(&k.st).x64)
 }
 
 func xattnFwdT[T float32 | float64](s xattnShape, in []*tensor.Dense, out *tensor.Dense, c *xattnCache[T]) error {

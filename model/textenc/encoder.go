@@ -28,6 +28,9 @@ type Encoder struct {
 	// flattened: a device does, in place of the host machine.
 	Run    func(lm *LM) ([]float64, error)
 	graphs map[[2]int]*featureGraph
+	// arena is where every graph runs on the host: one at a time, its features copied out at once, so
+	// a graph kept per caption length costs only its description.
+	arena exec.Arena
 }
 
 // runBucket rounds the lengths of the graphs Run runs.
@@ -202,7 +205,7 @@ func (e *Encoder) run(fg *featureGraph) ([]float64, error) {
 		return e.Run(fg.lm)
 	}
 	if fg.mach == nil {
-		m, err := exec.NewMachine(fg.lm.Features)
+		m, err := exec.NewMachineIn(&e.arena, fg.lm.Features)
 		if err != nil {
 			return nil, err
 		}
@@ -217,4 +220,5 @@ func (e *Encoder) run(fg *featureGraph) ([]float64, error) {
 // Close releases every cached graph.
 func (e *Encoder) Close() {
 	clear(e.graphs)
+	e.arena = exec.Arena{}
 }

@@ -22,7 +22,10 @@ type LMLoss struct {
 	// GradNodes are dLoss/dParam in LM.Params order: what an executor other than the graph's own machine
 	// computes.
 	GradNodes G.Nodes
-	mach      *exec.Machine // made on the first RunSet
+	// Arena, when set before the first RunSet, is where the graph runs, shared with graphs that never
+	// run at the same time (exec.Arena); nil gives the graph memory of its own.
+	Arena *exec.Arena
+	mach  *exec.Machine // made on the first RunSet
 }
 
 // NewLMLoss builds the training graph for B rows of L tokens over weights w.
@@ -55,10 +58,16 @@ func (t *LMLoss) Set(ids [][]int, lens []int) error {
 	return gu.Fill(t.Mask, tm)
 }
 
+func (t *LMLoss) outputs() G.Nodes { return append(G.Nodes{t.Loss}, t.GradNodes...) }
+
+// Program is the compiled program a step runs, for its memory (exec.Program.HostBytes) without
+// running it.
+func (t *LMLoss) Program() (*exec.Program, error) { return exec.Compile(t.outputs(), nil) }
+
 // RunSet runs forward and backward on the inputs Set placed; read the gradients with Grads.
 func (t *LMLoss) RunSet() (float64, error) {
 	if t.mach == nil { // made on first use: a graph run by another executor never needs it
-		m, err := exec.NewMachine(append(G.Nodes{t.Loss}, t.GradNodes...)...)
+		m, err := exec.NewMachineIn(t.Arena, t.outputs()...)
 		if err != nil {
 			return 0, fmt.Errorf("text encoder: %w", err)
 		}

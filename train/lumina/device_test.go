@@ -26,7 +26,7 @@ func TestDeviceTrainingMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := train.StageInfo{Index: 2, Stage: st, Optimizer: p.Optimizer, Model: p.Model, TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}
+	info := stageInfo(p, 2, st)
 	emu := cuda.NewEmulator()
 	begin := func(dev bool) *Model {
 		m, err := New(p)
@@ -130,7 +130,7 @@ func TestDeviceTextEncoderStageMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := train.StageInfo{Index: 0, Stage: st, Optimizer: p.Optimizer, Model: p.Model, TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}
+	info := stageInfo(p, 0, st)
 	var models [2]*Model
 	emu := cuda.NewEmulator()
 	for i := range models {
@@ -191,7 +191,7 @@ func TestDeviceCaptionFeaturesMatchCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := train.StageInfo{Index: 1, Stage: st, Optimizer: p.Optimizer, Model: p.Model, TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}
+	info := stageInfo(p, 1, st)
 	var feats [2][]capFeat
 	for i := range feats {
 		m, err := New(p)

@@ -46,8 +46,7 @@ func TestTextInjectionTravelsWithTheModel(t *testing.T) {
 		if !m.DiT.Cfg.Cross() {
 			t.Fatalf("overlay text_injection: cross built a %q model", m.DiT.Cfg.Injection())
 		}
-		if err := m.BeginStage(train.StageInfo{Index: 1, Stage: p.Stages[1], Optimizer: p.Optimizer, Model: p.Model,
-			TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}); err != nil {
+		if err := m.BeginStage(stageInfo(p, 1, p.Stages[1])); err != nil {
 			t.Fatal(err)
 		}
 		// Three steps: the adaLN layers start at zero, so until a step has moved the cross-attention's

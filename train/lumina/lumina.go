@@ -12,6 +12,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/lumina-workbench/lumina/model/arch"
 	"github.com/lumina-workbench/lumina/model/ckpt"
 	"github.com/lumina-workbench/lumina/model/cuda"
+	"github.com/lumina-workbench/lumina/model/exec"
 	"github.com/lumina-workbench/lumina/model/flow"
 	"github.com/lumina-workbench/lumina/model/optim"
 	"github.com/lumina-workbench/lumina/model/textenc"
@@ -42,8 +44,15 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // graphs instead of one per caption length.
 const capBucket = 16
 
-// maxGraphs bounds the compiled graphs kept per kind; each holds its activations.
+// maxGraphs bounds the compiled graphs kept per kind: they share one arena, but each keeps its
+// attention state.
 const maxGraphs = 3
+
+// flowKey is a DiT training graph's shape and whether it has the aux loss.
+type flowKey struct {
+	s   model.Shape
+	aux bool
+}
 
 // SampleFunc generates images from a bundle: the CLI wires the sampler (infer) in, since train and
 // infer sit side by side and neither imports the other.
@@ -75,13 +84,16 @@ type Model struct {
 	promptOnly bool
 	capCache   map[string]capFeat
 	capMax     int
-	flows      graphCache[model.Shape, *model.FlowLoss]
-	lms        graphCache[[2]int, *textenc.LMLoss]
+	flows      exec.GraphCache[flowKey, *model.FlowLoss]
+	lms        exec.GraphCache[[2]int, *textenc.LMLoss] // by batch and length
 
 	// resolutions are the image sides the DiT has trained at, in this process or the checkpoints loaded.
 	resolutions []int
 
-	// dev runs the DiT stages on a device when set (UseDevice).
+	// arena is the CPU memory the stage's training graphs run in, one at a time.
+	arena exec.Arena
+
+	// dev runs every stage on a device when set (UseDevice).
 	dev *deviceState
 }
 
@@ -96,8 +108,9 @@ type deviceState struct {
 }
 
 // UseDevice makes every stage train on be: the weights, gradients, moments and EMA stay on the device,
-// and a step moves only the batch in and the losses out (cuda.Trainer). The DiT's caption features come
-// from the frozen text encoder on the CPU, once per caption (they are cached), and enter with the batch.
+// and a step moves only the batch in and the losses out (cuda.Trainer). In a DiT stage the frozen text
+// encoder is resident too, and the captions' features come from batched forwards there, cached per
+// caption.
 func (m *Model) UseDevice(be cuda.Backend) { m.dev = &deviceState{be: be} }
 
 type capFeat struct {
@@ -151,13 +164,14 @@ func New(p *train.Preset) (*Model, error) {
 		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
 	}
 	m := &Model{preset: p.Name, DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens, promptOnly: promptOnly}
-	m.flows.close = func(f *model.FlowLoss) {
+	m.flows.Max, m.lms.Max = maxGraphs, maxGraphs
+	m.flows.Close = func(f *model.FlowLoss) {
 		if m.dev != nil && m.dev.tr != nil {
 			m.dev.tr.Forget(f)
 		}
 		f.Close()
 	}
-	m.lms.close = func(l *textenc.LMLoss) {
+	m.lms.Close = func(l *textenc.LMLoss) {
 		if m.dev != nil && m.dev.tr != nil {
 			m.dev.tr.Forget(l)
 		}
@@ -186,11 +200,10 @@ func BuildTokenizer(seed uint64) (*textenc.Tokenizer, error) {
 func (m *Model) BeginStage(st train.StageInfo) error {
 	m.stage, m.active = st, true
 	m.names, m.params = nil, nil
-	// The other kind's training graphs hold activations this stage will not use: release them.
-	if st.Stage.Kind == train.KindTextEncoder {
-		m.flows.clear()
-	} else {
-		m.lms.clear()
+	// The last stage's training graphs (another kind, resolution or batch) and their arena hold memory
+	// this stage will not use.
+	m.releaseGraphs()
+	if st.Stage.Kind == train.KindDiT {
 		m.resolutions = ckpt.WithResolutions(m.resolutions, st.Stage.Resolution)
 	}
 	if st.Stage.Kind == train.KindTextEncoder {
@@ -231,6 +244,13 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 		m.enc.Run = m.deviceFeatures
 	}
 	return nil
+}
+
+// releaseGraphs closes the training graphs and frees their arena; the next step builds its graph again.
+func (m *Model) releaseGraphs() {
+	m.flows.Clear()
+	m.lms.Clear()
+	m.arena = exec.Arena{}
 }
 
 // deviceFeatures runs a caption-feature graph of the frozen text encoder on the device.
@@ -490,7 +510,13 @@ func (m *Model) ditGraph(ctx context.Context, b *train.Batch) (*model.FlowLoss, 
 		}
 		aux, auxTarget = &a, t
 	}
-	fl, err := m.flows.get(s, aux != nil, func() (*model.FlowLoss, error) { return model.NewFlowLoss(m.DiT, s, aux != nil) })
+	fl, err := m.flows.Get(flowKey{s, aux != nil}, func() (*model.FlowLoss, error) {
+		fl, err := model.NewFlowLoss(m.DiT, s, aux != nil)
+		if err == nil {
+			fl.Arena = &m.arena
+		}
+		return fl, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -597,8 +623,12 @@ func (m *Model) lmGraph(b *train.Batch) (*textenc.LMLoss, error) {
 	}
 	L = min((L+capBucket-1)/capBucket*capBucket, m.TextCfg.MaxLen)
 	B := len(ids)
-	lml, err := m.lms.get([2]int{B, L}, false, func() (*textenc.LMLoss, error) {
-		return textenc.NewLMLoss(m.TextCfg, m.TextW, tensor.Float32, B, L)
+	lml, err := m.lms.Get([2]int{B, L}, func() (*textenc.LMLoss, error) {
+		lml, err := textenc.NewLMLoss(m.TextCfg, m.TextW, tensor.Float32, B, L)
+		if err == nil {
+			lml.Arena = &m.arena
+		}
+		return lml, err
 	})
 	if err != nil {
 		return nil, err
@@ -644,6 +674,9 @@ func (m *Model) Sample(ctx context.Context, prompts []string, w, h int, seed uin
 	}
 	if err := m.syncHost(); err != nil {
 		return nil, err
+	}
+	if m.dev == nil {
+		m.releaseGraphs() // sampling's graphs need not sit beside the training graphs' memory
 	}
 	return m.SampleWith(ctx, m.Bundle(true), prompts, w, h, seed)
 }
@@ -784,88 +817,86 @@ func (m *Model) LoadCheckpoint(r io.Reader) (map[string]string, error) {
 	return f.Meta, nil
 }
 
-// graphCache keeps the few most recently used compiled graphs, closing the rest.
-type graphCache[K comparable, V any] struct {
-	keys  []graphKey[K]
-	vals  map[graphKey[K]]V
-	close func(V)
-}
-
-type graphKey[K comparable] struct {
-	k   K
-	aux bool
-}
-
-// clear closes every graph.
-func (c *graphCache[K, V]) clear() {
-	for _, k := range c.keys {
-		if c.close != nil {
-			c.close(c.vals[k])
-		}
-		delete(c.vals, k)
-	}
-	c.keys = nil
-}
-
-func (c *graphCache[K, V]) get(k K, aux bool, build func() (V, error)) (V, error) {
-	key := graphKey[K]{k, aux}
-	if c.vals == nil {
-		c.vals = map[graphKey[K]]V{}
-	}
-	if v, ok := c.vals[key]; ok {
-		for i, x := range c.keys {
-			if x == key {
-				c.keys = append(append(c.keys[:i:i], c.keys[i+1:]...), key)
-				break
-			}
-		}
-		return v, nil
-	}
-	v, err := build()
-	if err != nil {
-		var zero V
-		return zero, err
-	}
-	if len(c.keys) >= maxGraphs {
-		old := c.keys[0]
-		c.keys = c.keys[1:]
-		if c.close != nil {
-			c.close(c.vals[old])
-		}
-		delete(c.vals, old)
-	}
-	c.keys = append(c.keys, key)
-	c.vals[key] = v
-	return v, nil
-}
-
-// StageMemory is the estimated peak memory, in bytes, of training stage st: the parameters and
-// optimiser state, the training graphs the stage may hold at once (up to maxGraphs caption-length
-// buckets, each with its activations) and the cache of caption features. An estimate made before any
-// graph exists, so that a stage too large for the machine is refused before it starts.
-func (m *Model) StageMemory(st train.Stage) int64 {
+// StageMemory is the peak memory, in bytes, of training stage st on the CPU, counted before it starts
+// from what the stage will hold: the weights (the DiT's and the text encoder's), the stage's AdamW
+// moments and EMA, its training graphs (one shared arena the size of its largest compiled program, the
+// longest caption bucket with the aux loss when on, and the attention state of each graph it keeps, up
+// to maxGraphs) and the cache of caption features. Go's collector lets the heap grow to (1 + GOGC/100)
+// times what is live before collecting, and a step makes far more garbage than that, so the peak is
+// the live total times that growth, plus the process's own.
+func (m *Model) StageMemory(st train.Stage) (int64, error) {
 	if m.dev != nil {
-		return 0 // the tensors live on the device (DeviceStageMemory); the graphs never run here
+		return 0, nil // the tensors live on the device (DeviceStageMemory); the graphs never run here
 	}
+	var p *exec.Program
+	var trained, buckets int64
+	var err error
 	if st.Kind == train.KindTextEncoder {
-		l := m.TextCfg.MaxLen
-		total := m.TextCfg.TrainStepBytes(st.Batch, l)
-		for k := 1; k < maxGraphs && l-k*capBucket > 0; k++ {
-			total += m.TextCfg.TrainGraphBytes(st.Batch, l-k*capBucket)
+		trained = m.TextCfg.ParamCount()
+		buckets = int64((m.TextCfg.MaxLen + capBucket - 1) / capBucket)
+		p, err = m.lmProgram(st.Batch, m.TextCfg.MaxLen)
+	} else {
+		trained = m.DiT.Cfg.ParamCount()
+		top := (m.capTokens + capBucket - 1) / capBucket * capBucket
+		buckets = int64(top / capBucket)
+		h := st.Resolution
+		if st.DualPanel != nil {
+			h *= 2 // the larger of the stage's two shapes bounds both
+			buckets *= 2
 		}
-		return total
+		p, err = m.flowProgram(model.Shape{Batch: st.Batch, Height: h, Width: st.Resolution, CapLen: top}, st.AuxLoss)
 	}
-	cfg := m.DiT.Cfg
-	h, w := st.Resolution, st.Resolution
-	if st.DualPanel != nil {
-		h *= 2 // the larger of the stage's two shapes bounds both
+	if err != nil {
+		return 0, fmt.Errorf("stage %s: memory: %w", st.Name, err)
 	}
-	top := (m.capTokens + capBucket - 1) / capBucket * capBucket
-	total := cfg.TrainStepBytes(st.Batch, h, w, top, st.AuxLoss)
-	for k := 1; k < maxGraphs && top-k*capBucket > 0; k++ {
-		total += cfg.TrainGraphBytes(st.Batch, h, w, top-k*capBucket, st.AuxLoss)
+	const f32 = 4
+	weights := (m.DiT.Cfg.ParamCount() + m.TextCfg.ParamCount()) * f32
+	optState := 2 * trained * f32 // AdamW's moments
+	if st.EMADecay > 0 {
+		optState += trained * f32
 	}
-	return total + int64(m.capMax)*int64(m.capTokens)*int64(cfg.CapDim)*4
+	graphs := p.HostBytes() + (min(maxGraphs, buckets)-1)*p.OpState
+	var cache int64
+	if st.Kind == train.KindDiT {
+		cache = int64(m.capMax) * int64(m.capTokens) * int64(m.DiT.Cfg.CapDim) * f32
+	}
+	live := weights + optState + graphs + cache
+	return processBytes + int64(gcGrowth()*float64(live)), nil
+}
+
+// processBytes is what the process holds besides the tensors StageMemory counts: the Go runtime, the
+// tokenizer, batches, the text encoder's per-caption feature graphs.
+const processBytes = 64 << 20
+
+// gcGrowth is how far the heap grows over what is live before the collector runs: 1 + GOGC/100.
+func gcGrowth() float64 {
+	pct := debug.SetGCPercent(100)
+	debug.SetGCPercent(pct)
+	if pct < 0 { // collection off: the heap only grows; count the default's growth
+		pct = 100
+	}
+	return 1 + float64(pct)/100
+}
+
+// flowProgram is the compiled CPU program of the DiT's training graph of shape s, built and compiled
+// without running it.
+func (m *Model) flowProgram(s model.Shape, aux bool) (*exec.Program, error) {
+	fl, err := model.NewFlowLoss(m.DiT, s, aux)
+	if err != nil {
+		return nil, err
+	}
+	defer fl.Close()
+	return fl.Program()
+}
+
+// lmProgram is the compiled program of the text encoder's training graph of b rows of l tokens.
+func (m *Model) lmProgram(b, l int) (*exec.Program, error) {
+	lml, err := textenc.NewLMLoss(m.TextCfg, m.TextW, tensor.Float32, b, l)
+	if err != nil {
+		return nil, err
+	}
+	defer lml.Close()
+	return lml.Program()
 }
 
 // cublasSlack is device memory the driver side takes beyond the program's buffers (cuBLAS's

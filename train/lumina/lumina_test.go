@@ -24,6 +24,12 @@ func smallPreset(t *testing.T) *train.Preset {
 	return p
 }
 
+// stageInfo is what the runner passes BeginStage for stage i of p, run with settings st.
+func stageInfo(p *train.Preset, i int, st train.Stage) train.StageInfo {
+	return train.StageInfo{Index: i, Stage: st, Optimizer: p.Optimizer, Model: p.Model, TextEncoder: p.TextEncoder,
+		Patch: p.Objective.Patch, Seed: p.Seed}
+}
+
 // The preset's rope_grid reaches the model, travels in the exported bundle (so the sampler places
 // patches as training did), and a run folder trained without it does not resume into a preset with it.
 func TestRopeGridTravelsWithTheModel(t *testing.T) {
@@ -97,8 +103,7 @@ func TestStepStopsAtSafePointsWithoutChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.BeginStage(train.StageInfo{Index: 1, Stage: p.Stages[1], Optimizer: p.Optimizer, Model: p.Model,
-			TextEncoder: p.TextEncoder, Patch: p.Objective.Patch, Seed: p.Seed}); err != nil {
+		if err := m.BeginStage(stageInfo(p, 1, p.Stages[1])); err != nil {
 			t.Fatal(err)
 		}
 		return m
