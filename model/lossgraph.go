@@ -117,8 +117,8 @@ func (fl *FlowLoss) Set(main Batch, target []float64, aux *Batch, auxTarget []fl
 	return nil
 }
 
-// outputs are what a CPU step computes: the losses and the gradients.
-func (fl *FlowLoss) outputs() G.Nodes {
+// Outputs are what a step computes: the losses (total, main, then aux when on) and the gradients.
+func (fl *FlowLoss) Outputs() G.Nodes {
 	outs := G.Nodes{fl.Loss, fl.MainLoss}
 	if fl.AuxLoss != nil {
 		outs = append(outs, fl.AuxLoss)
@@ -128,12 +128,12 @@ func (fl *FlowLoss) outputs() G.Nodes {
 
 // Program is the compiled program a CPU step runs, for its memory (exec.Program.HostBytes) without
 // running it.
-func (fl *FlowLoss) Program() (*exec.Program, error) { return exec.Compile(fl.outputs(), nil) }
+func (fl *FlowLoss) Program() (*exec.Program, error) { return exec.Compile(fl.Outputs(), nil) }
 
 // RunSet runs forward and backward on inputs already placed in the graph (by Step, or by hand in tests).
 func (fl *FlowLoss) RunSet() (LossValues, error) {
 	if fl.mach == nil { // made on first use: a graph run by another executor never needs it
-		m, err := exec.NewMachineIn(fl.Arena, fl.outputs()...)
+		m, err := exec.NewMachineIn(fl.Arena, fl.Outputs()...)
 		if err != nil {
 			return LossValues{}, fmt.Errorf("flow loss: %w", err)
 		}

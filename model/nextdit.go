@@ -66,6 +66,15 @@ func NewWeights(cfg arch.Config, dt tensor.Dtype, seed uint64) (*Weights, error)
 	return w, nil
 }
 
+// Tensors are the weights in ParamShapes order.
+func (w *Weights) Tensors() []*tensor.Dense {
+	var ts []*tensor.Dense
+	for _, p := range w.Cfg.ParamShapes() {
+		ts = append(ts, w.T[p.Name])
+	}
+	return ts
+}
+
 // Check reports a missing, extra or mis-shaped tensor.
 func (w *Weights) Check() error {
 	want := w.Cfg.ParamShapes()
@@ -101,8 +110,10 @@ type NextDiT struct {
 	CtxRef   []*JointBlock
 	Layers   []*JointBlock
 	Final    FinalLayer
-	// Params are the parameter nodes in ParamShapes order, for Grad and the optimiser.
+	// Params are the parameter nodes in ParamShapes order, for Grad and the optimiser; W holds their
+	// tensors.
 	Params []*G.Node
+	W      *Weights
 }
 
 // NewNextDiT creates the parameter nodes in g, bound to w's tensors, and wires the modules.
@@ -113,7 +124,7 @@ func NewNextDiT(g *G.ExprGraph, w *Weights) (m *NextDiT, err error) {
 	}
 	cfg := w.Cfg
 	ps := paramSet{}
-	m = &NextDiT{Cfg: cfg}
+	m = &NextDiT{Cfg: cfg, W: w}
 	for _, p := range cfg.ParamShapes() {
 		n := G.NewTensor(g, w.Dtype, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(w.T[p.Name]))
 		ps[p.Name] = n

@@ -259,7 +259,7 @@ func planRun(opt Options, locked bool) (*runPlan, error) {
 				ErrConfigChanged, cfg, dir, cfg)
 		}
 	}
-	stages := planStages(p, opt.Stage)
+	stages := PlanStages(p, opt.Stage)
 	start, err := startPointFor(opt, p, stages, ckpts)
 	if err != nil {
 		return nil, err
@@ -437,8 +437,8 @@ func (r *Runner) stageInfo(i int, scratch bool) StageInfo {
 		TextEncoder: r.p.TextEncoder, Patch: r.p.Objective.Patch, Seed: r.p.Seed, FromScratch: scratch}
 }
 
-// planStages lists the stages a run of stage (AllStages for every stage not marked skip) goes through.
-func planStages(p *Preset, stage int) []int {
+// PlanStages lists the stages a run of stage (AllStages for every stage not marked skip) goes through.
+func PlanStages(p *Preset, stage int) []int {
 	if stage >= 0 {
 		return []int{stage}
 	}

@@ -205,7 +205,7 @@ func deviceTrainStep(be cuda.Backend, cfg arch.Config, s model.Shape, steps int)
 		return 0, err
 	}
 	defer fl.Close()
-	params := paramTensors(w, cfg)
+	params := w.Tensors()
 	tr, err := cuda.NewTrainer(be, params, false)
 	if err != nil {
 		return 0, err
@@ -238,17 +238,12 @@ func deviceTrainStep(be cuda.Backend, cfg arch.Config, s model.Shape, steps int)
 
 // deviceSampleForward times one sampling forward at batch 2 with the weights resident on the device.
 func deviceSampleForward(be cuda.Backend, cfg arch.Config, res, runs int) (float64, error) {
-	w, err := model.NewWeights(cfg, tensor.Float32, 1)
-	if err != nil {
-		return 0, err
-	}
-	s := model.Shape{Batch: 2, Height: res, Width: res, CapLen: benchShape.capLen}
-	f, err := model.NewForwardGraph(w, s)
+	f, b, err := benchForward(cfg, res)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	r, err := cuda.NewResident(be, paramTensors(w, cfg))
+	r, err := cuda.NewResident(be, f.Model.W.Tensors())
 	if err != nil {
 		return 0, err
 	}
@@ -256,10 +251,24 @@ func deviceSampleForward(be cuda.Backend, cfg arch.Config, res, runs int) (float
 	if err != nil {
 		return 0, err
 	}
-	if err := f.In.Set(cfg, randomBatch(rand.New(rand.NewPCG(3, 4)), cfg, s)); err != nil {
+	if err := f.In.Set(cfg, b); err != nil {
 		return 0, err
 	}
 	return timeSteps(func() error { _, err := r.Run(pr, f.V); return err }, runs)
+}
+
+// benchForward is a sampling forward graph of cfg at batch 2 and res px, with a random batch for it.
+func benchForward(cfg arch.Config, res int) (*model.ForwardGraph, model.Batch, error) {
+	w, err := model.NewWeights(cfg, tensor.Float32, 1)
+	if err != nil {
+		return nil, model.Batch{}, err
+	}
+	s := model.Shape{Batch: 2, Height: res, Width: res, CapLen: benchShape.capLen}
+	f, err := model.NewForwardGraph(w, s)
+	if err != nil {
+		return nil, model.Batch{}, err
+	}
+	return f, randomBatch(rand.New(rand.NewPCG(3, 4)), cfg, s), nil
 }
 
 // timeSteps runs step three times to warm up, then n times, and returns the mean time in ms.
@@ -289,7 +298,7 @@ func goTrainStep(cfg arch.Config, s model.Shape, steps int) (float64, error) {
 		return 0, err
 	}
 	defer fl.Close()
-	params := paramTensors(w, cfg)
+	params := w.Tensors()
 	opt, err := optim.NewAdamW(optim.AdamWConfig{LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, params)
 	if err != nil {
 		return 0, err
@@ -306,27 +315,14 @@ func goTrainStep(cfg arch.Config, s model.Shape, steps int) (float64, error) {
 	return timeSteps(step, steps)
 }
 
+// goSampleForward times a sampling forward at batch 2 on the CPU (timeSteps).
 func goSampleForward(cfg arch.Config, res, runs int) (float64, error) {
-	w, err := model.NewWeights(cfg, tensor.Float32, 1)
-	if err != nil {
-		return 0, err
-	}
-	s := model.Shape{Batch: 2, Height: res, Width: res, CapLen: benchShape.capLen}
-	f, err := model.NewForwardGraph(w, s)
+	f, b, err := benchForward(cfg, res)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	b := randomBatch(rand.New(rand.NewPCG(3, 4)), cfg, s)
 	return timeSteps(func() error { _, err := f.Run(b); return err }, runs)
-}
-
-func paramTensors(w *model.Weights, cfg arch.Config) []*tensor.Dense {
-	var ps []*tensor.Dense
-	for _, p := range cfg.ParamShapes() {
-		ps = append(ps, w.T[p.Name])
-	}
-	return ps
 }
 
 func randomBatch(rng *rand.Rand, cfg arch.Config, s model.Shape) model.Batch {

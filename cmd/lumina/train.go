@@ -196,19 +196,9 @@ type memoryCheck struct {
 }
 
 func (c memoryCheck) stages(m *lumina.Model, opt train.Options) error {
-	var need int64
-	what := ""
-	for i, st := range opt.Preset.Stages {
-		if (opt.Stage == train.AllStages && st.Skip) || (opt.Stage != train.AllStages && opt.Stage != i) {
-			continue
-		}
-		b, err := m.StageMemory(st)
-		if err != nil {
-			return err
-		}
-		if b > need {
-			need, what = b, fmt.Sprintf("stage %d (%s)", i, st.Name)
-		}
+	need, what, err := largestStage(opt, m.StageMemory)
+	if err != nil {
+		return err
 	}
 	if what == "" {
 		return nil
@@ -216,22 +206,32 @@ func (c memoryCheck) stages(m *lumina.Model, opt train.Options) error {
 	return checkMemory(c.w, what, need, c.force)
 }
 
-// deviceStages refuses a run whose largest planned DiT stage would not fit in the device's free memory,
+// largestStage is the planned stage that needs the most memory by need, named, and what it needs.
+func largestStage(opt train.Options, need func(train.Stage) (int64, error)) (int64, string, error) {
+	var most int64
+	what := ""
+	for _, i := range train.PlanStages(opt.Preset, opt.Stage) {
+		if i < 0 || i >= len(opt.Preset.Stages) {
+			continue // the runner refuses the stage number with its reason
+		}
+		st := opt.Preset.Stages[i]
+		b, err := need(st)
+		if err != nil {
+			return 0, "", fmt.Errorf("stage %d (%s): %w", i, st.Name, err)
+		}
+		if b > most {
+			most, what = b, fmt.Sprintf("stage %d (%s)", i, st.Name)
+		}
+	}
+	return most, what, nil
+}
+
+// deviceStages refuses a run whose largest planned stage would not fit in the device's free memory,
 // counted exactly from the stage's lowered training program (lumina.Model.DeviceStageMemory).
 func (c memoryCheck) deviceStages(m *lumina.Model, opt train.Options, be cuda.Backend) error {
-	var need int64
-	what := ""
-	for i, st := range opt.Preset.Stages {
-		if (opt.Stage == train.AllStages && st.Skip) || (opt.Stage != train.AllStages && opt.Stage != i) {
-			continue
-		}
-		b, err := m.DeviceStageMemory(st)
-		if err != nil {
-			return fmt.Errorf("stage %d (%s) on %s: %w", i, st.Name, be.Name(), err)
-		}
-		if b > need {
-			need, what = b, fmt.Sprintf("stage %d (%s)", i, st.Name)
-		}
+	need, what, err := largestStage(opt, m.DeviceStageMemory)
+	if err != nil {
+		return fmt.Errorf("on %s: %w", be.Name(), err)
 	}
 	free, total, err := be.MemInfo()
 	if err != nil {

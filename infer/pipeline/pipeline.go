@@ -53,11 +53,7 @@ func (p *Pipeline) UseDevice(be cuda.Backend) error {
 	if p.pre.Len()+p.main.Len()+p.post.Len() > 0 {
 		return fmt.Errorf("pipeline: UseDevice after sampling began")
 	}
-	var ws []*tensor.Dense
-	for _, pr := range p.Cfg.ParamShapes() {
-		ws = append(ws, p.Bundle.DiT.T[pr.Name])
-	}
-	r, err := cuda.NewResident(be, ws)
+	r, err := cuda.NewResident(be, p.Bundle.DiT.Tensors())
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/arch"
-	"github.com/lumina-workbench/lumina/model/exec"
 	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
@@ -44,7 +43,7 @@ func TestLoweredTrainingStepMatchesHost(t *testing.T) {
 
 func loweredStepMatchesHost(t *testing.T, cfg arch.Config) {
 	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	matchesHost(t, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
+	matchesHost(t, fl.Outputs())
 }
 
 // matchesHost requires every output of outs' program, run on the emulator, within 1e-4 of the host
@@ -69,7 +68,7 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 	sigs := cudaSignatures(t)
 	cfg, _ := arch.LookupConfig("tiny")
 	fl := trainingStep(t, cfg, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	p, err := exec.Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...), nil)
+	p, err := fl.Program()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +84,7 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 	cross := cfg
 	cross.TextInjection = arch.TextCross
 	xfl := trainingStep(t, cross, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	if p, err = exec.Compile(append(G.Nodes{xfl.Loss}, xfl.GradNodes...), nil); err != nil {
+	if p, err = xfl.Program(); err != nil {
 		t.Fatal(err)
 	}
 	if l, err = Lower(p, nil); err != nil {
@@ -98,7 +97,7 @@ func TestLoweredArgumentsMatchKernelSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lm.Close()
-	if p, err = exec.Compile(append(G.Nodes{lm.Loss}, lm.GradNodes...), nil); err != nil {
+	if p, err = lm.Program(); err != nil {
 		t.Fatal(err)
 	}
 	if l, err = Lower(p, nil); err != nil {
@@ -202,5 +201,5 @@ func TestLoweredTextEncoderStepMatchesHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lm.Close()
-	matchesHost(t, append(G.Nodes{lm.Loss}, lm.GradNodes...))
+	matchesHost(t, lm.Outputs())
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lumina-workbench/lumina/model"
 	"github.com/lumina-workbench/lumina/model/optim"
+	"github.com/lumina-workbench/lumina/model/textenc"
 )
 
 // Trainer keeps a Next-DiT's training state resident on a Backend: the weights, their gradients,
@@ -215,6 +216,11 @@ func FlowGraph(fl *model.FlowLoss) Graph {
 		g.Losses = append(g.Losses, fl.AuxLoss)
 	}
 	return g
+}
+
+// LMGraph is the text encoder's training graph as a Graph: its loss and gradients.
+func LMGraph(lml *textenc.LMLoss) Graph {
+	return Graph{Key: lml, Losses: G.Nodes{lml.Loss}, Params: lml.LM.Params, Grads: lml.GradNodes}
 }
 
 // program is g compiled and lowered with its parameters and their gradients placed in the state.

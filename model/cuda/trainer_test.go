@@ -31,14 +31,7 @@ func TestTrainerMatchesCPUSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	params := func(fl *model.FlowLoss) []*tensor.Dense {
-		var ps []*tensor.Dense
-		for _, n := range fl.Model.Params {
-			ps = append(ps, n.Value().(*tensor.Dense))
-		}
-		return ps
-	}
-	cp, dp := params(cpu), params(dev)
+	cp, dp := cpu.Model.W.Tensors(), dev.Model.W.Tensors()
 	conf := optim.AdamWConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.01}
 	const clip, decay = 0.5, 0.9
 	cOpt, _ := optim.NewAdamW(conf, cp)
@@ -141,10 +134,7 @@ func TestTrainingBytesIsWhatTrainingAllocates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var params []*tensor.Dense
-	for _, n := range fl.Model.Params {
-		params = append(params, n.Value().(*tensor.Dense))
-	}
+	params := fl.Model.W.Tensors()
 	frozen := tensor.New(tensor.WithShape(7, 3), tensor.Of(tensor.Float32))
 	state, arena, err := TrainingBytes(FlowGraph(fl), true, frozen)
 	if err != nil {

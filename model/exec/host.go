@@ -83,17 +83,14 @@ func nanSlice[T float32 | float64](n int) []T {
 
 // take is the first n elements of a's memory of T, which grows (anew, NaN-filled) when smaller.
 func take[T float32 | float64](a *Arena, n int) []T {
-	var z T
-	if isF32(z) {
-		if len(a.f32) < n {
-			a.f32 = nanSlice[float32](n)
-		}
-		return any(a.f32[:n]).([]T)
+	s, ok := any(&a.f32).(*[]T) // a pointer in the interface: nothing is allocated
+	if !ok {
+		s = any(&a.f64).(*[]T)
 	}
-	if len(a.f64) < n {
-		a.f64 = nanSlice[float64](n)
+	if len(*s) < n {
+		*s = nanSlice[T](n)
 	}
-	return any(a.f64[:n]).([]T)
+	return (*s)[:n]
 }
 
 func isF32(v any) bool { _, ok := v.(float32); return ok }

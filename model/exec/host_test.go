@@ -57,7 +57,7 @@ func TestHostMatchesTapeMachine(t *testing.T) {
 
 func hostMatches[T float32 | float64](t *testing.T, fl *model.FlowLoss, external bool) {
 	t.Helper()
-	outs := append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
+	outs := fl.Outputs()
 	var ext G.Nodes
 	if external {
 		ext = append(append(ext, fl.Model.Params...), fl.GradNodes...)
@@ -119,7 +119,7 @@ func hostMatches[T float32 | float64](t *testing.T, fl *model.FlowLoss, external
 func TestPlanNeverSharesLiveMemory(t *testing.T) {
 	tiny, _ := arch.LookupConfig("tiny")
 	fl := flowLossCase(t, tiny, tensor.Float32, model.Shape{Batch: 2, Height: 16, Width: 16, CapLen: 8})
-	p, err := exec.Compile(append(G.Nodes{fl.Loss}, fl.GradNodes...), nil)
+	p, err := fl.Program()
 	if err != nil {
 		t.Fatal(err)
 	}

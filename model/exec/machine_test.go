@@ -13,10 +13,6 @@ import (
 	"github.com/lumina-workbench/lumina/model/exec"
 )
 
-func stepOutputs(fl *model.FlowLoss) G.Nodes {
-	return append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...)
-}
-
 // runOutputs runs m and copies every output.
 func runOutputs(t *testing.T, m *exec.Machine, outs G.Nodes) [][]float64 {
 	t.Helper()
@@ -50,12 +46,12 @@ func TestSharedArena(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := exec.NewMachine(stepOutputs(fl)...)
+		m, err := exec.NewMachine(fl.Outputs()...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, runOutputs(t, m, stepOutputs(fl)))
-		p, err := exec.Compile(stepOutputs(fl), nil)
+		want = append(want, runOutputs(t, m, fl.Outputs()))
+		p, err := exec.Compile(fl.Outputs(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +62,7 @@ func TestSharedArena(t *testing.T) {
 	a := &exec.Arena{}
 	var ms []*exec.Machine
 	for _, fl := range fls {
-		m, err := exec.NewMachineIn(a, stepOutputs(fl)...)
+		m, err := exec.NewMachineIn(a, fl.Outputs()...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +79,7 @@ func TestSharedArena(t *testing.T) {
 		t.Errorf("two machines sharing an arena hold %d bytes, want the larger arena's %d", held, largest)
 	}
 	for _, i := range []int{0, 1, 0, 1} {
-		got := runOutputs(t, ms[i], stepOutputs(fls[i]))
+		got := runOutputs(t, ms[i], fls[i].Outputs())
 		for j := range got {
 			for k := range got[j] {
 				if got[j][k] != want[i][j][k] && !(math.IsNaN(got[j][k]) && math.IsNaN(want[i][j][k])) {
@@ -117,14 +113,14 @@ func TestHostBytesIsWhatRunHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := exec.Compile(stepOutputs(fl), nil)
+	p, err := exec.Compile(fl.Outputs(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, state := p.HostBytes(), p.OpState
 	p = nil
 	before := heapAlloc()
-	m, err := exec.NewMachine(stepOutputs(fl)...)
+	m, err := exec.NewMachine(fl.Outputs()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +162,7 @@ func TestSharedArenaSharesForwardState(t *testing.T) {
 				own++
 			}
 		}
-		train, err := exec.Compile(stepOutputs(fl), nil)
+		train, err := exec.Compile(fl.Outputs(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

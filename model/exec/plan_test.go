@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,26 +60,14 @@ func TestMoveRuns(t *testing.T) {
 		t.Fatalf("no instruction for %s", n.Name())
 		return nil
 	}
-	if got, want := runsOf(sl), []Run{{0, 3, 0, 6}, {0, 15, 6, 6}}; !equalRuns(got, want) {
+	if got, want := runsOf(sl), []Run{{0, 3, 0, 6}, {0, 15, 6, 6}}; !slices.Equal(got, want) {
 		t.Errorf("slice runs %v, want %v", got, want)
 	}
-	if got, want := runsOf(cat), []Run{{0, 0, 0, 3}, {1, 0, 3, 6}, {0, 3, 9, 3}, {1, 6, 12, 6}}; !equalRuns(got, want) {
+	if got, want := runsOf(cat), []Run{{0, 0, 0, 3}, {1, 0, 3, 6}, {0, 3, 9, 3}, {1, 6, 12, 6}}; !slices.Equal(got, want) {
 		t.Errorf("concat runs %v, want %v", got, want)
 	}
 	// The sum's gradient uses ops this executor does not run: the error names the op.
 	if _, err := Compile(G.Nodes{x.Deriv()}, nil); err == nil || !strings.Contains(err.Error(), "not one the executor runs") {
 		t.Errorf("compiling a graph with an unsupported op: %v", err)
 	}
-}
-
-func equalRuns(a, b []Run) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -15,6 +15,15 @@ import (
 
 // NewLMWeights initialises the encoder: N(0, 1) token embeddings, an N(0, 0.02) head, xavier-uniform
 // projections, unit norms.
+// ParamTensors are the weights w of config c in ParamShapes order.
+func ParamTensors(c arch.LMConfig, w map[string]*tensor.Dense) []*tensor.Dense {
+	var ts []*tensor.Dense
+	for _, p := range c.ParamShapes() {
+		ts = append(ts, w[p.Name])
+	}
+	return ts
+}
+
 func NewLMWeights(c arch.LMConfig, dt tensor.Dtype, seed uint64) (map[string]*tensor.Dense, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err

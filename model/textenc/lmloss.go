@@ -58,16 +58,17 @@ func (t *LMLoss) Set(ids [][]int, lens []int) error {
 	return gu.Fill(t.Mask, tm)
 }
 
-func (t *LMLoss) outputs() G.Nodes { return append(G.Nodes{t.Loss}, t.GradNodes...) }
+// Outputs are what a step computes: the loss and the gradients.
+func (t *LMLoss) Outputs() G.Nodes { return append(G.Nodes{t.Loss}, t.GradNodes...) }
 
 // Program is the compiled program a step runs, for its memory (exec.Program.HostBytes) without
 // running it.
-func (t *LMLoss) Program() (*exec.Program, error) { return exec.Compile(t.outputs(), nil) }
+func (t *LMLoss) Program() (*exec.Program, error) { return exec.Compile(t.Outputs(), nil) }
 
 // RunSet runs forward and backward on the inputs Set placed; read the gradients with Grads.
 func (t *LMLoss) RunSet() (float64, error) {
 	if t.mach == nil { // made on first use: a graph run by another executor never needs it
-		m, err := exec.NewMachineIn(t.Arena, t.outputs()...)
+		m, err := exec.NewMachineIn(t.Arena, t.Outputs()...)
 		if err != nil {
 			return 0, fmt.Errorf("text encoder: %w", err)
 		}

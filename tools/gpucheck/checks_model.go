@@ -74,7 +74,7 @@ func checkModelGrads(be cuda.Backend, seed uint64) (float64, error) {
 		return 0, err
 	}
 	defer fl.Close()
-	return compareProgram(be, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
+	return compareProgram(be, fl.Outputs())
 }
 
 // checkCrossGrads is checkModelGrads for the cross-injection model, whose cross-attention reads keys of
@@ -90,7 +90,7 @@ func checkCrossGrads(be cuda.Backend, seed uint64) (float64, error) {
 		return 0, err
 	}
 	defer fl.Close()
-	return compareProgram(be, append(G.Nodes{fl.Loss, fl.MainLoss, fl.AuxLoss}, fl.GradNodes...))
+	return compareProgram(be, fl.Outputs())
 }
 
 // checkLMGrads is a training step of the text encoder (embedding, causal attention, next-token
@@ -105,7 +105,7 @@ func checkLMGrads(be cuda.Backend, seed uint64) (float64, error) {
 		return 0, err
 	}
 	defer lm.Close()
-	return compareProgram(be, append(G.Nodes{lm.Loss}, lm.GradNodes...))
+	return compareProgram(be, lm.Outputs())
 }
 
 // checkSampleForward is a sampling forward of the tiny model at batch 2 with its weights resident on
@@ -142,11 +142,7 @@ func checkSampleForward(be cuda.Backend, seed uint64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var ws []*tensor.Dense
-	for _, p := range cfg.ParamShapes() {
-		ws = append(ws, w.T[p.Name])
-	}
-	r, err := cuda.NewResident(be, ws)
+	r, err := cuda.NewResident(be, w.Tensors())
 	if err != nil {
 		return 0, err
 	}
@@ -179,14 +175,7 @@ func checkLossCurve(be cuda.Backend, steps int, seed uint64) (float64, error) {
 		return 0, err
 	}
 	defer dev.Close()
-	params := func(fl *model.FlowLoss) []*tensor.Dense {
-		var ps []*tensor.Dense
-		for _, n := range fl.Model.Params {
-			ps = append(ps, n.Value().(*tensor.Dense))
-		}
-		return ps
-	}
-	cp, dp := params(cpu), params(dev)
+	cp, dp := cpu.Model.W.Tensors(), dev.Model.W.Tensors()
 	conf := optim.AdamWConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8}
 	const clip, decay = 1.0, 0.99
 	cOpt, err := optim.NewAdamW(conf, cp)

@@ -165,18 +165,8 @@ func New(p *train.Preset) (*Model, error) {
 	}
 	m := &Model{preset: p.Name, DiT: w, TextCfg: tc, TextW: tw, Tokenizer: tok, optCfg: p.Optimizer, capMax: 20000, capTokens: capTokens, promptOnly: promptOnly}
 	m.flows.Max, m.lms.Max = maxGraphs, maxGraphs
-	m.flows.Close = func(f *model.FlowLoss) {
-		if m.dev != nil && m.dev.tr != nil {
-			m.dev.tr.Forget(f)
-		}
-		f.Close()
-	}
-	m.lms.Close = func(l *textenc.LMLoss) {
-		if m.dev != nil && m.dev.tr != nil {
-			m.dev.tr.Forget(l)
-		}
-		l.Close()
-	}
+	m.flows.Close = func(f *model.FlowLoss) { m.forgetOnDevice(f); f.Close() }
+	m.lms.Close = func(l *textenc.LMLoss) { m.forgetOnDevice(l); l.Close() }
 	return m, nil
 }
 
@@ -246,6 +236,13 @@ func (m *Model) BeginStage(st train.StageInfo) error {
 	return nil
 }
 
+// forgetOnDevice drops the device programs compiled for graph key, when training runs on a device.
+func (m *Model) forgetOnDevice(key any) {
+	if m.dev != nil && m.dev.tr != nil {
+		m.dev.tr.Forget(key)
+	}
+}
+
 // releaseGraphs closes the training graphs and frees their arena; the next step builds its graph again.
 func (m *Model) releaseGraphs() {
 	m.flows.Clear()
@@ -279,9 +276,7 @@ func (m *Model) beginDevice(st train.StageInfo) error {
 	m.dev.dirty, m.dev.stale = false, false
 	var frozen []*tensor.Dense // a DiT stage reads the text encoder for its caption features
 	if st.Stage.Kind == train.KindDiT {
-		for _, p := range m.TextCfg.ParamShapes() {
-			frozen = append(frozen, m.TextW[p.Name])
-		}
+		frozen = textenc.ParamTensors(m.TextCfg, m.TextW)
 	}
 	tr, err := cuda.NewTrainer(m.dev.be, m.params, m.ema != nil, frozen...)
 	if err != nil {
@@ -402,7 +397,7 @@ func (m *Model) deviceStep(ctx context.Context, b *train.Batch) (train.StepResul
 		if err != nil {
 			return train.StepResult{}, err
 		}
-		g = cuda.Graph{Key: lml, Losses: G.Nodes{lml.Loss}, Params: lml.LM.Params, Grads: lml.GradNodes}
+		g = cuda.LMGraph(lml)
 	} else {
 		fl, err := m.ditGraph(ctx, b)
 		if err != nil {
@@ -847,7 +842,7 @@ func (m *Model) StageMemory(st train.Stage) (int64, error) {
 		p, err = m.flowProgram(model.Shape{Batch: st.Batch, Height: h, Width: st.Resolution, CapLen: top}, st.AuxLoss)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("stage %s: memory: %w", st.Name, err)
+		return 0, fmt.Errorf("counting its memory: %w", err)
 	}
 	const f32 = 4
 	weights := (m.DiT.Cfg.ParamCount() + m.TextCfg.ParamCount()) * f32
@@ -917,11 +912,9 @@ func (m *Model) DeviceStageMemory(st train.Stage) (int64, error) {
 			return 0, err
 		}
 		defer lml.Close()
-		g = cuda.Graph{Key: lml, Losses: G.Nodes{lml.Loss}, Params: lml.LM.Params, Grads: lml.GradNodes}
+		g = cuda.LMGraph(lml)
 	} else {
-		for _, p := range m.TextCfg.ParamShapes() {
-			frozen = append(frozen, m.TextW[p.Name])
-		}
+		frozen = textenc.ParamTensors(m.TextCfg, m.TextW)
 		lm, err := textenc.NewFeatureLM(G.NewGraph(), m.TextCfg, m.TextW, tensor.Float32, st.Batch, m.TextCfg.MaxLen)
 		if err != nil {
 			return 0, err

@@ -436,9 +436,9 @@ func (m *Model) resetJob(p *train.Preset, stage int) {
 	m.stages, m.current, m.last, m.hist = nil, -1, train.StepEvent{}, nil
 	m.resumedAt, m.resumedStage = 0, 0
 	if p != nil {
-		for i, s := range p.Stages {
-			if (stage == train.AllStages && !s.Skip) || stage == i {
-				m.stages = append(m.stages, &stageProgress{index: i, info: s})
+		for _, i := range train.PlanStages(p, stage) {
+			if i >= 0 && i < len(p.Stages) {
+				m.stages = append(m.stages, &stageProgress{index: i, info: p.Stages[i]})
 			}
 		}
 	}
